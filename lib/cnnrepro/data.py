@@ -1,0 +1,215 @@
+"""Datasets: MNIST and CIFAR-10 from the local mirror or the Keras downloaders.
+
+The mirror is the folder named by ``REPRO_DATA_DIR`` (``mnist.npz`` and
+``cifar10-jpeg.zip``, see shared/data/README.md). Every file read from it is
+checked against its published SHA-256 before use, and every loader returns the
+provenance of what it read so that a run can store it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR_VAR = "REPRO_DATA_DIR"
+CACHE_DIR_VAR = "REPRO_CACHE_DIR"
+
+MNIST_FILE = "mnist.npz"
+MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
+CIFAR10_FILE = "cifar10-jpeg.zip"
+CIFAR10_SHA256 = "eb4b50b071f0554b9b048b79517ce114e3e8d6913d8ae0db42739bf2b9bbfba9"
+
+MNIST_CLASSES = [str(d) for d in range(10)]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck"]
+
+
+class DataError(RuntimeError):
+    """A dataset file is missing, unreachable or corrupt."""
+
+
+@dataclass
+class Dataset:
+    """Raw images (uint8, NHW or NHWC) and integer labels, as published."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str]
+    source: dict = field(default_factory=dict)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _mirror_file(filename: str, expected_sha256: str) -> Path | None:
+    """The verified mirror file, or None when no mirror is configured."""
+    folder = os.environ.get(DATA_DIR_VAR)
+    if not folder:
+        return None
+    path = Path(folder) / filename
+    if not path.is_file():
+        raise DataError(
+            f"{DATA_DIR_VAR}={folder!r} is set but {path} does not exist. "
+            f"Put {filename} (SHA-256 {expected_sha256}) there, or unset "
+            f"{DATA_DIR_VAR} to download it with keras.datasets.")
+    actual = sha256_of(path)
+    if actual != expected_sha256:
+        raise DataError(
+            f"{path} (from {DATA_DIR_VAR}) is corrupt: SHA-256 {actual}, "
+            f"expected {expected_sha256}. Replace the file.")
+    return path
+
+
+def _download(loader, filename: str, expected_sha256: str):
+    try:
+        return loader()
+    except Exception as exc:  # no network, proxy, ...: say what to do instead
+        raise DataError(
+            f"Could not download {filename} with keras.datasets ({exc}). "
+            f"Offline, set {DATA_DIR_VAR} to a folder holding {filename} "
+            f"(SHA-256 {expected_sha256}).") from exc
+
+
+def load_mnist() -> Dataset:
+    """MNIST: 60,000 training and 10,000 test images, 28x28 uint8."""
+    path = _mirror_file(MNIST_FILE, MNIST_SHA256)
+    if path is not None:
+        with np.load(path) as f:
+            arrays = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+        source = {"dataset": "mnist", "origin": "local mirror", "file": str(path),
+                  "sha256": MNIST_SHA256}
+    else:
+        import keras
+        (xa, ya), (xb, yb) = _download(keras.datasets.mnist.load_data,
+                                       MNIST_FILE, MNIST_SHA256)
+        arrays = [xa, ya, xb, yb]
+        source = {"dataset": "mnist", "origin": "keras.datasets.mnist (download)"}
+    x_train, y_train, x_test, y_test = arrays
+    return Dataset("mnist", x_train, y_train.astype(np.int64), x_test,
+                   y_test.astype(np.int64), MNIST_CLASSES, source)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_DIR_VAR) or Path.home() / ".cache" / "cnnrepro")
+
+
+def _decode_cifar_zip(path: Path) -> dict[str, np.ndarray]:
+    """Decode train/<class>/<n>.jpg and test/<class>/<n>.jpg, label order of Keras."""
+    from PIL import Image
+
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf:
+        names = [n for n in zf.namelist() if n.endswith(".jpg")]
+        for split in ("train", "test"):
+            images, labels = [], []
+            for label, cls in enumerate(CIFAR10_CLASSES):
+                members = sorted(n for n in names if n.startswith(f"{split}/{cls}/"))
+                for name in members:
+                    with Image.open(io.BytesIO(zf.read(name))) as im:
+                        images.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
+                labels.extend([label] * len(members))
+            arrays[f"x_{split}"] = np.stack(images)
+            arrays[f"y_{split}"] = np.asarray(labels, dtype=np.int64)
+    return arrays
+
+
+def load_cifar10() -> Dataset:
+    """CIFAR-10: 50,000 training and 10,000 test images, 32x32x3 uint8.
+
+    From the mirror it is the JPEG re-encoding (lossy, grouped by class); the
+    decoded arrays are cached under ``REPRO_CACHE_DIR`` keyed by the zip's hash.
+    """
+    path = _mirror_file(CIFAR10_FILE, CIFAR10_SHA256)
+    if path is not None:
+        cached = cache_dir() / f"cifar10-jpeg-{CIFAR10_SHA256[:16]}.npz"
+        if not cached.is_file():
+            arrays = _decode_cifar_zip(path)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp.npz")
+            np.savez(tmp, **arrays)
+            os.replace(tmp, cached)
+        with np.load(cached) as f:
+            arrays = {k: f[k] for k in f.files}
+        source = {"dataset": "cifar10", "file": str(path), "sha256": CIFAR10_SHA256,
+                  "origin": "local mirror: JPEG re-encoding (quality 75), "
+                            "not bit-identical to the original batches"}
+    else:
+        import keras
+        (xa, ya), (xb, yb) = _download(keras.datasets.cifar10.load_data,
+                                       CIFAR10_FILE, CIFAR10_SHA256)
+        arrays = {"x_train": xa, "y_train": ya.reshape(-1).astype(np.int64),
+                  "x_test": xb, "y_test": yb.reshape(-1).astype(np.int64)}
+        source = {"dataset": "cifar10", "origin": "keras.datasets.cifar10 (download)"}
+    return Dataset("cifar10", arrays["x_train"], arrays["y_train"], arrays["x_test"],
+                   arrays["y_test"], CIFAR10_CLASSES, source)
+
+
+# --- tasks: a dataset prepared for one kind of model -------------------------
+
+@dataclass
+class Task:
+    """Model-ready arrays: float32 images in [0, 1] with a channel axis, one-hot labels."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str]
+    source: dict
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def labels_test(self) -> np.ndarray:
+        return self.y_test.argmax(axis=1)
+
+
+def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
+    return np.eye(classes, dtype=np.float32)[labels]
+
+
+def _images(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float32) / 255.0
+    return x[..., None] if x.ndim == 3 else x
+
+
+def _limit(x: np.ndarray, n: int | None) -> np.ndarray:
+    return x if n is None else x[:n]
+
+
+def mnist_task(train_limit: int | None = None, test_limit: int | None = None) -> Task:
+    """MNIST scaled to [0, 1], shape (28, 28, 1); ``*_limit`` keeps the first N images."""
+    ds = load_mnist()
+    return Task("mnist",
+                _images(_limit(ds.x_train, train_limit)),
+                one_hot(_limit(ds.y_train, train_limit), 10),
+                _images(_limit(ds.x_test, test_limit)),
+                one_hot(_limit(ds.y_test, test_limit), 10),
+                ds.class_names, ds.source)
+
+
+TASKS = {"mnist": mnist_task}
+
+
+def prepare_task(name: str, train_limit: int | None = None,
+                 test_limit: int | None = None) -> Task:
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; allowed: {sorted(TASKS)}")
+    return TASKS[name](train_limit=train_limit, test_limit=test_limit)

@@ -1,0 +1,183 @@
+"""Profiles and chapter parameters: one validated protocol per chapter run.
+
+A chapter declares its parameters (with a check each) and its settings per
+profile; ``resolve`` merges a profile's settings with the caller's overrides
+and stops with a message naming the bad value and the allowed ones.
+
+- ``paper``: the source report's protocol exactly.
+- ``cpu``:   the same experiments within a 2-core CPU budget (the default);
+             equal to ``paper`` wherever ``paper`` already fits.
+- ``smoke``: a few batches per run, for tests; stored outside ``results/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .train import RunConfig
+
+PROFILES = ("paper", "cpu", "smoke")
+DEFAULT_PROFILE = "cpu"
+STORE_VAR = "CNNREPRO_RESULTS"
+
+
+class ProtocolError(ValueError):
+    """A profile, parameter name or value that a chapter does not accept."""
+
+
+# --- checks: each returns the normalised value or raises ProtocolError --------
+
+def positive_int(name: str, value, upper: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (
+            upper is not None and value > upper):
+        bound = f"1..{upper}" if upper else "a positive integer"
+        raise ProtocolError(f"{name}={value!r} is not allowed; allowed: {bound}")
+    return value
+
+
+def int_list(name: str, value, minimum: int = 1) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if (not isinstance(value, (list, tuple)) or not value
+            or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in value)
+            or len(set(value)) != len(value)):
+        raise ProtocolError(f"{name}={value!r} is not allowed; allowed: a non-empty list of "
+                            f"distinct integers >= {minimum}")
+    return list(value)
+
+
+def choice_list(name: str, value, allowed) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    bad = [v for v in value or [None] if v not in allowed]
+    if bad or len(set(value)) != len(value):
+        raise ProtocolError(f"{name}={value!r} is not allowed (bad: {bad or 'duplicates'}); "
+                            f"allowed: a non-empty list from {list(allowed)}")
+    return list(value)
+
+
+def boolean(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ProtocolError(f"{name}={value!r} is not allowed; allowed: true or false")
+    return value
+
+
+@dataclass(frozen=True)
+class ChapterSpec:
+    name: str
+    title: str
+    checks: dict[str, Callable[[str, Any], Any]]
+    profiles: dict[str, dict]
+    configs: Callable[["Protocol"], list[RunConfig]]
+    deviations: dict[str, list[str]] = field(default_factory=dict)  # profile -> vs paper
+    cross_check: Callable[[dict], None] = lambda values: None
+
+
+@dataclass
+class Protocol:
+    chapter: ChapterSpec
+    profile: str
+    values: dict
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def run_configs(self) -> list[RunConfig]:
+        return self.chapter.configs(self)
+
+    @property
+    def deviations(self) -> list[str]:
+        return self.chapter.deviations.get(self.profile, [])
+
+    @property
+    def store_root(self) -> Path:
+        if os.environ.get(STORE_VAR):
+            return Path(os.environ[STORE_VAR])
+        from .paths import repo_root
+        return repo_root() / (".cache/smoke-results" if self.profile == "smoke" else "results")
+
+    def requested_by(self) -> dict:
+        return {"chapter": self.chapter.name, "profile": self.profile}
+
+
+CHAPTERS: dict[str, ChapterSpec] = {}
+
+
+def register(spec: ChapterSpec) -> ChapterSpec:
+    CHAPTERS[spec.name] = spec
+    return spec
+
+
+def chapter(name: str) -> ChapterSpec:
+    if name not in CHAPTERS:
+        raise ProtocolError(f"unknown chapter {name!r}; allowed: {sorted(CHAPTERS)}")
+    return CHAPTERS[name]
+
+
+def check_names(chapter_name: str, names) -> None:
+    allowed = ["profile", *chapter(chapter_name).checks]
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise ProtocolError(f"unknown parameter(s) {bad} for chapter {chapter_name!r}; "
+                            f"allowed: {allowed}")
+
+
+def resolve(chapter_name: str, profile: str = DEFAULT_PROFILE, **overrides) -> Protocol:
+    """The chapter's protocol for ``profile``; ``None`` overrides keep the profile's value."""
+    spec = chapter(chapter_name)
+    if profile not in PROFILES:
+        raise ProtocolError(f"profile={profile!r} is not allowed; allowed: {list(PROFILES)}")
+    check_names(chapter_name, overrides)
+    values = dict(spec.profiles[profile])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values = {name: check(name, values[name]) for name, check in spec.checks.items()}
+    spec.cross_check(values)
+    return Protocol(spec, profile, values)
+
+
+# --- chapter 1: concatenation "residual" CNNs of two depths (Report 2) ---------
+
+def _residual_depth_configs(p: Protocol) -> list[RunConfig]:
+    return [RunConfig(task="mnist", model=m, epochs=p.epochs, batch_size=bs, seed=s,
+                      optimizer="adam", learning_rate=1e-3,
+                      train_limit=None if p.train_images == 60000 else p.train_images,
+                      test_limit=None if p.test_images == 10000 else p.test_images)
+            for bs in p.batch_sizes for m in p.models for s in p.seeds]
+
+
+def _test_batch_fits(values: dict) -> None:
+    if max(values["batch_sizes"]) > values["test_images"]:
+        raise ProtocolError(
+            f"batch_sizes={values['batch_sizes']} needs test_images >= {max(values['batch_sizes'])} "
+            f"(a random test batch of batch_size is drawn after every update); "
+            f"got test_images={values['test_images']}")
+
+
+_RESIDUAL_PAPER = {"models": ["resnet_shallow", "resnet_deep"], "batch_sizes": [64, 128],
+                   "seeds": [0, 1, 2], "epochs": 1, "train_images": 60000,
+                   "test_images": 10000, "force": False}
+
+register(ChapterSpec(
+    name="residual_depth",
+    title="Concatenation 'residual' CNNs of two depths (Report 2)",
+    checks={"models": lambda n, v: choice_list(n, v, ["resnet_shallow", "resnet_deep"]),
+            "batch_sizes": int_list,
+            "seeds": lambda n, v: int_list(n, v, minimum=0),
+            "epochs": positive_int,
+            "train_images": lambda n, v: positive_int(n, v, 60000),
+            "test_images": lambda n, v: positive_int(n, v, 10000),
+            "force": boolean},
+    profiles={"paper": _RESIDUAL_PAPER, "cpu": _RESIDUAL_PAPER,
+              "smoke": {**_RESIDUAL_PAPER, "seeds": [0], "train_images": 384,
+                        "test_images": 256}},
+    deviations={"smoke": ["384 training and 256 test images instead of 60,000 and 10,000",
+                          "one seed instead of three"]},
+    configs=_residual_depth_configs,
+    cross_check=_test_batch_fits,
+))

@@ -1,0 +1,70 @@
+"""Where a result came from: code commit, packages, backend, hardware, date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("cnnrepro", "keras", "tensorflow-cpu", "tensorflow", "jax", "torch",
+            "numpy", "pandas", "scikit-learn", "matplotlib", "seaborn")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+@lru_cache(maxsize=1)
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def accelerators() -> list[str]:
+    """Devices the Keras backend computes on, e.g. ['cpu:0'] or ['gpu:0']."""
+    import keras
+    try:
+        return [str(d) for d in keras.distribution.list_devices()]
+    except Exception:  # a backend without the distribution API
+        return []
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """HEAD of the working tree, with '+dirty' when tracked files differ from it."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    try:
+        head = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + ("+dirty" if dirty else "")
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def environment() -> dict:
+    import os
+
+    import keras
+    return {"backend": keras.backend.backend(), "devices": accelerators(),
+            "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+            "packages": package_versions(), "git_commit": git_commit(Path(__file__).parent),
+            "date": now_utc()}

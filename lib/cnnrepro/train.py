@@ -1,0 +1,165 @@
+"""Training with Keras ``fit``: per-update history, per-epoch test metrics, timing
+and determinism. Backend-agnostic Keras 3 (data are NumPy arrays)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import pandas as pd
+
+from . import metrics
+from .data import Task, prepare_task
+from .models import build_model
+
+# Bump when the meaning of a stored run changes (training loop, data
+# preparation, what is recorded); runs of an older version are not reused.
+TRAINING_CODE_VERSION = 1
+
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every setting that changes the result of one training run."""
+
+    task: str
+    model: str
+    epochs: int
+    batch_size: int
+    seed: int
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    train_limit: int | None = None  # keep the first N training images (None: all)
+    test_limit: int | None = None
+    precision: str = "float32"
+    extra: dict = field(default_factory=dict)  # model- or chapter-specific settings
+
+    def canonical(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["code_version"] = TRAINING_CODE_VERSION
+        return d
+
+    def key(self) -> str:
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        return f"{self.model} bs={self.batch_size} seed={self.seed} epochs={self.epochs}"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    updates: pd.DataFrame   # one row per parameter update
+    epochs: pd.DataFrame    # one row per epoch
+    metrics: dict           # final test metrics
+    test_probs: np.ndarray  # final predicted probabilities on the test set
+    test_labels: np.ndarray
+    timing: dict
+    data_source: dict
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy and backend seeds; deterministic TensorFlow kernels."""
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
+
+
+class UpdateHistory(keras.callbacks.Callback):
+    """After every update: the loss/accuracy of the batch just trained on, and of a
+    random test batch of the same size (never used for training), as the report
+    did. After every epoch: loss, accuracy and top-5 on the whole test set.
+
+    Keras reports a running mean over the epoch after each batch; the batch's own
+    value is recovered from two consecutive means weighted by samples seen.
+    """
+
+    def __init__(self, task: Task, batch_size: int, seed: int):
+        super().__init__()
+        self.task, self.batch_size = task, batch_size
+        self.rng = np.random.default_rng(seed + 1_000_003)  # own stream, not the shuffle's
+        self.update_rows, self.epoch_rows = [], []
+        self.eval_seconds = 0.0
+        self.test_probs = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.seen, self.sums = 0, {"loss": 0.0, "accuracy": 0.0}
+
+    def on_train_batch_end(self, batch, logs=None):
+        n_train = len(self.task.x_train)
+        n = min(self.batch_size, n_train - batch * self.batch_size)
+        seen = self.seen + n
+        row = {"update": len(self.update_rows) + 1, "epoch": self.epoch + 1, "batch": batch + 1}
+        for name in ("loss", "accuracy"):
+            total = float(logs[name]) * seen
+            row[name] = (total - self.sums[name]) / n
+            self.sums[name] = total
+        row["accuracy"] = round(row["accuracy"] * n) / n  # a count of correct samples
+        self.seen = seen
+        start = time.perf_counter()
+        idx = self.rng.choice(len(self.task.x_test), size=self.batch_size, replace=False)
+        probs = np.asarray(self.model.predict_on_batch(self.task.x_test[idx]), dtype=np.float64)
+        labels = self.task.labels_test[idx]
+        row["val_loss"] = metrics.cross_entropy(labels, probs)
+        row["val_accuracy"] = float(np.mean(probs.argmax(axis=1) == labels))
+        self.eval_seconds += time.perf_counter() - start
+        self.update_rows.append(row)
+
+    def on_epoch_end(self, epoch, logs=None):
+        start = time.perf_counter()
+        probs = np.asarray(self.model.predict(self.task.x_test, batch_size=1024, verbose=0),
+                           dtype=np.float64)
+        self.eval_seconds += time.perf_counter() - start
+        test = metrics.summary(self.task.labels_test, probs)
+        row = {"epoch": epoch + 1, "loss": float(logs["loss"]),
+               "accuracy": float(logs["accuracy"])}
+        row.update({f"test_{k}": v for k, v in test.items()})
+        self.epoch_rows.append(row)
+        self.test_probs = probs
+
+
+def compile_model(config: RunConfig, task: Task) -> keras.Model:
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; allowed: {sorted(OPTIMIZERS)}")
+    model = build_model(config.model, task.input_shape, len(task.class_names))
+    model.compile(optimizer=OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def train(config: RunConfig, verbose: int | str = "auto") -> RunResult:
+    """Train one run from scratch and evaluate it on the test set."""
+    task = prepare_task(config.task, config.train_limit, config.test_limit)
+    seed_everything(config.seed)
+    keras.mixed_precision.set_global_policy(config.precision)
+    try:
+        model = compile_model(config, task)
+        history = UpdateHistory(task, config.batch_size, config.seed)
+        start = time.perf_counter()
+        model.fit(task.x_train, task.y_train, batch_size=config.batch_size,
+                  epochs=config.epochs, shuffle=True, callbacks=[history], verbose=verbose)
+        wall = time.perf_counter() - start
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    fit_seconds = wall - history.eval_seconds
+    timing = {"wall_seconds": wall, "eval_seconds": history.eval_seconds,
+              "train_seconds": fit_seconds,
+              "train_images_per_second": config.epochs * len(task.x_train) / fit_seconds}
+    return RunResult(config, pd.DataFrame(history.update_rows), pd.DataFrame(history.epoch_rows),
+                     metrics.summary(task.labels_test, history.test_probs),
+                     history.test_probs.astype(np.float32), task.labels_test, timing,
+                     task.source)
