@@ -14,6 +14,7 @@ once its replacement is complete.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -27,6 +28,8 @@ import pandas as pd
 
 from . import provenance
 from .train import RunConfig, RunResult, train
+
+log_line = functools.partial(print, flush=True)
 
 FILES = ("config.json", "updates.csv", "epochs.csv", "metrics.json",
          "predictions.npz", "provenance.json")
@@ -106,7 +109,7 @@ class ResultsStore:
         return final
 
     def get_or_train(self, config: RunConfig, force: bool = False, *,
-                     requested_by: dict | None = None, verbose="auto", log=print) -> Run:
+                     requested_by: dict | None = None, verbose="auto", log=log_line) -> Run:
         """The stored run for ``config``; trains and stores it on a miss or with ``force``."""
         if self.has(config) and not force:
             run = self.load(config)
@@ -120,7 +123,7 @@ class ResultsStore:
             f"test accuracy {result.metrics['accuracy']:.4f} -> {path}")
         return self.load(config)
 
-    def get_runs(self, configs: list[RunConfig], force: bool = False, log=print,
+    def get_runs(self, configs: list[RunConfig], force: bool = False, log=log_line,
                  **kw) -> list[Run]:
         """Every run of a chapter, a progress line each."""
         n = len(configs)

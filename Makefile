@@ -1,0 +1,51 @@
+# The two commands a new machine needs: `make book` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PROFILE ?= cpu
+NAME   ?=
+PARAMS ?=
+
+# The local dataset mirror, when the checkout sits beside ../shared (CI, the
+# project's machines); otherwise the Keras downloaders are used.
+ifneq ($(wildcard ../shared/data/mnist.npz),)
+export REPRO_DATA_DIR ?= $(abspath ../shared/data)
+endif
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install book chapter build test test-fast clean
+
+# Re-install only when the requirements or the package metadata change.
+$(BIN)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+install: $(BIN)/.installed
+
+## make book: execute every chapter (default profile, results store first) and build the HTML
+book: install
+	$(BIN)/python -m cnnrepro book --profile $(PROFILE)
+
+## make chapter NAME=residual_depth PARAMS="-p batch_sizes '[32, 256]'"
+chapter: install
+	@test -n "$(NAME)" || (echo "usage: make chapter NAME=<chapter> PARAMS=\"-p name value ...\""; \
+		$(BIN)/python -m cnnrepro list; exit 2)
+	$(BIN)/python -m cnnrepro run $(NAME) $(PARAMS)
+
+## make build: the HTML from the executed chapters, without executing anything
+build: install
+	$(BIN)/python -m cnnrepro build
+
+## make test: library tests and the end-to-end smoke build of the whole book
+test: install
+	$(BIN)/python -m pytest -q
+
+## make test-fast: library tests only
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not book"
+
+clean:
+	rm -rf book/_build book/_generated book/chapters/*.ipynb .cache/smoke-results

@@ -1,0 +1,381 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Concatenation "residual" CNNs of two depths (Report 2)
+#
+# *Source: Computer Vision, Experimental Report 2 (HUST), `000_d667597e05d5b2c7.txt`.*
+#
+# The report builds a "residual connection block" that **concatenates** its input
+# with the output of three 2x2 convolutions, each followed by batch normalisation,
+# and stacks two such blocks (`resnet_shallow`) or four (`resnet_deep`) before a
+# 64-unit dense layer and a 10-way softmax. It trains each network for **one epoch**
+# on MNIST with batch size 64 and 128, and reports accuracy, macro precision, recall
+# and F1, per-update training curves and confusion matrices. This chapter rebuilds
+# both networks in Keras from the report's Appendix A, reruns every experiment over
+# several seeds, and sets each of the report's tables and figures beside ours.
+
+# %% tags=["parameters"]
+profile = "cpu"
+models = None        # default: ["resnet_shallow", "resnet_deep"]
+batch_sizes = None   # default: [64, 128]
+seeds = None         # default: [0, 1, 2]
+epochs = None        # default: 1
+train_images = None  # default: 60000 (the first N training images)
+test_images = None   # default: 10000
+force = False        # retrain even when the store holds the run
+
+# %% tags=["remove-cell"]
+import inspect
+
+import numpy as np
+import pandas as pd
+from IPython.display import Code, Markdown, display
+
+from cnnrepro import data, plots, protocol, report
+from cnnrepro.models import concat_residual
+from cnnrepro.store import ResultsStore
+
+CHAPTER = "residual_depth"
+proto = protocol.resolve(CHAPTER, profile, models=models, batch_sizes=batch_sizes,
+                         seeds=seeds, epochs=epochs, train_images=train_images,
+                         test_images=test_images, force=force)
+store = ResultsStore(proto.store_root)
+runs = store.get_runs(proto.run_configs(), force=proto.force,
+                      requested_by=proto.requested_by(), verbose=2)
+results = report.runs_frame(runs)
+paper = report.reported(CHAPTER)
+mnist = data.load_mnist()
+classes = mnist.class_names
+
+# The figures show the first seed; the tables average over all seeds.
+main_bs = proto.batch_sizes[0]
+appendix_bs = proto.batch_sizes[1] if len(proto.batch_sizes) > 1 else main_bs
+seed0 = proto.seeds[0]
+
+
+def run_of(model, bs, seed=seed0):
+    return next(r for r in runs if (r.config.model, r.config.batch_size, r.config.seed)
+                == (model, bs, seed))
+
+
+profile_note = (f"{proto.profile} profile" + (" (equal to the report's protocol)"
+                if proto.profile in ("paper", "cpu") else
+                f"; deviations from the report: {'; '.join(proto.deviations)}"))
+report.glue("profile_note", profile_note)
+report.glue("main_bs", main_bs)
+report.glue("appendix_bs", appendix_bs)
+report.glue("seed0", seed0)
+report.glue("n_seeds", len(proto.seeds))
+
+# %% [markdown]
+# ## How this chapter was run
+#
+# Profile and data: {glue:text}`profile_note`. Each (model, batch size) pair was
+# trained with {glue:text}`n_seeds` seed(s); figures show seed {glue:text}`seed0`.
+# The report leaves these settings open; the choices made here:
+#
+# | setting | report | this chapter |
+# |---|---|---|
+# | optimizer, learning rate | not stated (`categorical_crossentropy`, `accuracy`) | Adam, 0.001 (Keras defaults for `optimizer="adam"`) |
+# | input scaling | not stated | pixels divided by 255; no augmentation |
+# | shuffling | not stated | reshuffled every epoch by Keras `fit` from the run's seed |
+# | initialisation | not stated | Keras defaults (Glorot uniform kernels, zero biases, BN gamma 1, beta 0) |
+# | P, R, F1 | "precision, recall, f1-score" | macro averages over the ten digits (scikit-learn) |
+# | per-update "validation" | a random test batch of `batch_size` after each update | the same: drawn without replacement from the test set by a seeded generator, never trained on |
+# | training loss per update | "the loss for each batch" | the loss of the batch just trained on (Keras reports a running mean; the batch's value is recovered from consecutive means) |
+# | repetitions | one run | several seeds, mean ± standard deviation |
+#
+# ## The models
+#
+# ```{glue:figure} fig_models
+# :name: fig-residual-models
+#
+# **Figure 1.** The report's "basic structure of a CNN", drawn from our Keras models:
+# `resnet_shallow` (the report's Keras name `resnet_small`) and `resnet_deep`
+# (`resnet_large`). Green boxes are the concatenation blocks of Figure 2; this also
+# covers the report's second "Figure 3" (basic structure of `resnet_shallow`).
+# ```
+#
+# ```{glue:figure} fig_block
+# :name: fig-residual-block
+#
+# **Figure 2.** The "residual connection" block with 6 filters on a 32x32x1 input,
+# drawn from the block function the models use: three 2x2 convolutions with batch
+# normalisation (no activation, as in the report's code), whose output is
+# concatenated with the block's input (the arc), so 1 + 6 = 7 channels leave it.
+# ```
+
+# %% tags=["remove-cell"]
+keras_models = {name: concat_residual.__dict__[name]() for name in proto.models}
+report.figure("fig_models", plots.model_diagram(list(keras_models.values()), group=r"^(block\d+)_"))
+report.figure("fig_block", plots.model_diagram(concat_residual.residual_block_model()))
+
+
+def parameter_counts(model):
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    return model.count_params(), trainable
+
+
+# %% tags=["remove-input"]
+rows = []
+for name, model in keras_models.items():
+    total, trainable = parameter_counts(model)
+    rep = paper["parameters"][name]
+    rows.append({"model": name, "blocks": rep["blocks"],
+                 ("total params", "reported"): f"{rep['total']:,} ({rep['total_kb']} KB)",
+                 ("total params", "ours"): f"{total:,} ({total * 4 / 1024:.2f} KB)",
+                 ("trainable params", "reported"): f"{rep['trainable']:,} ({rep['trainable_kb']} KB)",
+                 ("trainable params", "ours"): f"{trainable:,} ({trainable * 4 / 1024:.2f} KB)",
+                 "match": total == rep["total"] and trainable == rep["trainable"]})
+table1 = pd.DataFrame(rows).set_index("model")
+table1.columns = pd.MultiIndex.from_tuples([c if isinstance(c, tuple) else (c, "") for c in table1.columns])
+report.table(table1, "Table 1. Parameter counts (KB = float32 bytes / 1024), report vs our Keras models")
+
+# %% [markdown]
+# Both parameter counts are reproduced to the parameter, which pins down the
+# architecture: 2x2 kernels with `same` padding, zero-padding 28 to 32, batch norm
+# after every convolution (its moving mean and variance are the non-trainable
+# parameters), 2x2 max pooling after each block.
+#
+# ## The data
+#
+# ```{glue:figure} fig_samples
+# :name: fig-mnist-samples
+#
+# **Figure 3.** A snapshot of MNIST: the first 30 training images with their labels.
+# ```
+
+# %% tags=["remove-cell"]
+report.figure("fig_samples", plots.image_grid(mnist.x_train[:30], [f"label {y}" for y in mnist.y_train[:30]],
+                                              ncols=10))
+
+# %% [markdown]
+# ## Overall performance (section 3.2.1)
+#
+# Accuracy, macro precision, recall and F1 on the 10,000 test images after one epoch.
+# "ours" is the mean ± standard deviation over seeds; "diff" is our mean minus the
+# report's number (which it printed with two decimals).
+
+# %% tags=["remove-input"]
+reported_results = pd.DataFrame(paper["results"])
+table_321 = report.compare(results, reported_results, on=["batch_size", "model"])
+report.table(table_321, "Table (section 3.2.1). Test metrics after 1 epoch: report vs ours",
+             precision=3)
+
+# %% tags=["remove-cell"]
+summary = report.seed_summary(results, ["batch_size", "model"])
+
+
+def deep_lead(bs):
+    """Mean accuracy of resnet_deep minus resnet_shallow, and the larger seed spread."""
+    if not {"resnet_shallow", "resnet_deep"} <= set(proto.models):
+        return None
+    s, d = summary.loc[(bs, "resnet_shallow")], summary.loc[(bs, "resnet_deep")]
+    return d["accuracy_mean"] - s["accuracy_mean"], max(s["accuracy_sd"], d["accuracy_sd"])
+
+
+reported_acc = reported_results.set_index(["batch_size", "model"])["accuracy"]
+sentences = []
+for bs in proto.batch_sizes:
+    lead = deep_lead(bs)
+    if lead is None:
+        continue
+    diff, spread = lead
+    reported_diff = reported_acc.get((bs, "resnet_deep"), np.nan) - reported_acc.get((bs, "resnet_shallow"), np.nan)
+    if np.isnan(spread):
+        verdict = "with one seed there is no spread to compare it with"
+    elif abs(diff) > 2 * spread:
+        verdict = f"more than twice the larger seed-to-seed standard deviation ({spread:.4f})"
+    else:
+        verdict = f"not larger than twice the seed-to-seed standard deviation ({spread:.4f})"
+    sentences.append(f"at batch size {bs}, `resnet_deep` differs by {diff:+.4f} in accuracy from "
+                     f"`resnet_shallow` (report: {reported_diff:+.2f}), {verdict}")
+report.glue("deep_lead_text", "; ".join(sentences) + "." if sentences else "(both models are needed for this comparison).")
+report.glue("acc_deep_main", f"{summary.loc[(main_bs, proto.models[-1]), 'accuracy_mean']:.4f}")
+
+# %% [markdown]
+# **Is `resnet_deep`'s lead larger than the seed-to-seed spread?** Measured:
+# {glue:text}`deep_lead_text`
+#
+# ## Training process (section 3.2.2)
+#
+# ```{glue:figure} fig_curves_main
+# :name: fig-curves-main
+#
+# **Figure 4.** Loss, validation loss, accuracy and validation accuracy after every
+# parameter update at batch size {glue:text}`main_bs` (seed {glue:text}`seed0`). As in
+# the report, "validation" is a random test batch of `batch_size` images drawn after
+# each update, and the first 20 updates are left out of the loss panels. Thin lines:
+# the value at each update; thick lines: a rolling mean over 25 updates.
+# {glue:text}`profile_note`.
+# ```
+#
+# ## Performance on different digits (section 3.3.3)
+#
+# ```{glue:figure} fig_confusion_main
+# :name: fig-confusion-main
+#
+# **Figure 5.** Confusion matrices of `resnet_shallow` and `resnet_deep` on the whole
+# test set at batch size {glue:text}`main_bs` (seed {glue:text}`seed0`), each beside
+# its per-class precision, recall and F1.
+# ```
+
+# %% tags=["remove-cell"]
+def curves(bs):
+    frames = [run_of(m, bs).updates.assign(model=m) for m in proto.models]
+    return plots.update_curves(pd.concat(frames), hue="model", skip_loss=20,
+                               title=f"batch size {bs}, seed {seed0}, 1 epoch" if proto.epochs == 1
+                               else f"batch size {bs}, seed {seed0}, {proto.epochs} epochs")
+
+
+def confusions(bs):
+    return plots.confusion_panels([report.confusion_panel(m, run_of(m, bs), classes)
+                                   for m in proto.models], classes)
+
+
+report.figure("fig_curves_main", curves(main_bs))
+report.figure("fig_confusion_main", confusions(main_bs))
+report.figure("fig_curves_appendix", curves(appendix_bs))
+report.figure("fig_confusion_appendix", confusions(appendix_bs))
+
+# %% [markdown]
+# The report reads precision of digit 9 as 0.99 for `resnet_shallow` and 0.92 for
+# `resnet_deep`, and calls precision of 7 "very low" and recall of 8 "lower" in both.
+# The same per-class numbers from our runs (mean ± sd over seeds, batch size
+# {glue:text}`main_bs`):
+
+# %% tags=["remove-input"]
+per_class_rows = []
+for run in runs:
+    if run.config.batch_size != main_bs:
+        continue
+    rep = report.per_class(run, classes)
+    per_class_rows.append({"model": run.config.model, "seed": run.config.seed,
+                           "precision 7": rep.loc["7", "precision"], "recall 8": rep.loc["8", "recall"],
+                           "precision 9": rep.loc["9", "precision"],
+                           "lowest-F1 digit": rep["f1"].idxmin(), "highest-F1 digit": rep["f1"].idxmax()})
+per_class_frame = pd.DataFrame(per_class_rows)
+numeric = per_class_frame.groupby("model", sort=False)[["precision 7", "recall 8", "precision 9"]]
+claims = numeric.mean().round(3).astype(str) + " ± " + numeric.std(ddof=1).round(3).astype(str)
+claims["precision 9 (report)"] = [next((c["precision"] for c in paper["class_precision"] if c["model"] == m), np.nan)
+                                  for m in claims.index]
+claims["lowest-F1 digit (per seed)"] = per_class_frame.groupby("model", sort=False)["lowest-F1 digit"].agg(", ".join)
+claims["highest-F1 digit (per seed)"] = per_class_frame.groupby("model", sort=False)["highest-F1 digit"].agg(", ".join)
+report.table(claims, f"Per-class claims of section 3.3.3, batch size {main_bs}", precision=2)
+
+# %% [markdown]
+# ```{glue:figure} fig_distribution
+# :name: fig-class-distribution
+#
+# **Figure 6.** Proportion of each digit in the 60,000 MNIST training images (counts
+# above the bars; dashed: a uniform 10%).
+# ```
+#
+# ```{glue:figure} fig_confused
+# :name: fig-confused-7-9
+#
+# **Figure 7.** Test images of 7 and 9 that the models confuse (batch size
+# {glue:text}`main_bs`, seed {glue:text}`seed0`). Top rows: 7s predicted as 9 by at
+# least one model; bottom rows: 9s predicted as 7. Each title gives the prediction of
+# `resnet_shallow` (s) and `resnet_deep` (d).
+# ```
+
+# %% tags=["remove-cell"]
+report.figure("fig_distribution", plots.class_distribution(mnist.y_train, classes))
+
+preds = {m: run_of(m, main_bs).test_pred for m in proto.models}
+labels = run_of(proto.models[0], main_bs).test_labels
+images = data.load_mnist().x_test[: len(labels)]
+picked, titles = [], []
+for true, wrong in ((7, 9), (9, 7)):
+    hits = np.flatnonzero((labels == true) & np.any([p == wrong for p in preds.values()], axis=0))[:8]
+    picked += list(hits)
+    titles += [f"true {true}\n" + " ".join(f"{m.split('_')[1][0]}:{preds[m][i]}" for m in proto.models)
+               for i in hits]
+report.glue("n_confused", len(picked))
+report.figure("fig_confused", plots.image_grid(images[picked], titles, ncols=8, size=1.4,
+                                               title_colors=["firebrick"] * len(picked))
+              if picked else plots.image_grid(images[:1], ["no 7/9 confusions"], ncols=1))
+
+# %% [markdown]
+# ## Where the parameters are (Table 2, section 4)
+#
+# The report explains `resnet_shallow`'s faster convergence by where its parameters
+# sit: almost all in the first dense layer. Counted from our models ("residual
+# blocks" = convolutions and batch norm; "linear" = the two dense layers):
+
+# %% tags=["remove-input"]
+rows = []
+for name, model in keras_models.items():
+    blocks = sum(layer.count_params() for layer in model.layers if layer.name.startswith("block"))
+    linear = sum(layer.count_params() for layer in model.layers if layer.name in ("dense", "output"))
+    total = model.count_params()
+    rep = paper["parameter_split"][name]
+    rows.append({"model": name, ("residual blocks", "reported"): f"{rep['blocks']:,} ({rep['blocks_pct']}%)",
+                 ("residual blocks", "ours"): f"{blocks:,} ({100 * blocks / total:.2f}%)",
+                 ("linear layers", "reported"): f"{rep['linear']:,} ({rep['linear_pct']}%)",
+                 ("linear layers", "ours"): f"{linear:,} ({100 * linear / total:.2f}%)",
+                 ("total", ""): f"{total:,}"})
+table2 = pd.DataFrame(rows).set_index("model")
+table2.columns = pd.MultiIndex.from_tuples(table2.columns)
+report.table(table2, "Table 2. Parameters in residual blocks vs linear layers, report vs ours")
+
+# %% [markdown]
+# The counts agree exactly; the report's percentages do not. Its shares add up to
+# 100.13% and 100.51%: 67.25% is 62,562 divided by the *trainable* count of
+# `resnet_deep` (93,032), and 3.33% matches no ratio of the printed counts (3,138 /
+# 98,060 is 3.20%). Our percentages are of the total count.
+#
+# ## Appendix A: the model code
+#
+# The code that built every model in this chapter, shown from the package (not
+# retyped). It follows the report's Appendix A line for line, with layer names added.
+
+# %% tags=["remove-input"]
+Code(inspect.getsource(concat_residual), language="python")
+
+# %% [markdown]
+# ## Appendix B: training curves at batch size {glue:text}`appendix_bs`
+#
+# ```{glue:figure} fig_curves_appendix
+# :name: fig-curves-appendix
+#
+# **Figure 8.** As Figure 4, at batch size {glue:text}`appendix_bs` (seed
+# {glue:text}`seed0`). {glue:text}`profile_note`.
+# ```
+#
+# ## Appendix C: confusion matrices at batch size {glue:text}`appendix_bs`
+#
+# ```{glue:figure} fig_confusion_appendix
+# :name: fig-confusion-appendix
+#
+# **Figure 9.** As Figure 5, at batch size {glue:text}`appendix_bs` (seed {glue:text}`seed0`).
+# ```
+#
+# ## Provenance
+#
+# Every number above comes from these stored runs (`results/<model>/<run>/`, with
+# config, per-update and per-epoch history, predictions and provenance).
+
+# %% tags=["remove-input"]
+display(report.table(report.provenance_environment(runs, proto), "Environment of the runs"))
+report.table(report.provenance_runs(runs), "Runs", precision=1)
+
+# %% tags=["remove-cell"]
+headline = []
+for (bs, model), row in summary.iterrows():
+    rep = reported_acc.get((bs, model), np.nan)
+    headline.append({"chapter": "[Report 2](chapters/residual_depth)",
+                     "result": f"{model}, MNIST test accuracy, 1 epoch, batch size {bs}",
+                     "reported": "–" if np.isnan(rep) else f"{rep:.2f}",
+                     "reproduced": report.mean_sd(row["accuracy_mean"], row["accuracy_sd"], 3)
+                                   + f" ({int(row['seeds'])} seeds, {proto.profile})"})
+_ = report.publish_headlines(CHAPTER, headline)

@@ -1,0 +1,206 @@
+"""Seaborn/matplotlib figures shared by every chapter. Each returns a Figure."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+UPDATE_PANELS = [("loss", "Training loss (batch)"),
+                 ("val_loss", "Validation loss (random test batch)"),
+                 ("accuracy", "Training accuracy (batch)"),
+                 ("val_accuracy", "Validation accuracy (random test batch)")]
+
+
+def update_curves(updates: pd.DataFrame, hue: str = "model", skip_loss: int = 20,
+                  window: int = 25, title: str | None = None) -> plt.Figure:
+    """Loss and accuracy after every parameter update (2x2 panels), one colour per
+    ``hue`` value; thin lines are the raw values, thick lines a rolling mean over
+    ``window`` updates. The first ``skip_loss`` updates are left out of the loss
+    panels, whose early values would flatten the rest."""
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
+    palette = dict(zip(updates[hue].unique(), sns.color_palette("deep")))
+    for ax, (col, label) in zip(axes.flat, UPDATE_PANELS):
+        data = updates[updates["update"] > skip_loss] if "loss" in col else updates
+        for key, group in data.groupby(hue, sort=False):
+            ax.plot(group["update"], group[col], color=palette[key], alpha=0.25, lw=0.8)
+            ax.plot(group["update"], group[col].rolling(window, min_periods=1).mean(),
+                    color=palette[key], lw=2, label=str(key))
+        ax.set(title=label, ylabel=label.split(" (")[0])
+        if "accuracy" in col:
+            ax.set(xlabel="parameter update")
+    axes[0, 0].legend(title=hue)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_panels(panels: list[tuple[str, np.ndarray, pd.DataFrame]],
+                     class_names: list[str]) -> plt.Figure:
+    """Per model: the confusion matrix (counts, true label by row) beside its
+    per-class precision, recall and F1. ``panels``: (title, matrix, per-class report)."""
+    n = len(panels)
+    fig, axes = plt.subplots(n, 2, figsize=(12, 5.2 * n), squeeze=False,
+                             gridspec_kw={"width_ratios": [3.2, 1.4]})
+    for (title, cm, report), (ax_cm, ax_prf) in zip(panels, axes):
+        sns.heatmap(pd.DataFrame(cm, index=class_names, columns=class_names), annot=True,
+                    fmt="d", cmap="Blues", cbar=False, ax=ax_cm, annot_kws={"size": 8})
+        ax_cm.set(title=f"{title}: confusion matrix", xlabel="predicted label",
+                  ylabel="true label")
+        prf = report.loc[class_names, ["precision", "recall", "f1"]].astype(float)
+        sns.heatmap(prf, annot=True, fmt=".2f", cmap="RdYlGn", vmin=max(0.0, prf.values.min() - 0.02),
+                    vmax=1.0, cbar=False, ax=ax_prf, annot_kws={"size": 9})
+        ax_prf.set(title=f"{title}: per class", ylabel="true label")
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images: np.ndarray, titles: list[str], ncols: int = 10,
+               title_colors: list[str] | None = None, suptitle: str | None = None,
+               size: float = 1.25) -> plt.Figure:
+    """Images in a grid with a title above each (grey-scale for one channel)."""
+    nrows = max(1, int(np.ceil(len(images) / ncols)))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.35) * nrows),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= len(images):
+            continue
+        img = np.asarray(images[i])
+        if img.ndim == 3 and img.shape[-1] == 1:
+            img = img[..., 0]
+        ax.imshow(img, cmap="gray_r" if img.ndim == 2 else None)
+        ax.set_title(titles[i], fontsize=9,
+                     color=(title_colors[i] if title_colors else "black"))
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def class_distribution(labels: np.ndarray, class_names: list[str],
+                       title: str = "Share of each class in the training set") -> plt.Figure:
+    counts = np.bincount(labels, minlength=len(class_names))
+    frame = pd.DataFrame({"class": class_names, "share": counts / counts.sum(), "count": counts})
+    fig, ax = plt.subplots(figsize=(8, 4))
+    sns.barplot(frame, x="class", y="share", color=sns.color_palette("deep")[0], ax=ax)
+    for patch, count in zip(ax.patches, counts):
+        ax.annotate(f"{count:,}", (patch.get_x() + patch.get_width() / 2, patch.get_height()),
+                    ha="center", va="bottom", fontsize=8)
+    ax.axhline(1 / len(class_names), color="gray", ls="--", lw=1, label="uniform")
+    ax.set(title=title, ylabel="share of images", xlabel="class")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def misclassified_grid(images, y_true, y_pred, class_names, ncols: int = 8,
+                       suptitle: str | None = None) -> plt.Figure:
+    titles = [f"true {class_names[t]}\npred {class_names[p]}" for t, p in zip(y_true, y_pred)]
+    return image_grid(images, titles, ncols=ncols, suptitle=suptitle,
+                      title_colors=["firebrick"] * len(titles), size=1.4)
+
+
+# --- model structure, drawn from a Keras model's own config --------------------
+
+def _inbound_layers(node_args) -> list[str]:
+    """Names of the layers feeding a node, found through ``keras_history`` entries."""
+    found = []
+    if isinstance(node_args, dict):
+        if "keras_history" in node_args:
+            found.append(node_args["keras_history"][0])
+        for value in node_args.values():
+            found += _inbound_layers(value)
+    elif isinstance(node_args, (list, tuple)):
+        for value in node_args:
+            found += _inbound_layers(value)
+    return found
+
+
+def _describe(layer) -> str:
+    kind = type(layer).__name__
+    cfg = layer.get_config()
+    if "filters" in cfg:
+        k = "x".join(map(str, cfg["kernel_size"]))
+        return f"{kind} {cfg['filters']}, {k}"
+    if "units" in cfg:
+        act = cfg.get("activation")
+        return f"{kind} {cfg['units']}" + (f", {act}" if act not in (None, "linear") else "")
+    return kind
+
+
+def model_graph(model, group: str | None = None) -> tuple[list[dict], list[tuple[int, int]]]:
+    """Boxes (name, text) and edges of a functional model, in topological order.
+    With ``group`` a regex whose first group names a block, consecutive layers of
+    one block become one box."""
+    config = model.get_config()
+    boxes, index, edges = [], {}, set()
+    for layer_cfg in config["layers"]:
+        name = layer_cfg["name"]
+        layer = model.get_layer(name)
+        shape = tuple(layer.output.shape[1:]) if hasattr(layer, "output") else ()
+        block = re.match(group, name).group(1) if group and re.match(group, name) else None
+        if block and boxes and boxes[-1]["block"] == block:
+            box = boxes[-1]
+            box["lines"].append(_describe(layer))
+            box["shape"], box["params"] = shape, box["params"] + layer.count_params()
+        else:
+            box = {"name": block or name, "block": block, "lines": [_describe(layer)],
+                   "shape": shape, "params": layer.count_params()}
+            boxes.append(box)
+        index[name] = len(boxes) - 1
+        for src in _inbound_layers(layer_cfg.get("inbound_nodes", [])):
+            if index[src] != index[name]:
+                edges.add((index[src], index[name]))
+    return boxes, sorted(edges)
+
+
+def _box_text(box: dict) -> str:
+    counts: dict[str, int] = {}
+    for line in box["lines"]:  # a block lists each kind of layer once, with its count
+        counts[line] = counts.get(line, 0) + 1
+    text = " + ".join(f"{n}x {line}" if n > 1 else line for line, n in counts.items())
+    shape = "x".join(str(s) for s in box["shape"])
+    return f"{box['name']}: {text}\nout {shape}, {box['params']:,} params"
+
+
+def model_diagram(models, group: str | None = None, title: str | None = None) -> plt.Figure:
+    """Boxes and arrows for one or more functional Keras models, side by side.
+    Skip connections (edges that jump over boxes) arc on the right."""
+    models = models if isinstance(models, (list, tuple)) else [models]
+    graphs = [model_graph(m, group) for m in models]
+    tallest = max(len(b) for b, _ in graphs)
+    fig, axes = plt.subplots(1, len(models), figsize=(6.2 * len(models), 0.78 * tallest + 1),
+                             squeeze=False)
+    for ax, model, (boxes, edges) in zip(axes[0], models, graphs):
+        ax.set_xlim(-3.2, 5.0)
+        ax.set_ylim(-tallest + 0.4, 1.0)
+        ax.axis("off")
+        ax.set_title(f"{model.name}: {model.count_params():,} parameters", fontsize=11)
+        color = dict(zip(["Conv2D", "BatchNormalization", "Concatenate", "Dense",
+                          "MaxPooling2D"], sns.color_palette("pastel")))
+        for i, box in enumerate(boxes):
+            kind = box["lines"][0].split()[0]
+            face = color.get("Concatenate" if box["block"] else kind, "#eeeeee")
+            ax.add_patch(FancyBboxPatch((-2.9, -i - 0.32), 5.8, 0.64,
+                                        boxstyle="round,pad=0.02", fc=face, ec="#444444"))
+            ax.text(0, -i, _box_text(box), ha="center", va="center", fontsize=7.5)
+        for a, b in edges:
+            straight = b == a + 1
+            arrow = FancyArrowPatch(
+                (0 if straight else 2.9, -a - 0.32 if straight else -a),
+                (0 if straight else 2.9, -b + 0.32 if straight else -b),
+                arrowstyle="-|>", mutation_scale=10, color="#333333", lw=1,
+                connectionstyle="arc3" if straight else "arc3,rad=-0.3")
+            ax.add_patch(arrow)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

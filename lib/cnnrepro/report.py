@@ -1,0 +1,161 @@
+"""What chapters share to turn stored runs into the book: reported-vs-ours
+tables, glued figures and numbers, the provenance block, the intro summary."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import metrics
+from .paths import book_dir
+from .store import Run
+
+METRIC_COLUMNS = ["accuracy", "precision", "recall", "f1"]
+
+
+def reported(chapter: str) -> dict:
+    """The numbers a chapter's source report printed, as transcribed in reported/."""
+    text = resources.files("cnnrepro").joinpath("reported", f"{chapter}.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def glue(name: str, value, display: bool = False):
+    """myst-nb glue that also works outside a kernel (plain python, tests)."""
+    try:
+        from myst_nb import glue as nb_glue
+    except ImportError:  # pragma: no cover - myst-nb is part of the book extra
+        return value
+    nb_glue(name, value, display=display)
+    return value
+
+
+def figure(name: str, fig: plt.Figure) -> None:
+    """Glue a figure for a ``{glue:figure}`` directive and free it."""
+    glue(name, fig)
+    plt.close(fig)
+
+
+def table(frame: pd.DataFrame, caption: str, precision: int = 4, **format_kw):
+    """A titled table for the book (pandas Styler with a caption)."""
+    return (frame.style.set_caption(caption).format(precision=precision, thousands=",",
+                                                     na_rep="–", **format_kw)
+            .set_table_styles([{"selector": "caption",
+                                "props": "caption-side: top; font-weight: bold; text-align: left"}]))
+
+
+def runs_frame(runs: list[Run]) -> pd.DataFrame:
+    """One row per run: its settings and final test metrics."""
+    rows = []
+    for run in runs:
+        c = run.config
+        rows.append({"model": c.model, "batch_size": c.batch_size, "seed": c.seed,
+                     "epochs": c.epochs, **{k: run.metrics[k] for k in METRIC_COLUMNS},
+                     "loss": run.metrics["loss"], "key": run.key})
+    return pd.DataFrame(rows)
+
+
+def seed_summary(frame: pd.DataFrame, by: list[str], columns=METRIC_COLUMNS) -> pd.DataFrame:
+    """Mean, standard deviation (ddof=1) and count over seeds for each group."""
+    g = frame.groupby(by, sort=False)[list(columns)]
+    out = g.mean().add_suffix("_mean").join(g.std(ddof=1).add_suffix("_sd"))
+    out["seeds"] = g.size()
+    return out
+
+
+def mean_sd(mean: float, sd: float, digits: int = 4) -> str:
+    return f"{mean:.{digits}f}" if np.isnan(sd) else f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def compare(ours: pd.DataFrame, theirs: pd.DataFrame, on: list[str],
+            columns=METRIC_COLUMNS) -> pd.DataFrame:
+    """Reported, ours (mean ± sd over seeds) and ours - reported, per metric."""
+    summary = seed_summary(ours, on, columns)
+    theirs = theirs.set_index(on)
+    rows = []
+    for idx, row in summary.iterrows():
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        out = dict(zip(on, idx))
+        for col in columns:
+            rep = theirs[col].get(idx if len(idx) > 1 else idx[0], np.nan) if col in theirs else np.nan
+            out[(col, "reported")] = rep
+            out[(col, "ours")] = mean_sd(row[f"{col}_mean"], row[f"{col}_sd"])
+            out[(col, "diff")] = row[f"{col}_mean"] - rep
+        out[("", "seeds")] = int(row["seeds"])
+        rows.append(out)
+    frame = pd.DataFrame(rows).set_index(on)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame
+
+
+def per_class(run: Run, class_names: list[str]) -> pd.DataFrame:
+    return metrics.per_class_report(run.test_labels, run.test_pred, class_names)
+
+
+def confusion_panel(title: str, run: Run, class_names: list[str]):
+    return (title, metrics.confusion(run.test_labels, run.test_pred, len(class_names)),
+            per_class(run, class_names))
+
+
+# --- provenance ----------------------------------------------------------------
+
+def provenance_runs(runs: list[Run]) -> pd.DataFrame:
+    rows = []
+    for run in runs:
+        p, c = run.provenance, run.config
+        rows.append({"run": run.key, "model": c.model, "batch size": c.batch_size,
+                     "seed": c.seed, "epochs": c.epochs,
+                     "wall time (s)": p["timing"]["wall_seconds"],
+                     "train img/s": p["timing"]["train_images_per_second"],
+                     "backend": p["backend"], "devices": ", ".join(p["devices"]),
+                     "commit": p["git_commit"][:12] + ("+dirty" if "dirty" in p["git_commit"] else ""),
+                     "date": p["date"]})
+    return pd.DataFrame(rows)
+
+
+def provenance_environment(runs: list[Run], protocol) -> pd.DataFrame:
+    """Facts shared by the runs (each distinct value listed once)."""
+    def distinct(get):
+        return "; ".join(sorted({str(get(r)) for r in runs}))
+
+    rows = {
+        "chapter": protocol.chapter.name,
+        "profile": protocol.profile,
+        "parameters": json.dumps(protocol.values, sort_keys=True),
+        "book built from commit": _head_commit(),
+        "runs computed at commit(s)": distinct(lambda r: r.provenance["git_commit"]),
+        "CPU": distinct(lambda r: r.provenance["cpu"]),
+        "backend and devices": distinct(lambda r: f"{r.provenance['backend']} on "
+                                                  f"{', '.join(r.provenance['devices'])}"),
+        "data": distinct(lambda r: f"{r.provenance['data_source'].get('origin')}: "
+                                   f"{Path(r.provenance['data_source'].get('file', '-')).name} "
+                                   f"sha256 {r.provenance['data_source'].get('sha256', 'n/a')}"),
+        "packages": distinct(lambda r: ", ".join(f"{k} {v}" for k, v in
+                                                 r.provenance["packages"].items())),
+        "total wall time of the runs (s)": f"{sum(r.provenance['timing']['wall_seconds'] for r in runs):.1f}",
+    }
+    return pd.DataFrame({"value": rows}).rename_axis("")
+
+
+def _head_commit() -> str:
+    from .provenance import git_commit
+    return git_commit(book_dir())
+
+
+# --- the intro's summary table --------------------------------------------------
+
+def publish_headlines(chapter: str, rows: list[dict], book: Path | None = None) -> Path:
+    """Write this chapter's headline rows and rebuild the intro's summary table
+    from every chapter's rows (book/_generated/, a build product)."""
+    folder = (book or book_dir()) / "_generated"
+    (folder / "headlines").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(folder / "headlines" / f"{chapter}.csv", index=False)
+    frames = [pd.read_csv(p) for p in sorted((folder / "headlines").glob("*.csv"))]
+    summary = pd.concat(frames, ignore_index=True)
+    (folder / "headlines.md").write_text(summary.to_markdown(index=False) + "\n")
+    return folder / "headlines.md"

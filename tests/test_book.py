@@ -1,0 +1,72 @@
+"""End to end: every chapter executed by papermill in the smoke profile, then
+`jupyter-book build` on the result; no cell may raise and every figure and table
+of every chapter must be in the HTML."""
+
+import re
+import shutil
+
+import nbformat
+import pytest
+
+from cnnrepro import run
+from conftest import ROOT, needs_mirror
+
+pytestmark = [pytest.mark.book, needs_mirror]
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory, monkeypatch_module):
+    work = tmp_path_factory.mktemp("book")
+    shutil.copytree(ROOT / "book", work / "book",
+                    ignore=shutil.ignore_patterns("_build", "_generated", "*.ipynb"))
+    # The copy is its own root: smoke runs and generated pages stay inside it.
+    monkeypatch_module.setenv("CNNREPRO_ROOT", str(work))
+    monkeypatch_module.delenv("CNNREPRO_RESULTS", raising=False)
+    for name in run.chapters():
+        run.run_chapter(name, {"profile": "smoke"}, work / "book")
+    run.build_book(work / "book", ("--warningiserror", "--keep-going"))
+    return work
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_every_chapter_executed_without_errors(built_book):
+    for name in run.chapters():
+        nb = nbformat.read(built_book / "book" / "chapters" / f"{name}.ipynb", as_version=4)
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]
+        assert not errors, f"{name}: {errors[:1]}"
+
+
+def test_smoke_runs_went_to_the_smoke_store(built_book):
+    assert any((built_book / ".cache" / "smoke-results").rglob("config.json"))
+    assert not (built_book / "results").exists()
+
+
+@pytest.mark.parametrize("name", run.chapters())
+def test_every_figure_and_table_is_in_the_html(built_book, name):
+    source = (ROOT / "book" / "chapters" / f"{name}.py").read_text()
+    html = (built_book / "book" / "_build" / "html" / "chapters" / f"{name}.html").read_text()
+    figures = re.findall(r"\{glue:figure\} (\w+)\n# :name: ([\w-]+)", source)
+    assert figures, "a chapter without figures?"
+    for glue_name, anchor in figures:
+        block = re.search(rf'<figure[^>]*id="{anchor}".*?</figure>', html, re.S)
+        assert block, f"figure {anchor} missing from the HTML"
+        img = re.search(r'<img[^>]+src="([^"]+\.png)"', block.group(0))
+        assert img, f"figure {anchor} has no image"
+        assert (built_book / "book" / "_build" / "html" / "chapters" / img.group(1)).is_file()
+    for caption in re.findall(r'"(Table[^"]*)"', source):
+        assert caption.split(".")[0] in html, f"{caption} missing from the HTML"
+    assert "Provenance" in html
+
+
+def test_intro_summary_lists_each_chapter(built_book):
+    html = (built_book / "book" / "_build" / "html" / "intro.html").read_text()
+    for name in run.chapters():
+        assert f"chapters/{name}" in html
+    assert "reproduced" in html

@@ -1,0 +1,73 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from cnnrepro import data
+from conftest import needs_mirror
+
+pytestmark = needs_mirror
+
+
+def test_mnist_shapes_dtypes_and_known_facts():
+    ds = data.load_mnist()
+    assert ds.x_train.shape == (60000, 28, 28) and ds.x_train.dtype == np.uint8
+    assert ds.x_test.shape == (10000, 28, 28)
+    assert np.bincount(ds.y_train).tolist() == [5923, 6742, 5958, 6131, 5842,
+                                                5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(ds.y_test).tolist() == [980, 1135, 1032, 1010, 982,
+                                               892, 958, 1028, 974, 1009]
+    assert ds.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert ds.y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert ds.source["sha256"] == data.MNIST_SHA256
+
+
+def test_mnist_task_is_scaled_one_hot_and_limited():
+    task = data.prepare_task("mnist", train_limit=100, test_limit=50)
+    assert task.x_train.shape == (100, 28, 28, 1) and task.x_train.dtype == np.float32
+    assert 0.0 <= task.x_train.min() and task.x_train.max() <= 1.0
+    assert task.y_train.shape == (100, 10) and np.all(task.y_train.sum(axis=1) == 1)
+    assert task.labels_test.tolist()[:3] == [7, 2, 1]
+
+
+def test_unknown_task_names_allowed_ones():
+    with pytest.raises(ValueError, match=r"'imagenet'.*allowed: \['mnist'\]"):
+        data.prepare_task("imagenet")
+
+
+def test_corrupt_file_names_variable_file_and_checksum(tmp_path, monkeypatch):
+    bad = tmp_path / data.MNIST_FILE
+    shutil.copy(data.Path(data.os.environ[data.DATA_DIR_VAR]) / data.MNIST_FILE, bad)
+    with open(bad, "r+b") as f:
+        f.seek(1000)
+        f.write(b"\x00corrupt")
+    monkeypatch.setenv(data.DATA_DIR_VAR, str(tmp_path))
+    with pytest.raises(data.DataError) as err:
+        data.load_mnist()
+    msg = str(err.value)
+    assert str(bad) in msg and data.MNIST_SHA256 in msg and data.DATA_DIR_VAR in msg
+
+
+def test_missing_file_names_variable_file_and_checksum(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_VAR, str(tmp_path))
+    with pytest.raises(data.DataError) as err:
+        data.load_cifar10()
+    msg = str(err.value)
+    assert data.DATA_DIR_VAR in msg and data.CIFAR10_FILE in msg and data.CIFAR10_SHA256 in msg
+
+
+def test_cifar10_decoded_once_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.CACHE_DIR_VAR, str(tmp_path))
+    ds = data.load_cifar10()
+    assert ds.x_train.shape == (50000, 32, 32, 3) and ds.x_train.dtype == np.uint8
+    assert ds.x_test.shape == (10000, 32, 32, 3)
+    assert np.bincount(ds.y_train).tolist() == [5000] * 10
+    assert np.bincount(ds.y_test).tolist() == [1000] * 10
+    assert "JPEG" in ds.source["origin"]
+    # per-channel means as published for the JPEG re-encoding
+    means = ds.x_train.reshape(-1, 3).mean(axis=0)
+    assert np.allclose(means, [125.27, 122.93, 113.86], atol=0.6)
+    cached = list(tmp_path.glob("cifar10-jpeg-*.npz"))
+    assert len(cached) == 1
+    monkeypatch.setattr(data, "_decode_cifar_zip", lambda path: pytest.fail("decoded twice"))
+    assert data.load_cifar10().x_test.shape == (10000, 32, 32, 3)

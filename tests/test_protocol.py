@@ -1,0 +1,56 @@
+import subprocess
+import sys
+
+import pytest
+
+from cnnrepro import protocol
+from cnnrepro.protocol import ProtocolError
+
+
+def test_cpu_equals_paper_for_chapter_1():
+    paper = protocol.resolve("residual_depth", "paper")
+    cpu = protocol.resolve("residual_depth", "cpu")
+    assert paper.values == cpu.values
+    assert cpu.epochs == 1 and cpu.batch_sizes == [64, 128] and len(cpu.seeds) >= 3
+    assert len(cpu.run_configs()) == 2 * 2 * len(cpu.seeds)
+
+
+def test_overrides_replace_profile_values():
+    p = protocol.resolve("residual_depth", "smoke", batch_sizes=[32], seeds=[5, 6])
+    assert [c.batch_size for c in p.run_configs()] == [32] * 4
+    assert {c.seed for c in p.run_configs()} == {5, 6}
+
+
+def test_smoke_results_stay_out_of_the_committed_store():
+    assert protocol.resolve("residual_depth", "smoke").store_root.name == "smoke-results"
+    assert protocol.resolve("residual_depth", "cpu").store_root.name == "results"
+
+
+@pytest.mark.parametrize("kwargs, fragments", [
+    ({"profile": "fast"}, ["'fast'", "paper", "cpu", "smoke"]),
+    ({"epochs": -1}, ["epochs=-1", "positive integer"]),
+    ({"batch_sizes": [0]}, ["batch_sizes=[0]", ">= 1"]),
+    ({"batch_sizes": [64, 64]}, ["distinct"]),
+    ({"models": ["resnet_huge"]}, ["resnet_huge", "resnet_shallow", "resnet_deep"]),
+    ({"force": "yes"}, ["force='yes'", "true or false"]),
+    ({"train_images": 70000}, ["train_images=70000", "1..60000"]),
+    ({"test_images": 32, "batch_sizes": [64]}, ["test_images >= 64", "test_images=32"]),
+    ({"learning_rate": 0.1}, ["learning_rate", "allowed", "batch_sizes"]),
+])
+def test_bad_input_names_value_and_allowed_ones(kwargs, fragments):
+    with pytest.raises(ProtocolError) as err:
+        protocol.resolve("residual_depth", **kwargs)
+    for fragment in fragments:
+        assert fragment in str(err.value)
+
+
+def test_unknown_chapter():
+    with pytest.raises(ProtocolError, match="'chapter9'.*residual_depth"):
+        protocol.resolve("chapter9")
+
+
+def test_cli_rejects_bad_parameter_before_starting_a_kernel():
+    out = subprocess.run([sys.executable, "-m", "cnnrepro", "run", "residual_depth",
+                          "-p", "epochs", "0"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "epochs=0" in out.stderr and "positive integer" in out.stderr
