@@ -74,23 +74,21 @@ def mean_sd(mean: float, sd: float, digits: int = 4) -> str:
 
 def compare(ours: pd.DataFrame, theirs: pd.DataFrame, on: list[str],
             columns=METRIC_COLUMNS) -> pd.DataFrame:
-    """Reported, ours (mean ± sd over seeds) and ours - reported, per metric."""
+    """One row per group and metric: reported, ours (mean ± sd over seeds) and
+    our mean minus the reported number."""
     summary = seed_summary(ours, on, columns)
     theirs = theirs.set_index(on)
     rows = []
     for idx, row in summary.iterrows():
         idx = idx if isinstance(idx, tuple) else (idx,)
-        out = dict(zip(on, idx))
+        key = idx if len(idx) > 1 else idx[0]
         for col in columns:
-            rep = theirs[col].get(idx if len(idx) > 1 else idx[0], np.nan) if col in theirs else np.nan
-            out[(col, "reported")] = rep
-            out[(col, "ours")] = mean_sd(row[f"{col}_mean"], row[f"{col}_sd"])
-            out[(col, "diff")] = row[f"{col}_mean"] - rep
-        out[("", "seeds")] = int(row["seeds"])
-        rows.append(out)
-    frame = pd.DataFrame(rows).set_index(on)
-    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
-    return frame
+            rep = theirs[col].get(key, np.nan) if col in theirs else np.nan
+            rows.append({**dict(zip(on, idx)), "metric": col, "reported": rep,
+                         "ours": mean_sd(row[f"{col}_mean"], row[f"{col}_sd"]),
+                         "ours - reported": row[f"{col}_mean"] - rep,
+                         "seeds": int(row["seeds"])})
+    return pd.DataFrame(rows).set_index([*on, "metric"])
 
 
 def per_class(run: Run, class_names: list[str]) -> pd.DataFrame:
