@@ -379,5 +379,5 @@ for (bs, model), row in summary.iterrows():
                      "result": f"{model}, MNIST test accuracy, 1 epoch, batch size {bs}",
                      "reported": "–" if np.isnan(rep) else f"{rep:.2f}",
                      "reproduced": report.mean_sd(row["accuracy_mean"], row["accuracy_sd"], 3)
-                                   + f" ({int(row['seeds'])} seeds, {proto.profile})"})
+                                   + f" ({int(row['seeds'])} seed{'s' if row['seeds'] > 1 else ''}, {proto.profile})"})
 _ = report.publish_headlines(CHAPTER, headline)

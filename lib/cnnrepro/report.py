@@ -113,7 +113,7 @@ def provenance_runs(runs: list[Run]) -> pd.DataFrame:
                      "backend": p["backend"], "devices": ", ".join(p["devices"]),
                      "commit": p["git_commit"][:12] + ("+dirty" if "dirty" in p["git_commit"] else ""),
                      "date": p["date"]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index("run")
 
 
 def provenance_environment(runs: list[Run], protocol) -> pd.DataFrame:
