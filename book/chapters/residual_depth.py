@@ -295,7 +295,7 @@ report.figure("fig_distribution", plots.class_distribution(mnist.y_train, classe
 
 preds = {m: run_of(m, main_bs).test_pred for m in proto.models}
 labels = run_of(proto.models[0], main_bs).test_labels
-images = data.load_mnist().x_test[: len(labels)]
+images = mnist.x_test[: len(labels)]
 picked, titles = [], []
 for true, wrong in ((7, 9), (9, 7)):
     hits = np.flatnonzero((labels == true) & np.any([p == wrong for p in preds.values()], axis=0))[:8]

@@ -52,11 +52,6 @@ class RunConfig:
     def label(self) -> str:
         return f"{self.model} bs={self.batch_size} seed={self.seed} epochs={self.epochs}"
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "RunConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
 
 @dataclass
 class RunResult:
