@@ -40,7 +40,7 @@ import pandas as pd
 from IPython.display import Code, Markdown, display
 
 from cnnrepro import data, plots, protocol, report
-from cnnrepro.models import concat_residual
+from cnnrepro.models import build_model, concat_residual
 from cnnrepro.store import ResultsStore
 
 CHAPTER = "residual_depth"
@@ -114,7 +114,7 @@ report.glue("n_seeds", len(proto.seeds))
 # ```
 
 # %% tags=["remove-cell"]
-keras_models = {name: concat_residual.__dict__[name]() for name in proto.models}
+keras_models = {name: build_model(name, (28, 28, 1), 10) for name in proto.models}
 report.figure("fig_models", plots.model_diagram(list(keras_models.values()), group=r"^(block\d+)_"))
 report.figure("fig_block", plots.model_diagram(concat_residual.residual_block_model()))
 
