@@ -31,7 +31,7 @@ def test_mnist_task_is_scaled_one_hot_and_limited():
 
 
 def test_unknown_task_names_allowed_ones():
-    with pytest.raises(ValueError, match=r"'imagenet'.*allowed: \['mnist'\]"):
+    with pytest.raises(ValueError, match=r"'imagenet'.*allowed: \['mnist', 'mnist_2ch', 'mnist_pairs'\]"):
         data.prepare_task("imagenet")
 
 

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "list":
-            for name, spec in protocol.CHAPTERS.items():
+            for name, spec in protocol.chapters().items():
                 print(f"{name}: {spec.title}")
                 for prof in protocol.PROFILES:
                     print(f"  {prof}: {spec.profiles[prof]}")

@@ -8,6 +8,7 @@ provenance of what it read so that a run can store it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from . import pairs
 
 DATA_DIR_VAR = "REPRO_DATA_DIR"
 CACHE_DIR_VAR = "REPRO_CACHE_DIR"
@@ -194,22 +197,56 @@ def _limit(x: np.ndarray, n: int | None) -> np.ndarray:
     return x if n is None else x[:n]
 
 
-def mnist_task(train_limit: int | None = None, test_limit: int | None = None) -> Task:
-    """MNIST scaled to [0, 1], shape (28, 28, 1); ``*_limit`` keeps the first N images."""
+def mnist_task(train_limit: int | None = None, test_limit: int | None = None,
+               channels: int = 1) -> Task:
+    """MNIST scaled to [0, 1], shape (28, 28, channels): the image repeated in every
+    channel; ``*_limit`` keeps the first N images."""
     ds = load_mnist()
-    return Task("mnist",
-                _images(_limit(ds.x_train, train_limit)),
+
+    def images(x):
+        return np.repeat(_images(x), channels, axis=-1)
+
+    return Task("mnist" if channels == 1 else f"mnist_{channels}ch",
+                images(_limit(ds.x_train, train_limit)),
                 one_hot(_limit(ds.y_train, train_limit), 10),
-                _images(_limit(ds.x_test, test_limit)),
+                images(_limit(ds.x_test, test_limit)),
                 one_hot(_limit(ds.y_test, test_limit), 10),
                 ds.class_names, ds.source)
 
 
-TASKS = {"mnist": mnist_task}
+PAIR_CLASSES = ["not_same", "same"]  # class 1 = same digit, as the report's code labels it
+
+
+def mnist_pairs(source_train: int = 6000, source_test: int = 1000,
+                train_pairs: int = 100_000, test_pairs: int = 10_000, pair_seed: int = 0):
+    """The pair indices of Report 3 over the first ``source_*`` MNIST images:
+    ``(dataset, train Pairs, test Pairs)``."""
+    ds = load_mnist()
+    return (ds, pairs.draw_pairs(ds.y_train[:source_train], train_pairs, pair_seed),
+            pairs.draw_pairs(ds.y_test[:source_test], test_pairs, pair_seed + 1))
+
+
+def mnist_pairs_task(train_limit: int | None = None, test_limit: int | None = None,
+                     **pair_options) -> Task:
+    """Two MNIST images stacked as channels (28, 28, 2), labelled same / not_same."""
+    ds, train, test = mnist_pairs(**pair_options)
+    return Task("mnist_pairs",
+                _limit(pairs.stack_pairs(_images(ds.x_train)[..., 0], train), train_limit),
+                _limit(one_hot(train.same.astype(np.int64), 2), train_limit),
+                _limit(pairs.stack_pairs(_images(ds.x_test)[..., 0], test), test_limit),
+                _limit(one_hot(test.same.astype(np.int64), 2), test_limit),
+                PAIR_CLASSES, {**ds.source, "pairs": {"train": len(train), "test": len(test),
+                                                      **pair_options}})
+
+
+TASKS = {"mnist": mnist_task,
+         "mnist_2ch": functools.partial(mnist_task, channels=2),
+         "mnist_pairs": mnist_pairs_task}
 
 
 def prepare_task(name: str, train_limit: int | None = None,
-                 test_limit: int | None = None) -> Task:
+                 test_limit: int | None = None, **options) -> Task:
+    """The task's arrays; ``options`` are the task's own settings (pair counts, ...)."""
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; allowed: {sorted(TASKS)}")
-    return TASKS[name](train_limit=train_limit, test_limit=test_limit)
+    return TASKS[name](train_limit=train_limit, test_limit=test_limit, **options)

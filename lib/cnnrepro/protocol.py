@@ -1,7 +1,7 @@
 """Profiles and chapter parameters: one validated protocol per chapter run.
 
 A chapter declares its parameters (with a check each) and its settings per
-profile; ``resolve`` merges a profile's settings with the caller's overrides
+profile (one module per chapter in ``cnnrepro.chapters``); ``resolve`` merges a profile's settings with the caller's overrides
 and stops with a message naming the bad value and the allowed ones.
 
 - ``paper``: the source report's protocol exactly.
@@ -38,6 +38,12 @@ def positive_int(name: str, value, upper: int | None = None) -> int:
     return value
 
 
+def non_negative_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ProtocolError(f"{name}={value!r} is not allowed; allowed: an integer >= 0")
+    return value
+
+
 def int_list(name: str, value, minimum: int = 1) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
@@ -57,6 +63,12 @@ def choice_list(name: str, value, allowed) -> list[str]:
         raise ProtocolError(f"{name}={value!r} is not allowed (bad: {bad or 'duplicates'}); "
                             f"allowed: a non-empty list from {list(allowed)}")
     return list(value)
+
+
+def fraction(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ProtocolError(f"{name}={value!r} is not allowed; allowed: a number in (0, 1]")
+    return float(value)
 
 
 def boolean(name: str, value) -> bool:
@@ -106,18 +118,25 @@ class Protocol:
         return {"chapter": self.chapter.name, "profile": self.profile}
 
 
-CHAPTERS: dict[str, ChapterSpec] = {}
+_CHAPTERS: dict[str, ChapterSpec] = {}
 
 
 def register(spec: ChapterSpec) -> ChapterSpec:
-    CHAPTERS[spec.name] = spec
+    _CHAPTERS[spec.name] = spec
     return spec
 
 
+def chapters() -> dict[str, ChapterSpec]:
+    """Every chapter's spec, in book order (cnnrepro.chapters registers them)."""
+    from . import chapters as _  # noqa: F401  (importing registers them)
+    return dict(_CHAPTERS)
+
+
 def chapter(name: str) -> ChapterSpec:
-    if name not in CHAPTERS:
-        raise ProtocolError(f"unknown chapter {name!r}; allowed: {sorted(CHAPTERS)}")
-    return CHAPTERS[name]
+    specs = chapters()
+    if name not in specs:
+        raise ProtocolError(f"unknown chapter {name!r}; allowed: {list(specs)}")
+    return specs[name]
 
 
 def check_names(chapter_name: str, names) -> None:
@@ -139,45 +158,3 @@ def resolve(chapter_name: str, profile: str = DEFAULT_PROFILE, **overrides) -> P
     values = {name: check(name, values[name]) for name, check in spec.checks.items()}
     spec.cross_check(values)
     return Protocol(spec, profile, values)
-
-
-# --- chapter 1: concatenation "residual" CNNs of two depths (Report 2) ---------
-
-def _residual_depth_configs(p: Protocol) -> list[RunConfig]:
-    return [RunConfig(task="mnist", model=m, epochs=p.epochs, batch_size=bs, seed=s,
-                      optimizer="adam", learning_rate=1e-3,
-                      train_limit=None if p.train_images == 60000 else p.train_images,
-                      test_limit=None if p.test_images == 10000 else p.test_images)
-            for bs in p.batch_sizes for m in p.models for s in p.seeds]
-
-
-def _test_batch_fits(values: dict) -> None:
-    if max(values["batch_sizes"]) > values["test_images"]:
-        raise ProtocolError(
-            f"batch_sizes={values['batch_sizes']} needs test_images >= {max(values['batch_sizes'])} "
-            f"(a random test batch of batch_size is drawn after every update); "
-            f"got test_images={values['test_images']}")
-
-
-_RESIDUAL_PAPER = {"models": ["resnet_shallow", "resnet_deep"], "batch_sizes": [64, 128],
-                   "seeds": [0, 1, 2], "epochs": 1, "train_images": 60000,
-                   "test_images": 10000, "force": False}
-
-register(ChapterSpec(
-    name="residual_depth",
-    title="Concatenation 'residual' CNNs of two depths (Report 2)",
-    checks={"models": lambda n, v: choice_list(n, v, ["resnet_shallow", "resnet_deep"]),
-            "batch_sizes": int_list,
-            "seeds": lambda n, v: int_list(n, v, minimum=0),
-            "epochs": positive_int,
-            "train_images": lambda n, v: positive_int(n, v, 60000),
-            "test_images": lambda n, v: positive_int(n, v, 10000),
-            "force": boolean},
-    profiles={"paper": _RESIDUAL_PAPER, "cpu": _RESIDUAL_PAPER,
-              "smoke": {**_RESIDUAL_PAPER, "seeds": [0], "train_images": 384,
-                        "test_images": 256}},
-    deviations={"smoke": ["384 training and 256 test images instead of 60,000 and 10,000",
-                          "one seed instead of three"]},
-    configs=_residual_depth_configs,
-    cross_check=_test_batch_fits,
-))

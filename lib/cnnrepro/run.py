@@ -25,7 +25,7 @@ class ChapterFailed(RuntimeError):
 
 def chapters() -> list[str]:
     """Chapter names in book order (as registered in protocol)."""
-    return list(protocol.CHAPTERS)
+    return list(protocol.chapters())
 
 
 def parse_params(pairs: list[tuple[str, str]]) -> dict:

@@ -6,6 +6,8 @@
                          metrics.json      final test metrics
                          predictions.npz   test labels and predicted probabilities
                          provenance.json   timing, data source, packages, hardware, commit
+                         weights.npz       only for runs that keep layers' weights
+                                           (``extra["keep_weights"]``) for later runs
 
 A run folder appears by one rename of a finished temporary folder, so an
 interrupted run leaves no entry behind, and ``force`` replaces an entry only
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import provenance
-from .train import RunConfig, RunResult, train
+from .train import RunConfig, RunResult, Transfer, train
 
 log_line = functools.partial(print, flush=True)
 
@@ -79,6 +81,15 @@ class ResultsStore:
                    json.loads((path / "metrics.json").read_text()), labels, probs,
                    json.loads((path / "provenance.json").read_text()))
 
+    def load_weights(self, config: RunConfig) -> dict[str, np.ndarray]:
+        """The weights a stored run kept, by "<layer>/<i>"."""
+        path = self.path(config) / "weights.npz"
+        if not path.is_file():
+            raise KeyError(f"stored run {config.label()} (key {config.key()}) kept no weights; "
+                           f"its extra['keep_weights'] names the layers to keep")
+        with np.load(path) as f:
+            return {k: f[k] for k in f.files}
+
     def save(self, result: RunResult, requested_by: dict | None = None) -> Path:
         """Write a finished run atomically; replaces an existing entry of the same key."""
         config, final = result.config, self.path(result.config)
@@ -92,6 +103,8 @@ class ResultsStore:
             _write_json(tmp / "metrics.json", result.metrics)
             np.savez_compressed(tmp / "predictions.npz", labels=result.test_labels.astype(np.uint8),
                                 probs=result.test_probs.astype(np.float32))
+            if result.weights:
+                np.savez_compressed(tmp / "weights.npz", **result.weights)
             _write_json(tmp / "provenance.json", {
                 **provenance.environment(), "timing": result.timing,
                 "data_source": result.data_source, "requested_by": requested_by or {}})
@@ -110,14 +123,22 @@ class ResultsStore:
 
     def get_or_train(self, config: RunConfig, force: bool = False, *,
                      requested_by: dict | None = None, verbose="auto", log=log_line) -> Run:
-        """The stored run for ``config``; trains and stores it on a miss or with ``force``."""
+        """The stored run for ``config``; trains and stores it on a miss or with ``force``.
+        A run that starts from another run's weights gets that run first (stored
+        or trained, never forced)."""
         if self.has(config) and not force:
             run = self.load(config)
             log(f"{config.label()}: stored ({run.path})")
             return run
+        pretrained = None
+        transfer = Transfer.from_config(config)
+        if transfer is not None:
+            self.get_or_train(transfer.source, requested_by=requested_by, verbose=verbose,
+                              log=lambda m: log(f"source: {m}"))
+            pretrained = self.load_weights(transfer.source)
         log(f"{config.label()}: training" + (" (force)" if force else ""))
         start = time.perf_counter()
-        result = train(config, verbose=verbose)
+        result = train(config, verbose=verbose, pretrained=pretrained)
         path = self.save(result, requested_by)
         log(f"{config.label()}: trained in {time.perf_counter() - start:.1f} s, "
             f"test accuracy {result.metrics['accuracy']:.4f} -> {path}")

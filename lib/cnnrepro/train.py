@@ -49,8 +49,49 @@ class RunConfig:
         blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    @classmethod
+    def from_canonical(cls, d: dict) -> "RunConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
     def label(self) -> str:
-        return f"{self.model} bs={self.batch_size} seed={self.seed} epochs={self.epochs}"
+        text = f"{self.model} bs={self.batch_size} seed={self.seed} epochs={self.epochs}"
+        if "transfer" in self.extra:
+            text += f" ({Transfer.from_config(self).describe()})"
+        return text
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Start some layers from another run's weights (``extra["transfer"]``).
+
+    ``lr_multiplier`` 0 freezes them (``trainable = False``, which also keeps batch
+    norm in inference mode, as Keras freezing does); otherwise they train with
+    the learning rate times the multiplier.
+    """
+
+    source: RunConfig
+    layers: tuple[str, ...]
+    lr_multiplier: float
+
+    @classmethod
+    def from_config(cls, config: RunConfig) -> "Transfer | None":
+        t = config.extra.get("transfer")
+        if t is None:
+            return None
+        return cls(RunConfig.from_canonical(t["from"]), tuple(t["layers"]),
+                   float(t["lr_multiplier"]))
+
+    @staticmethod
+    def extra(source: RunConfig, layers, lr_multiplier: float) -> dict:
+        """The ``extra`` entry of a run that starts ``layers`` from ``source``."""
+        return {"transfer": {"from": source.canonical(), "layers": list(layers),
+                             "lr_multiplier": lr_multiplier}}
+
+    def describe(self) -> str:
+        what = "+".join(self.layers)
+        return f"{what} frozen" if self.lr_multiplier == 0 else \
+            f"{what} fine-tuned at lr x{self.lr_multiplier:g}"
 
 
 @dataclass
@@ -63,6 +104,7 @@ class RunResult:
     test_labels: np.ndarray
     timing: dict
     data_source: dict
+    weights: dict[str, np.ndarray] | None = None  # kept layers' weights, "<layer>/<i>"
 
 
 def seed_everything(seed: int) -> None:
@@ -127,22 +169,78 @@ class UpdateHistory(keras.callbacks.Callback):
         self.test_probs = probs
 
 
-def compile_model(config: RunConfig, task: Task) -> keras.Model:
-    if config.optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {config.optimizer!r}; allowed: {sorted(OPTIMIZERS)}")
+def scaled_optimizer(name: str, learning_rate: float, multipliers=()) -> keras.Optimizer:
+    """Optimizer ``name`` whose update of each variable in ``multipliers`` ((variable,
+    factor) pairs) uses the learning rate times the factor: one learning rate for a
+    fine-tuned extractor, another for the head. Works on every Keras backend."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; allowed: {sorted(OPTIMIZERS)}")
+    base = OPTIMIZERS[name]
+    if not multipliers:
+        return base(learning_rate=learning_rate)
+
+    class Scaled(base):
+        def update_step(self, gradient, variable, learning_rate):
+            # _var_key maps a Keras variable and the backend variable it wraps
+            # (what update_step receives) to the same key
+            factor = self._factors.get(self._var_key(variable), 1.0)
+            super().update_step(gradient, variable, learning_rate * factor)
+
+    opt = Scaled(learning_rate=learning_rate)
+    opt._factors = {opt._var_key(v): f for v, f in multipliers}
+    return opt
+
+
+def apply_transfer(model: keras.Model, transfer: Transfer, weights: dict) -> list:
+    """Load the transferred layers' weights; freeze them, or return their
+    variables' learning-rate multipliers as (variable, factor) pairs."""
+    for name in transfer.layers:
+        layer = model.get_layer(name)
+        n = len(layer.get_weights())
+        missing = [f"{name}/{i}" for i in range(n) if f"{name}/{i}" not in weights]
+        if missing:
+            raise ValueError(f"source run {transfer.source.label()} kept no weights for {missing}")
+        layer.set_weights([weights[f"{name}/{i}"] for i in range(n)])
+        if transfer.lr_multiplier == 0:
+            layer.trainable = False
+    if transfer.lr_multiplier in (0, 1):
+        return []
+    return [(v, transfer.lr_multiplier) for name in transfer.layers
+            for v in model.get_layer(name).trainable_variables]
+
+
+def compile_model(config: RunConfig, task: Task, pretrained: dict | None = None) -> keras.Model:
     model = build_model(config.model, task.input_shape, len(task.class_names))
-    model.compile(optimizer=OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate),
+    multipliers = []
+    transfer = Transfer.from_config(config)
+    if transfer is not None:
+        if pretrained is None:
+            raise ValueError(f"{config.label()} starts from another run's weights; "
+                             "pass them as pretrained (ResultsStore.get_or_train does)")
+        multipliers = apply_transfer(model, transfer, pretrained)
+    model.compile(optimizer=scaled_optimizer(config.optimizer, config.learning_rate, multipliers),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
-def train(config: RunConfig, verbose: int | str = "auto") -> RunResult:
-    """Train one run from scratch and evaluate it on the test set."""
-    task = prepare_task(config.task, config.train_limit, config.test_limit)
+def kept_weights(model: keras.Model, layers) -> dict[str, np.ndarray] | None:
+    """The weights of ``layers`` by "<layer>/<i>", for runs that later runs start from."""
+    if not layers:
+        return None
+    return {f"{name}/{i}": w for name in layers
+            for i, w in enumerate(model.get_layer(name).get_weights())}
+
+
+def train(config: RunConfig, verbose: int | str = "auto",
+          pretrained: dict | None = None) -> RunResult:
+    """Train one run and evaluate it on the test set. A run with
+    ``extra["transfer"]`` needs its source run's kept weights as ``pretrained``."""
+    task = prepare_task(config.task, config.train_limit, config.test_limit,
+                        **config.extra.get("task", {}))
     seed_everything(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
     try:
-        model = compile_model(config, task)
+        model = compile_model(config, task, pretrained)
         history = UpdateHistory(task, config.batch_size, config.seed)
         start = time.perf_counter()
         model.fit(task.x_train, task.y_train, batch_size=config.batch_size,
@@ -157,4 +255,4 @@ def train(config: RunConfig, verbose: int | str = "auto") -> RunResult:
     return RunResult(config, pd.DataFrame(history.update_rows), pd.DataFrame(history.epoch_rows),
                      metrics.summary(task.labels_test, history.test_probs),
                      history.test_probs.astype(np.float32), task.labels_test, timing,
-                     task.source)
+                     task.source, kept_weights(model, config.extra.get("keep_weights")))

@@ -1,10 +1,12 @@
 """Model builders, one module per model family, registered by the name runs use."""
 
-from . import concat_residual
+from . import concat_residual, pair_transfer
 
 MODELS = {
     "resnet_shallow": concat_residual.resnet_shallow,
     "resnet_deep": concat_residual.resnet_deep,
+    "digit_classifier": pair_transfer.digit_classifier,
+    "pair_classifier": pair_transfer.pair_classifier,
 }
 
 

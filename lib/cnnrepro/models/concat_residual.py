@@ -18,17 +18,27 @@ def residual_block(x, filters: int, name: str):
     return layers.Concatenate(axis=-1, name=f"{name}_concat")([x, y])
 
 
-def concat_resnet(block_filters, input_shape=(28, 28, 1), classes=10, name="concat_resnet"):
-    """Zero-pad to 32x32, then (block, 2x2 max pool) per entry of ``block_filters``,
-    flatten, Dense 64 ReLU, Dense ``classes`` softmax."""
-    inputs = keras.Input(input_shape, name="image")
-    x = layers.ZeroPadding2D((2, 2), name="pad")(inputs)
+def concat_features(x, block_filters):
+    """Zero-pad to 32x32, then a block and a 2x2 max pool per entry of
+    ``block_filters``, flattened: the feature extractor both reports share."""
+    x = layers.ZeroPadding2D((2, 2), name="pad")(x)
     for i, filters in enumerate(block_filters, start=1):
         x = residual_block(x, filters, name=f"block{i}")
         x = layers.MaxPooling2D(strides=2, name=f"pool{i}")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(64, activation="relu", name="dense")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="output")(x)
+    return layers.Flatten(name="flatten")(x)
+
+
+def dense_head(x, widths, classes: int):
+    """ReLU Dense layers of ``widths``, then a softmax Dense of ``classes``."""
+    for i, width in enumerate(widths, start=1):
+        x = layers.Dense(width, activation="relu", name="dense" if len(widths) == 1 else f"dense{i}")(x)
+    return layers.Dense(classes, activation="softmax", name="output")(x)
+
+
+def concat_resnet(block_filters, input_shape=(28, 28, 1), classes=10, name="concat_resnet"):
+    """The extractor of ``block_filters``, Dense 64 ReLU, Dense ``classes`` softmax."""
+    inputs = keras.Input(input_shape, name="image")
+    outputs = dense_head(concat_features(inputs, block_filters), (64,), classes)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -1,0 +1,4 @@
+"""One module per chapter, each registering its ChapterSpec; import order is book order."""
+
+from . import residual_depth  # noqa: F401
+from . import digit_pairs  # noqa: F401
