@@ -41,3 +41,15 @@ def test_block_concatenates_input_with_three_conv_bn():
 def test_unknown_model_names_allowed_ones():
     with pytest.raises(ValueError, match=r"'vgg99'.*allowed: \["):
         build_model("vgg99", (28, 28, 1), 10)
+
+
+@pytest.mark.parametrize("model, head, head_params", [
+    ("digit_classifier", "classifier_10", 99018),    # Report 3, Table 1
+    ("pair_classifier", "classifier_2", 401762),
+])
+def test_report_3_modules_match_table_1(model, head, head_params):
+    m = build_model(model, (28, 28, 2), 10 if head == "classifier_10" else 2)
+    extractor = m.get_layer("feature_extraction")
+    assert extractor.output_shape == (None, 1536) and extractor.count_params() == 3226
+    assert m.get_layer(head).count_params() == head_params
+    assert [l.name for l in m.layers[1:]] == ["feature_extraction", head]

@@ -53,3 +53,58 @@ def test_per_update_loss_is_the_loss_of_that_batch():
         expected = -np.mean(np.log(np.clip((probs * yb).sum(axis=1), 1e-7, 1)))
         assert row["loss"] == pytest.approx(expected, rel=1e-3)
         assert row["accuracy"] == pytest.approx(np.mean(probs.argmax(1) == yb.argmax(1)))
+
+
+def test_scaled_optimizer_scales_the_named_variables_step():
+    """One Adam step moves every weight by about the learning rate; a variable
+    with multiplier 0.1 moves a tenth as far."""
+    a, b = keras.Variable(np.zeros(3, "float32")), keras.Variable(np.zeros(3, "float32"))
+    opt = train.scaled_optimizer("adam", 1e-2, [(b, 0.1)])
+    grad = keras.ops.ones(3)
+    opt.apply([grad, grad], [a, b])
+    step_a, step_b = -np.asarray(a.numpy()), -np.asarray(b.numpy())
+    assert step_a == pytest.approx(np.full(3, 1e-2), rel=1e-3)
+    assert step_b == pytest.approx(np.full(3, 1e-3), rel=1e-3)
+
+
+PHASE1 = train.RunConfig(task="mnist_2ch", model="digit_classifier", epochs=1, batch_size=32,
+                         seed=0, train_limit=96, test_limit=64,
+                         extra={"keep_weights": ["feature_extraction"]})
+PAIRS = {"source_train": 96, "source_test": 64, "train_pairs": 96, "test_pairs": 64,
+         "pair_seed": 0}
+
+
+def phase2(multiplier):
+    return train.RunConfig(task="mnist_pairs", model="pair_classifier", epochs=1,
+                           batch_size=32, seed=0, extra={
+                               "task": PAIRS,
+                               **train.Transfer.extra(PHASE1, ["feature_extraction"], multiplier)})
+
+
+def fitted(config, weights):
+    task = prepare_task("mnist_pairs", **PAIRS)
+    model = train.compile_model(config, task, weights)
+    model.fit(task.x_train, task.y_train, batch_size=32, epochs=1, verbose=0)
+    return model.get_layer("feature_extraction").get_weights()
+
+
+def test_transfer_freezes_or_fine_tunes_the_source_layers():
+    source = train.train(PHASE1, verbose=0)
+    assert sorted(source.weights) == sorted(f"feature_extraction/{i}" for i in range(36))
+    start = [source.weights[f"feature_extraction/{i}"] for i in range(36)]
+    # frozen: not one weight moved, batch-norm statistics included
+    assert all(np.array_equal(a, b) for a, b in zip(fitted(phase2(0.0), source.weights), start))
+    # fine-tuned: the extractor trains
+    assert not all(np.array_equal(a, b) for a, b in zip(fitted(phase2(0.1), source.weights), start))
+    with pytest.raises(ValueError, match="starts from another run's weights"):
+        train.train(phase2(0.0), verbose=0)
+    assert "frozen" in phase2(0.0).label() and "lr x0.1" in phase2(0.1).label()
+
+
+def test_store_trains_the_source_run_first_and_keeps_its_weights(tmp_store):
+    run = tmp_store.get_or_train(phase2(0.0), verbose=0, log=lambda m: None)
+    assert tmp_store.has(PHASE1) and (tmp_store.path(PHASE1) / "weights.npz").is_file()
+    assert not (run.path / "weights.npz").exists()
+    assert len(tmp_store.load_weights(PHASE1)) == 36  # 6 convolutions (kernel, bias), 6 batch norms (4 each)
+    with pytest.raises(KeyError, match="kept no weights"):
+        tmp_store.load_weights(phase2(0.0))
