@@ -204,3 +204,91 @@ def model_diagram(models, group: str | None = None, title: str | None = None) ->
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# --- pairs of images (Report 3) --------------------------------------------------
+
+def side_by_side(first: np.ndarray, second: np.ndarray, gap: int = 3) -> np.ndarray:
+    """Two (n, h, w) image stacks joined into (n, h, 2w + gap), a white gap between."""
+    pad = np.zeros((len(first), first.shape[1], gap), dtype=first.dtype)
+    return np.concatenate([first, pad, second], axis=2)
+
+
+def flow_steps(ax, steps: list[str]) -> None:
+    """Boxes left to right with arrows between them: a pipeline and its counts."""
+    ax.set_xlim(0, len(steps))
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    for i, text in enumerate(steps):
+        ax.add_patch(FancyBboxPatch((i + 0.06, 0.1), 0.88, 0.8, boxstyle="round,pad=0.02",
+                                    fc=sns.color_palette("pastel")[i % 10], ec="#444444"))
+        ax.text(i + 0.5, 0.5, text, ha="center", va="center", fontsize=8.5, wrap=True)
+        if i:
+            ax.add_patch(FancyArrowPatch((i - 0.06, 0.5), (i + 0.06, 0.5), arrowstyle="-|>",
+                                         mutation_scale=12, color="#333333"))
+
+
+def pair_generation(steps: list[str], pair_images: np.ndarray, titles: list[str],
+                    title_colors: list[str], ncols: int = 8) -> plt.Figure:
+    """A pipeline of counts above a grid of example pairs (each pair side by side)."""
+    nrows = int(np.ceil(len(pair_images) / ncols))
+    fig = plt.figure(figsize=(1.9 * ncols, 1.9 + 1.35 * nrows))
+    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[1.5] + [1.0] * nrows)
+    flow_steps(fig.add_subplot(grid[0, :]), steps)
+    for i in range(nrows * ncols):
+        ax = fig.add_subplot(grid[1 + i // ncols, i % ncols])
+        ax.axis("off")
+        if i < len(pair_images):
+            ax.imshow(pair_images[i], cmap="gray_r")
+            ax.set_title(titles[i], fontsize=9, color=title_colors[i])
+    fig.tight_layout()
+    return fig
+
+
+def class_metric_bars(frame: pd.DataFrame, col: str = "variant",
+                      reported: pd.DataFrame | None = None) -> plt.Figure:
+    """Precision, recall and F1 per class, one panel per ``col`` value. ``frame``:
+    columns class, metric, value (one row per seed: bars show the mean, ticks the
+    spread); ``reported``: class, metric, value, drawn as black diamonds."""
+    panels = list(frame[col].unique())
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), sharey=True,
+                             squeeze=False)
+    classes = list(frame["class"].unique())
+    metrics_order = ["precision", "recall", "f1"]
+    for ax, panel in zip(axes[0], panels):
+        data = frame[frame[col] == panel]
+        sns.barplot(data, x="metric", y="value", hue="class", order=metrics_order,
+                    hue_order=classes, errorbar=("pi", 100), capsize=0.1, ax=ax)
+        for bar in ax.patches:
+            if bar.get_height() > 0:
+                ax.annotate(f"{bar.get_height():.3f}", (bar.get_x() + bar.get_width() / 2, 0.02),
+                            ha="center", va="bottom", fontsize=8, rotation=90, color="white")
+        if reported is not None and len(reported):
+            width = 0.8 / len(classes)
+            for _, r in reported.iterrows():
+                x = metrics_order.index(r["metric"]) - 0.4 + width * (classes.index(r["class"]) + 0.5)
+                ax.plot(x, r["value"], "D", color="black", ms=7,
+                        label="reported" if _ == reported.index[0] else None)
+        ax.set(title=str(panel), ylim=(0, 1.05), xlabel="", ylabel="test score")
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def feature_maps(rows: list[tuple[str, list[tuple[str, np.ndarray]]]],
+                 size: float = 1.15) -> plt.Figure:
+    """One row per example: a sequence of (title, 2-D map) panels, each map scaled
+    to its own range (viridis); for feature maps of a network."""
+    ncols = max(len(panels) for _, panels in rows)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(size * ncols, (size + 0.45) * len(rows)),
+                             squeeze=False)
+    for (label, panels), row in zip(rows, axes):
+        for ax in row:
+            ax.axis("off")
+        for ax, (title, image) in zip(row, panels):
+            ax.imshow(image, cmap="gray_r" if title.startswith("input") else "viridis")
+            ax.set_title(title, fontsize=7.5)
+        row[0].text(-0.25, 0.5, label, transform=row[0].transAxes, rotation=90,
+                    ha="right", va="center", fontsize=10, fontweight="bold")
+    fig.tight_layout()
+    return fig

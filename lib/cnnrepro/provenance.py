@@ -43,17 +43,30 @@ def accelerators() -> list[str]:
         return []
 
 
-def git_commit(cwd: Path | None = None) -> str:
-    """HEAD of the working tree, with '+dirty' when tracked files differ from it."""
+# The files whose changes can change a run's numbers; edits elsewhere (chapters,
+# tests, docs) do not make a run "dirty".
+CODE_PATHS = (":/lib", ":/requirements.txt", ":/pyproject.toml")
+
+
+def git_commit(cwd: Path | None = None, paths=()) -> str:
+    """HEAD of the working tree, with '+dirty' when tracked files (under ``paths``,
+    if given) differ from it."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
                               timeout=10).stdout.strip()
     try:
         head = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", *paths)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return (head or "unknown") + ("+dirty" if dirty else "")
+
+
+@lru_cache(maxsize=1)
+def code_commit() -> str:
+    """The commit of the code this process runs, taken once: the first time a run
+    asks, so later edits to the checkout do not change what a run records."""
+    return git_commit(Path(__file__).parent, CODE_PATHS)
 
 
 def now_utc() -> str:
@@ -66,5 +79,5 @@ def environment() -> dict:
     import keras
     return {"backend": keras.backend.backend(), "devices": accelerators(),
             "cpu": cpu_model(), "cpu_count": os.cpu_count(),
-            "packages": package_versions(), "git_commit": git_commit(Path(__file__).parent),
+            "packages": package_versions(), "git_commit": code_commit(),
             "date": now_utc()}

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import metrics, provenance
 from .data import Task, prepare_task
 from .models import build_model
 
@@ -191,16 +191,21 @@ def scaled_optimizer(name: str, learning_rate: float, multipliers=()) -> keras.O
     return opt
 
 
+def set_kept_weights(layer: keras.Layer, weights: dict) -> None:
+    """Give ``layer`` the weights a run kept for the layer of the same name."""
+    n = len(layer.get_weights())
+    missing = [f"{layer.name}/{i}" for i in range(n) if f"{layer.name}/{i}" not in weights]
+    if missing:
+        raise ValueError(f"no kept weights for {missing}; kept: {sorted(weights)[:4]}...")
+    layer.set_weights([weights[f"{layer.name}/{i}"] for i in range(n)])
+
+
 def apply_transfer(model: keras.Model, transfer: Transfer, weights: dict) -> list:
     """Load the transferred layers' weights; freeze them, or return their
     variables' learning-rate multipliers as (variable, factor) pairs."""
     for name in transfer.layers:
         layer = model.get_layer(name)
-        n = len(layer.get_weights())
-        missing = [f"{name}/{i}" for i in range(n) if f"{name}/{i}" not in weights]
-        if missing:
-            raise ValueError(f"source run {transfer.source.label()} kept no weights for {missing}")
-        layer.set_weights([weights[f"{name}/{i}"] for i in range(n)])
+        set_kept_weights(layer, weights)
         if transfer.lr_multiplier == 0:
             layer.trainable = False
     if transfer.lr_multiplier in (0, 1):
@@ -235,6 +240,7 @@ def train(config: RunConfig, verbose: int | str = "auto",
           pretrained: dict | None = None) -> RunResult:
     """Train one run and evaluate it on the test set. A run with
     ``extra["transfer"]`` needs its source run's kept weights as ``pretrained``."""
+    provenance.code_commit()  # the code as it is when training starts
     task = prepare_task(config.task, config.train_limit, config.test_limit,
                         **config.extra.get("task", {}))
     seed_everything(config.seed)
