@@ -237,10 +237,14 @@ def pair_generation(steps: list[str], pair_images: np.ndarray, titles: list[str]
     flow_steps(fig.add_subplot(grid[0, :]), steps)
     for i in range(nrows * ncols):
         ax = fig.add_subplot(grid[1 + i // ncols, i % ncols])
-        ax.axis("off")
-        if i < len(pair_images):
-            ax.imshow(pair_images[i], cmap="gray_r")
-            ax.set_title(titles[i], fontsize=9, color=title_colors[i])
+        ax.set(xticks=[], yticks=[])
+        if i >= len(pair_images):
+            ax.axis("off")
+            continue
+        ax.imshow(pair_images[i], cmap="gray_r")
+        ax.set_title(titles[i], fontsize=10, color=title_colors[i])
+        for spine in ax.spines.values():  # a frame in the title's colour holds each pair
+            spine.set(color=title_colors[i], linewidth=2)
     fig.tight_layout()
     return fig
 
@@ -290,5 +294,19 @@ def feature_maps(rows: list[tuple[str, list[tuple[str, np.ndarray]]]],
             ax.set_title(title, fontsize=7.5)
         row[0].text(-0.25, 0.5, label, transform=row[0].transAxes, rotation=90,
                     ha="right", va="center", fontsize=10, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def embedding_scatter(points: np.ndarray, labels: np.ndarray, xlabel: str, ylabel: str,
+                      max_points: int = 4000, seed: int = 0) -> plt.Figure:
+    """2-D points coloured by label (a seeded subsample of ``max_points``), with each
+    label's density contours, so overlapping groups stay visible."""
+    idx = np.random.default_rng(seed).permutation(len(points))[:max_points]
+    frame = pd.DataFrame({"x": points[idx, 0], "y": points[idx, 1], "class": labels[idx]})
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    sns.scatterplot(frame, x="x", y="y", hue="class", s=8, alpha=0.35, linewidth=0, ax=ax)
+    sns.kdeplot(frame, x="x", y="y", hue="class", levels=5, linewidths=1.2, ax=ax, legend=False)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
     fig.tight_layout()
     return fig
