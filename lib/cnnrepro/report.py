@@ -153,7 +153,10 @@ def publish_headlines(chapter: str, rows: list[dict], book: Path | None = None) 
     folder = (book or book_dir()) / "_generated"
     (folder / "headlines").mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(folder / "headlines" / f"{chapter}.csv", index=False)
-    frames = [pd.read_csv(p) for p in sorted((folder / "headlines").glob("*.csv"))]
+    from .protocol import chapters
+    order = {name: i for i, name in enumerate(chapters())}  # book order, unknown last
+    files = sorted((folder / "headlines").glob("*.csv"), key=lambda p: (order.get(p.stem, len(order)), p.stem))
+    frames = [pd.read_csv(p) for p in files]
     summary = pd.concat(frames, ignore_index=True)
     (folder / "headlines.md").write_text(summary.to_markdown(index=False) + "\n")
     return folder / "headlines.md"
