@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from cnnrepro.models import build_model, concat_residual
+from cnnrepro import flops
+from cnnrepro.models import build_model, concat_residual, resnet, vgg
 
 
 def counts(model):
@@ -53,3 +54,35 @@ def test_report_3_modules_match_table_1(model, head, head_params):
     assert extractor.output_shape == (None, 1536) and extractor.count_params() == 3226
     assert m.get_layer(head).count_params() == head_params
     assert [l.name for l in m.layers[1:]] == ["feature_extraction", head]
+
+
+@pytest.mark.parametrize("config, params", [
+    ("A", 132_863_336), ("A-LRN", 132_863_336), ("B", 133_047_848),
+    ("C", 133_638_952), ("D", 138_357_544), ("E", 143_667_240)])  # VGG paper, Table 2
+def test_vgg_configurations_have_the_papers_parameter_counts(config, params):
+    assert vgg.vgg(config).count_params() == params
+
+
+@pytest.mark.parametrize("depth, trainable, gmacs", [
+    (18, 11_689_512, 1.81), (34, 21_797_672, 3.66), (50, 25_557_032, 4.09),
+    (101, 44_549_160, 7.80), (152, 60_192_808, 11.51)])   # torchvision's counts
+def test_resnet_depths_match_torchvision(depth, trainable, gmacs):
+    model = resnet.resnet(depth)
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == trainable
+    assert flops.model_macs(model) / 1e9 == pytest.approx(gmacs, abs=0.005)
+
+
+def test_simple_cnn_flattens_100x7x7_and_the_registry_builds_the_bench_models():
+    model = build_model("simple_cnn", (28, 28, 1), 10)
+    assert model.get_layer("flatten").output.shape[-1] == 4900
+    for name in ("vgg16", "resnet18"):
+        m = build_model(name, (32, 32, 3), 10)
+        assert m.output_shape == (None, 10)
+
+
+def test_local_response_norm_matches_a_direct_computation():
+    x = np.random.default_rng(0).normal(size=(1, 2, 2, 7)).astype("float32")
+    out = np.asarray(vgg.LocalResponseNorm()(x))
+    sq = np.pad(x ** 2, [(0, 0), (0, 0), (0, 0), (2, 2)])
+    window = sum(sq[..., i:i + 7] for i in range(5))
+    assert np.allclose(out, x / (2 + 1e-4 / 5 * window) ** 0.75, rtol=1e-5)

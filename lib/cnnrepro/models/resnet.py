@@ -1,0 +1,73 @@
+"""ResNet (He et al., 2016) at depths 18, 34, 50, 101 and 152 from one builder:
+basic blocks (two 3x3 convolutions) or bottleneck blocks (1x1, 3x3, 1x1 with 4x
+expansion), batch norm after every convolution, projection shortcuts (1x1
+convolution + batch norm) where the shape changes.
+
+Bottleneck blocks downsample in the 3x3 convolution (stride 2 there, not in the
+first 1x1): the torchvision variant the QMUL report uses ("ResNet v1.5").
+
+``stem="imagenet"``: 7x7/2 convolution and 3x3/2 max pool, for 224x224 inputs.
+``stem="small"``: one 3x3/1 convolution and no pool, the usual adaptation to 32x32
+(CIFAR-sized) inputs, where the ImageNet stem would shrink 32 pixels to 8.
+"""
+
+import keras
+from keras import layers
+
+DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)),
+          50: ("bottleneck", (3, 4, 6, 3)), 101: ("bottleneck", (3, 4, 23, 3)),
+          152: ("bottleneck", (3, 8, 36, 3))}
+STAGE_WIDTHS = (64, 128, 256, 512)
+EXPANSION = {"basic": 1, "bottleneck": 4}
+
+
+def conv_bn(x, filters, kernel, stride, name, relu=True):
+    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
+                      name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(epsilon=1e-5, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+
+def residual_unit(x, kind: str, width: int, stride: int, name: str):
+    """One block: F(x) + shortcut(x), then ReLU."""
+    out_channels = width * EXPANSION[kind]
+    if kind == "basic":
+        y = conv_bn(x, width, 3, stride, f"{name}_1")
+        y = conv_bn(y, width, 3, 1, f"{name}_2", relu=False)
+    else:
+        y = conv_bn(x, width, 1, 1, f"{name}_1")
+        y = conv_bn(y, width, 3, stride, f"{name}_2")           # v1.5: stride on the 3x3
+        y = conv_bn(y, out_channels, 1, 1, f"{name}_3", relu=False)
+    shortcut = x
+    if stride != 1 or x.shape[-1] != out_channels:
+        shortcut = conv_bn(x, out_channels, 1, stride, f"{name}_proj", relu=False)
+    y = layers.Add(name=f"{name}_add")([y, shortcut])
+    return layers.ReLU(name=f"{name}_out")(y)
+
+
+def resnet(depth=18, input_shape=(224, 224, 3), classes=1000, stem="imagenet", name=None):
+    if depth not in DEPTHS:
+        raise ValueError(f"unknown ResNet depth {depth!r}; allowed: {list(DEPTHS)}")
+    if stem not in ("imagenet", "small"):
+        raise ValueError(f"unknown stem {stem!r}; allowed: ['imagenet', 'small']")
+    kind, blocks = DEPTHS[depth]
+    inputs = keras.Input(input_shape, name="image")
+    if stem == "imagenet":
+        x = conv_bn(inputs, 64, 7, 2, "conv1")
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name="conv1_pool")(x)
+    else:
+        x = conv_bn(inputs, 64, 3, 1, "conv1")
+    for stage, (width, n) in enumerate(zip(STAGE_WIDTHS, blocks), start=2):
+        for b in range(n):
+            stride = 2 if b == 0 and stage > 2 else 1
+            x = residual_unit(x, kind, width, stride, name=f"conv{stage}_{b + 1}")
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="output")(x)
+    return keras.Model(inputs, outputs, name=name or f"resnet{depth}")
+
+
+def residual_unit_model(kind="basic", input_shape=(56, 56, 64), width=64, stride=1):
+    """One block on its own, for drawing it."""
+    inputs = keras.Input(input_shape, name="x")
+    return keras.Model(inputs, residual_unit(inputs, kind, width, stride, "block"),
+                       name=f"{kind}_block")
