@@ -13,7 +13,7 @@ export REPRO_DATA_DIR ?= $(abspath ../shared/data)
 endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install book chapter build test test-fast clean
+.PHONY: install book chapter build test test-fast bench clean
 
 # Re-install only when the requirements or the package metadata change.
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -46,6 +46,12 @@ test: install
 ## make test-fast: library tests only
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not book"
+
+# Training throughput of every model, TensorFlow and the PyTorch peer side by side
+# (results/bench/, shown in the book's Performance appendix). Several minutes.
+bench: install
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m cnnrepro bench $(BENCH_ARGS)
 
 clean:
 	rm -rf book/_build book/_generated book/chapters/*.ipynb .cache/smoke-results

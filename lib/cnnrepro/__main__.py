@@ -1,7 +1,8 @@
-"""Command line: ``python -m cnnrepro {list,run,book,build}``.
+"""Command line: ``python -m cnnrepro {list,run,book,build,bench}``.
 
     python -m cnnrepro run residual_depth -p batch_sizes '[32, 256]' -p seeds '[0]'
     python -m cnnrepro book --profile cpu
+    python -m cnnrepro bench --models vgg16 resnet18 --steps 4 --repeats 3
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     p_book = sub.add_parser("book", help="execute every chapter, then build the HTML")
     p_book.add_argument("--profile", choices=protocol.PROFILES, default=protocol.DEFAULT_PROFILE)
     sub.add_parser("build", help="build the HTML from the executed chapters")
+    p_bench = sub.add_parser("bench", help="training images per second of every model "
+                             "(and the PyTorch peer when torch is installed)")
+    p_bench.add_argument("--models", nargs="+", default=None, help="default: all")
+    p_bench.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"],
+                         choices=["float32", "mixed_bfloat16"])
+    p_bench.add_argument("--steps", type=int, default=4, help="batches per timed epoch")
+    p_bench.add_argument("--repeats", type=int, default=3, help="timed epochs after one warm-up")
+    p_bench.add_argument("--no-peer", action="store_true", help="skip PyTorch")
+    p_bench.add_argument("--force-bf16", action="store_true",
+                         help="measure bfloat16 even on a CPU without bfloat16 instructions")
+    p_bench.add_argument("--out", type=Path, default=None,
+                         help="CSV to write (default: results/bench/<backend>-<cpu>.csv)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("traitlets", "nbclient"):
@@ -49,6 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "book":
             index = run.run_book(args.profile, args.book_dir)
             print(f"The book is at {index.resolve()}")
+        elif args.command == "bench":
+            from . import bench
+            for name, value in (("--steps", args.steps), ("--repeats", args.repeats)):
+                if value < 1:
+                    raise protocol.ProtocolError(f"{name}={value} is not allowed; allowed: an integer >= 1")
+            out = args.out or bench.default_csv()
+            try:
+                bench.run(out, models=args.models, precisions=args.precisions, steps=args.steps,
+                          repeats=args.repeats, peer=not args.no_peer, force_bf16=args.force_bf16)
+            except ValueError as exc:
+                raise protocol.ProtocolError(str(exc)) from exc
+            print(f"wrote {out}")
         elif args.command == "build":
             print(f"The book is at {run.build_book(args.book_dir).resolve()}")
     except (protocol.ProtocolError, run.ChapterFailed) as exc:

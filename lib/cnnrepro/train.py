@@ -223,7 +223,13 @@ def compile_model(config: RunConfig, task: Task, pretrained: dict | None = None)
             raise ValueError(f"{config.label()} starts from another run's weights; "
                              "pass them as pretrained (ResultsStore.get_or_train does)")
         multipliers = apply_transfer(model, transfer, pretrained)
-    model.compile(optimizer=scaled_optimizer(config.optimizer, config.learning_rate, multipliers),
+    return compile_for_training(model, config.optimizer, config.learning_rate, multipliers)
+
+
+def compile_for_training(model: keras.Model, optimizer: str, learning_rate: float,
+                         multipliers=()) -> keras.Model:
+    """How every run (and the benchmark) compiles: categorical cross-entropy, accuracy."""
+    model.compile(optimizer=scaled_optimizer(optimizer, learning_rate, multipliers),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 

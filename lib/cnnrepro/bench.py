@@ -1,0 +1,222 @@
+"""Training throughput of every model family in the book, and of the PyTorch peer.
+
+``BENCHES`` is the one list of what is measured: each model at the batch size its
+chapter trains with. A measurement trains on random data through the chapters'
+own path (``compile_for_training``, Keras ``fit`` on NumPy arrays, deterministic
+kernels as ``seed_everything`` sets them); the first epoch is warm-up (tracing,
+memory), the next ``repeats`` epochs are timed, and the median and range of their
+images per second are reported.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from . import flops, provenance
+from .models import build_model
+from .train import compile_for_training, seed_everything
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+@dataclass(frozen=True)
+class Bench:
+    model: str
+    input_shape: tuple
+    classes: int
+    batch_size: int
+    chapter: str
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+
+
+BENCHES = (
+    Bench("resnet_shallow", (28, 28, 1), 10, 64, "residual_depth"),
+    Bench("resnet_deep", (28, 28, 1), 10, 64, "residual_depth"),
+    Bench("pair_classifier", (28, 28, 2), 2, 64, "digit_pairs"),
+    Bench("vgg16", (32, 32, 3), 10, 128, "vgg_resnet (planned)"),
+    Bench("resnet18", (32, 32, 3), 10, 128, "vgg_resnet (planned)"),
+    Bench("simple_cnn", (28, 28, 1), 10, 128, "cnn_sweeps (planned)", "sgd", 0.1),
+)
+
+
+def cpu_flags() -> set[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_mhz() -> float | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def peak_gflops(precision: str) -> float | None:
+    """Nominal peak of all cores: two fused multiply-add units per core, each as wide
+    as the widest vector unit the flags show (AVX-512: 16 float32, AVX2: 8), 2 FLOPs
+    per FMA; bfloat16 only where the CPU computes it (AMX or AVX512_BF16)."""
+    flags, mhz = cpu_flags(), cpu_mhz()
+    if mhz is None:
+        return None
+    if precision == "float32":
+        lanes = 16 if "avx512f" in flags else 8 if "fma" in flags else 4
+        per_cycle = 2 * lanes * 2
+    elif "amx_bf16" in flags:
+        per_cycle = 1024  # one AMX tile multiply per cycle: 512 bf16 multiply-adds
+    elif "avx512_bf16" in flags:
+        per_cycle = 2 * 32 * 2
+    else:
+        return None
+    return per_cycle * mhz / 1e3 * os.cpu_count()
+
+
+def has_bf16_hardware() -> bool:
+    return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
+
+
+def synthetic(b: Bench, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, *b.input_shape), dtype=np.float32)
+    y = np.eye(b.classes, dtype=np.float32)[rng.integers(0, b.classes, n)]
+    return x, y
+
+
+class EpochSeconds(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+
+
+def keras_throughput(b: Bench, precision: str, steps: int, repeats: int) -> list[float]:
+    """Images per second of each timed epoch of ``steps`` batches."""
+    seed_everything(0)
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        model = compile_for_training(build_model(b.model, b.input_shape, b.classes),
+                                     b.optimizer, b.learning_rate)
+        x, y = synthetic(b, steps * b.batch_size)
+        timer = EpochSeconds()
+        model.fit(x, y, batch_size=b.batch_size, epochs=1 + repeats, shuffle=True,
+                  verbose=0, callbacks=[timer])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return [len(x) / s for s in timer.seconds[1:]]
+
+
+def torch_throughput(b: Bench, precision: str, steps: int, repeats: int) -> list[float]:
+    """The same for the PyTorch peer: channels-last, bfloat16 by autocast."""
+    import torch
+
+    from .torch_peers import PEERS
+    torch.manual_seed(0)
+    model = PEERS[b.model](b.input_shape[-1], b.classes).to(memory_format=torch.channels_last)
+    opt = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[b.optimizer](
+        model.parameters(), lr=b.learning_rate)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x, y = synthetic(b, steps * b.batch_size)
+    x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+    y = torch.from_numpy(y.argmax(1))
+    rates = []
+    for epoch in range(1 + repeats):
+        order = torch.randperm(len(x))
+        start = time.perf_counter()
+        for i in range(steps):
+            idx = order[i * b.batch_size:(i + 1) * b.batch_size]
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision != "float32"):
+                loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+        rates.append(len(x) / (time.perf_counter() - start))
+    return rates[1:]
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def measurements(models=None, precisions=PRECISIONS, steps: int = 4, repeats: int = 3,
+                 peer: bool = True, force_bf16: bool = False, log=print):
+    """Yield one row per (framework, model, precision), a progress line each."""
+    chosen = [b for b in BENCHES if models is None or b.model in models]
+    unknown = sorted(set(models or ()) - {b.model for b in BENCHES})
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; allowed: {[b.model for b in BENCHES]}")
+    backend = keras.backend.backend()
+    for b in chosen:
+        macs = flops.model_macs(build_model(b.model, b.input_shape, b.classes))
+        frameworks = [(f"keras/{backend}", keras_throughput)]
+        if peer and torch_available() and b.model in _peer_models():
+            frameworks.append(("pytorch", torch_throughput))
+        for precision in precisions:
+            for framework, measure in frameworks:
+                row = {"framework": framework, "model": b.model, "chapter": b.chapter,
+                       "batch_size": b.batch_size, "precision": precision, "steps": steps,
+                       "repeats": repeats, "train_gflop_per_image": 6 * macs / 1e9}
+                if precision != "float32" and not (has_bf16_hardware() or force_bf16):
+                    row["note"] = "skipped: this CPU has no bfloat16 instructions (AMX, AVX512_BF16)"
+                    log(f"{framework} {b.model} {precision}: {row['note']}")
+                    yield row
+                    continue
+                rates = measure(b, precision, steps, repeats)
+                row.update({"img_per_s": statistics.median(rates), "img_per_s_min": min(rates),
+                            "img_per_s_max": max(rates)})
+                row["achieved_gflop_s"] = row["img_per_s"] * row["train_gflop_per_image"]
+                row["peak_gflop_s"] = peak_gflops(precision)
+                log(f"{framework} {b.model} bs={b.batch_size} {precision}: "
+                    f"{row['img_per_s']:.1f} img/s (range {min(rates):.1f}-{max(rates):.1f})")
+                yield row
+
+
+def _peer_models():
+    from .torch_peers import PEERS  # needs torch: imported only when it is there
+    return PEERS
+
+
+def default_csv() -> Path:
+    """results/bench/<backend>-<cpu>-<cores>cores.csv: one file per machine and backend."""
+    from .paths import repo_root
+    cpu = "".join(c if c.isalnum() else "-" for c in provenance.cpu_model().lower()).strip("-")
+    return repo_root() / "results" / "bench" / f"{keras.backend.backend()}-{cpu}-{os.cpu_count()}cores.csv"
+
+
+def run(out: Path, **kw) -> pd.DataFrame:
+    """Measure and write the CSV (atomically, with the machine's facts per row)."""
+    env = provenance.environment()
+    facts = {"cpu": env["cpu"], "cores": env["cpu_count"], "backend": env["backend"],
+             "keras": env["packages"].get("keras"),
+             "tensorflow": env["packages"].get("tensorflow-cpu") or env["packages"].get("tensorflow"),
+             "torch": env["packages"].get("torch"), "commit": env["git_commit"], "date": env["date"]}
+    frame = pd.DataFrame([{**row, **facts} for row in measurements(**kw)])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    frame.to_csv(tmp, index=False, float_format="%.6g")
+    os.replace(tmp, out)
+    return frame

@@ -1,0 +1,55 @@
+"""The benchmark's peer: VGG16, ResNet18 and the simple CNN written directly in
+PyTorch for the CPU (channels-last), layer for layer the models of
+``cnnrepro.models``, trained the way a PyTorch user would. Optional: needs torch."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .models.vgg import CONFIGS
+
+
+def vgg16(in_channels=3, classes=10):
+    layers, c = [], in_channels
+    for v in CONFIGS["D"]:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+            c = v
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 512), nn.ReLU(True), nn.Dropout(0.5),
+                         nn.Linear(512, 512), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(512, classes))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, width, stride):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True),
+            nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width))
+        self.shortcut = (nn.Sequential(nn.Conv2d(cin, width, 1, stride, bias=False), nn.BatchNorm2d(width))
+                         if stride != 1 or cin != width else nn.Identity())
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+def resnet18(in_channels=3, classes=10):
+    """ResNet-18 with the 32x32 stem (3x3/1 convolution, no max pool)."""
+    layers = [nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(True)]
+    cin = 64
+    for stage, width in enumerate((64, 128, 256, 512)):
+        for b in range(2):
+            layers.append(BasicBlock(cin, width, 2 if b == 0 and stage > 0 else 1))
+            cin = width
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes))
+
+
+def simple_cnn(in_channels=1, classes=10):
+    return nn.Sequential(nn.Conv2d(in_channels, 50, 5, padding=2), nn.ReLU(True), nn.MaxPool2d(2),
+                         nn.Conv2d(50, 100, 5, padding=2), nn.ReLU(True), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(4900, classes))
+
+
+PEERS = {"vgg16": vgg16, "resnet18": resnet18, "simple_cnn": simple_cnn}
