@@ -12,6 +12,9 @@ ifneq ($(wildcard ../shared/data/mnist.npz),)
 export REPRO_DATA_DIR ?= $(abspath ../shared/data)
 endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# oneDNN kernels for TensorFlow on every x86 CPU (it enables them itself only on
+# AVX512_VNNI and newer); the package sets the same default.
+export TF_ENABLE_ONEDNN_OPTS ?= 1
 
 .PHONY: install book chapter build test test-fast bench clean
 

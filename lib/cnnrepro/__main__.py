@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--no-peer", action="store_true", help="skip PyTorch")
     p_bench.add_argument("--force-bf16", action="store_true",
                          help="measure bfloat16 even on a CPU without bfloat16 instructions")
+    p_bench.add_argument("--check-settings", action="store_true",
+                         help="instead: train a chapter-1 and a chapter-4 run with each "
+                              "TensorFlow setting compared and write their test metrics")
     p_bench.add_argument("--out", type=Path, default=None,
                          help="CSV to write (default: results/bench/<backend>-<cpu>.csv)")
     args = parser.parse_args(argv)
@@ -67,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, value in (("--steps", args.steps), ("--repeats", args.repeats)):
                 if value < 1:
                     raise protocol.ProtocolError(f"{name}={value} is not allowed; allowed: an integer >= 1")
+            if args.check_settings:
+                out = args.out or bench.default_csv().with_name("settings-check.csv")
+                bench.settings_check(out)
+                print(f"wrote {out}")
+                return 0
             out = args.out or bench.default_csv()
             try:
                 bench.run(out, models=args.models, precisions=args.precisions, steps=args.steps,

@@ -204,7 +204,10 @@ def default_csv() -> Path:
     """results/bench/<backend>-<cpu>-<cores>cores.csv: one file per machine and backend."""
     from .paths import repo_root
     cpu = "".join(c if c.isalnum() else "-" for c in provenance.cpu_model().lower()).strip("-")
-    return repo_root() / "results" / "bench" / f"{keras.backend.backend()}-{cpu}-{os.cpu_count()}cores.csv"
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        backend += "-onednn-" + ("off" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0" else "on")
+    return repo_root() / "results" / "bench" / f"{backend}-{cpu}-{os.cpu_count()}cores.csv"
 
 
 def run(out: Path, **kw) -> pd.DataFrame:
@@ -213,8 +216,66 @@ def run(out: Path, **kw) -> pd.DataFrame:
     facts = {"cpu": env["cpu"], "cores": env["cpu_count"], "backend": env["backend"],
              "keras": env["packages"].get("keras"),
              "tensorflow": env["packages"].get("tensorflow-cpu") or env["packages"].get("tensorflow"),
-             "torch": env["packages"].get("torch"), "commit": env["git_commit"], "date": env["date"]}
+             "torch": env["packages"].get("torch"), "commit": env["git_commit"], "date": env["date"],
+             "tf_onednn": env["settings"].get("TF_ENABLE_ONEDNN_OPTS", "default")}
     frame = pd.DataFrame([{**row, **facts} for row in measurements(**kw)])
+    if facts["backend"] == "tensorflow":  # name the setting in the framework column
+        keras_rows = frame["framework"] != "pytorch"
+        frame.loc[keras_rows, "framework"] += " (oneDNN " + (
+            "off" if facts["tf_onednn"] == "0" else "on") + ")"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    frame.to_csv(tmp, index=False, float_format="%.6g")
+    os.replace(tmp, out)
+    return frame
+
+
+# --- does the fast setting change results? ------------------------------------------
+
+def _equivalence_configs():
+    from .train import RunConfig
+    return (  # chapter 1's first run, and the NTU base model the sweeps start from
+        RunConfig(task="mnist", model="resnet_shallow", epochs=1, batch_size=64, seed=0),
+        RunConfig(task="mnist", model="simple_cnn", epochs=1, batch_size=128, seed=0,
+                  optimizer="sgd", learning_rate=0.1),
+    )
+
+
+SETTINGS_COMPARED = {"oneDNN off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
+                     "oneDNN on": {"TF_ENABLE_ONEDNN_OPTS": "1"}}
+
+
+def train_and_print(canonical_json: str) -> None:
+    """Worker: train one config in this process, print its metrics and timing as JSON."""
+    import json
+
+    from .train import RunConfig, train
+    result = train(RunConfig.from_canonical(json.loads(canonical_json)), verbose=0)
+    print(json.dumps({**result.metrics, **result.timing}))
+
+
+def settings_check(out: Path, log=print) -> pd.DataFrame:
+    """Each equivalence config trained once per setting, each in a fresh process (the
+    setting is read when TensorFlow loads); test metrics and time side by side."""
+    import json
+    import subprocess
+    import sys
+    rows = []
+    for config in _equivalence_configs():
+        for setting, env in SETTINGS_COMPARED.items():
+            log(f"{config.label()} with {setting}: training")
+            proc = subprocess.run(
+                [sys.executable, "-c", "import sys; from cnnrepro.bench import train_and_print; "
+                 "train_and_print(sys.argv[1])", json.dumps(config.canonical())],
+                env={**os.environ, **env}, capture_output=True, text=True, check=True)
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append({"model": config.model, "run": config.label(), "setting": setting,
+                         "accuracy": result["accuracy"], "loss": result["loss"], "f1": result["f1"],
+                         "train_seconds": result["train_seconds"],
+                         "train_img_per_s": result["train_images_per_second"],
+                         "cpu": provenance.cpu_model(), "commit": provenance.code_commit()})
+            log(f"  accuracy {result['accuracy']:.4f}, {result['train_images_per_second']:.0f} img/s")
+    frame = pd.DataFrame(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     frame.to_csv(tmp, index=False, float_format="%.6g")

@@ -69,6 +69,11 @@ def code_commit() -> str:
     return git_commit(Path(__file__).parent, CODE_PATHS)
 
 
+# Environment variables that change how fast (and, in the last digits, what) a
+# run computes.
+SETTINGS = ("TF_ENABLE_ONEDNN_OPTS", "KERAS_BACKEND", "OMP_NUM_THREADS")
+
+
 def now_utc() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -80,4 +85,5 @@ def environment() -> dict:
     return {"backend": keras.backend.backend(), "devices": accelerators(),
             "cpu": cpu_model(), "cpu_count": os.cpu_count(),
             "packages": package_versions(), "git_commit": code_commit(),
+            "settings": {k: os.environ[k] for k in SETTINGS if k in os.environ},
             "date": now_utc()}

@@ -23,9 +23,19 @@ class ChapterFailed(RuntimeError):
     pass
 
 
+# Pages after the chapters that read stored results but train nothing, so they take
+# no profile (book/chapters/<name>.py like the chapters).
+APPENDICES = ("performance",)
+
+
 def chapters() -> list[str]:
     """Chapter names in book order (as registered in protocol)."""
     return list(protocol.chapters())
+
+
+def pages() -> list[str]:
+    """Everything ``run_book`` executes: the chapters, then the appendices."""
+    return [*chapters(), *APPENDICES]
 
 
 def parse_params(pairs: list[tuple[str, str]]) -> dict:
@@ -43,7 +53,10 @@ def run_chapter(name: str, params: dict | None = None, book: Path | None = None)
     import papermill
 
     params = dict(params or {})
-    protocol.resolve(name, **params)  # fail here, before a kernel starts, on bad input
+    if name in APPENDICES:
+        params = {}  # an appendix trains nothing: no profile, no parameters
+    else:
+        protocol.resolve(name, **params)  # fail here, before a kernel starts, on bad input
     folder = (book or book_dir()) / "chapters"
     source = folder / f"{name}.py"
     if not source.is_file():
@@ -74,6 +87,6 @@ def build_book(book: Path | None = None, extra_args: tuple[str, ...] = ()) -> Pa
 
 
 def run_book(profile: str = protocol.DEFAULT_PROFILE, book: Path | None = None) -> Path:
-    for name in chapters():
+    for name in pages():
         run_chapter(name, {"profile": profile}, book)
     return build_book(book)

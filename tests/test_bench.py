@@ -1,0 +1,34 @@
+import pytest
+
+from cnnrepro import bench
+from cnnrepro.__main__ import main
+
+SMALL = bench.Bench("resnet_shallow", (28, 28, 1), 10, 16, "test")
+
+
+def test_keras_throughput_times_each_epoch_after_the_warm_up():
+    rates = bench.keras_throughput(SMALL, "float32", steps=2, repeats=2)
+    assert len(rates) == 2 and all(r > 0 for r in rates)
+
+
+def test_every_bench_model_builds_and_names_its_chapter():
+    from cnnrepro.models import MODELS
+    assert {b.model for b in bench.BENCHES} <= set(MODELS)
+    assert len({b.model for b in bench.BENCHES}) == len(bench.BENCHES)
+
+
+def test_bfloat16_is_skipped_with_a_reason_without_bf16_instructions(monkeypatch):
+    monkeypatch.setattr(bench, "cpu_flags", lambda: {"fma", "avx2"})
+    monkeypatch.setattr(bench, "cpu_mhz", lambda: 2000.0)
+    assert bench.peak_gflops("mixed_bfloat16") is None
+    assert bench.peak_gflops("float32") == pytest.approx(32 * 2000 / 1e3 * bench.os.cpu_count())
+    rows = list(bench.measurements(models=["resnet_shallow"], precisions=["mixed_bfloat16"],
+                                   peer=False, log=lambda m: None))
+    assert len(rows) == 1 and "no bfloat16 instructions" in rows[0]["note"]
+
+
+def test_unknown_model_and_bad_counts_are_refused_before_measuring(capsys):
+    assert main(["bench", "--models", "alexnet", "--out", "/dev/null"]) == 2
+    assert "'alexnet'" in capsys.readouterr().err
+    assert main(["bench", "--steps", "0"]) == 2
+    assert "--steps=0" in capsys.readouterr().err
