@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--check-settings", action="store_true",
                          help="instead: train a chapter-1 and a chapter-4 run with each "
                               "TensorFlow setting compared and write their test metrics")
+    p_bench.add_argument("--time-book", action="store_true",
+                         help="instead: time `python -m cnnrepro book` (cpu profile)")
     p_bench.add_argument("--out", type=Path, default=None,
                          help="CSV to write (default: results/bench/<backend>-<cpu>.csv)")
     args = parser.parse_args(argv)
@@ -70,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, value in (("--steps", args.steps), ("--repeats", args.repeats)):
                 if value < 1:
                     raise protocol.ProtocolError(f"{name}={value} is not allowed; allowed: an integer >= 1")
+            if args.time_book:
+                out = args.out or bench.default_csv().with_name("book-timing.csv")
+                bench.time_book(out)
+                print(f"wrote {out}")
+                return 0
             if args.check_settings:
                 out = args.out or bench.default_csv().with_name("settings-check.csv")
                 bench.settings_check(out)

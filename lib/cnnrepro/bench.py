@@ -281,3 +281,24 @@ def settings_check(out: Path, log=print) -> pd.DataFrame:
     frame.to_csv(tmp, index=False, float_format="%.6g")
     os.replace(tmp, out)
     return frame
+
+
+def time_book(out: Path, profile: str = "cpu", log=print) -> pd.DataFrame:
+    """Wall time of ``python -m cnnrepro book`` (execute every page, build the HTML)
+    in a fresh process, appended to ``out``: the Performance page shows the last ones."""
+    import subprocess
+    import sys
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "cnnrepro", "book", "--profile", profile], check=True)
+    row = {"profile": profile, "seconds": time.perf_counter() - start,
+           "cpu": provenance.cpu_model(), "cores": os.cpu_count(),
+           "commit": provenance.git_commit(Path(__file__).parent), "date": provenance.now_utc()}
+    log(f"make book ({profile}): {row['seconds']:.0f} s")
+    frame = pd.DataFrame([row])
+    if out.is_file():
+        frame = pd.concat([pd.read_csv(out), frame], ignore_index=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    frame.to_csv(tmp, index=False, float_format="%.6g")
+    os.replace(tmp, out)
+    return frame

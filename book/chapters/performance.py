@@ -1,0 +1,191 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Performance
+#
+# How fast each model of the book trains on the machines it was measured on, in Keras
+# (on TensorFlow, and on other Keras backends where measured) beside the same
+# networks written directly in PyTorch, and how far that is from the processor's
+# limit. Every number comes from `results/bench/*.csv`, written by `make bench`
+# (`python -m cnnrepro bench`): random data, each model at the batch size its chapter
+# trains with, the chapters' own compile-and-fit path (deterministic kernels
+# included), one warm-up epoch and then several timed epochs (median and range).
+
+# %% tags=["remove-cell"]
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from IPython.display import Markdown, display
+
+from cnnrepro import protocol, report
+from cnnrepro.paths import repo_root
+from cnnrepro.store import ResultsStore
+
+files = sorted((repo_root() / "results" / "bench").glob("*.csv"))
+bench = pd.concat([pd.read_csv(f).assign(source=f.name) for f in files], ignore_index=True) if files else pd.DataFrame()
+measured = bench[bench["img_per_s"].notna()] if len(bench) else bench
+report.glue("n_files", str(len(files)))
+report.glue("machines", "; ".join(sorted({f"{r.cpu} ({r.cores} cores)" for r in bench.itertuples()})) or "none yet")
+
+# %% [markdown]
+# Measurements: {glue:text}`n_files` file(s), from {glue:text}`machines`.
+#
+# ## Training throughput
+
+# %% tags=["remove-input"]
+if len(measured):
+    table = measured.assign(
+        **{"images/s (median)": measured["img_per_s"],
+           "range": [f"{a:.1f}–{b:.1f}" for a, b in zip(measured["img_per_s_min"], measured["img_per_s_max"])],
+           "GFLOP/s": measured["achieved_gflop_s"],
+           "% of peak": 100 * measured["achieved_gflop_s"] / measured["peak_gflop_s"]})
+    display(report.table(table.set_index(["model", "batch_size", "precision", "framework"])[
+        ["images/s (median)", "range", "GFLOP/s", "% of peak", "cpu"]].sort_index(),
+        "Training images per second (training GFLOP = 6 x multiply-adds of one forward pass, "
+        "counted from the Keras model)", precision=1))
+    skipped = bench[bench["img_per_s"].isna()]
+    if len(skipped):
+        display(Markdown("Not measured: " + "; ".join(sorted({
+            f"{r.precision} ({r.note})" for r in skipped.itertuples()}))))
+else:
+    display(Markdown("No measurements yet: run `make bench`."))
+
+# %% [markdown]
+# ```{glue:figure} fig_throughput
+# :name: fig-throughput
+#
+# **Figure P1.** Training images per second of each model (median over the timed
+# epochs, log scale), one bar per framework and precision; the table above gives the
+# range.
+# ```
+
+# %% tags=["remove-cell"]
+def throughput_figure(frame):
+    frame = frame.assign(setting=frame["framework"] + " " + frame["precision"])
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    sns.barplot(frame, x="model", y="img_per_s", hue="setting", ax=ax, errorbar=None)
+    for container in ax.containers:
+        ax.bar_label(container, fmt="%.0f", fontsize=8, padding=2)
+    ax.set(yscale="log", ylabel="training images / s (median)", xlabel="")
+    ax.legend(title="", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+fig = throughput_figure(measured) if len(measured) else plt.figure(figsize=(4, 1))
+report.figure("fig_throughput", fig)
+
+# %% [markdown]
+# ## Keras against PyTorch
+#
+# The same network and batch size, Keras images per second divided by PyTorch's:
+# above 1, Keras is faster.
+
+# %% tags=["remove-input"]
+if len(measured) and (measured["framework"] == "pytorch").any():
+    peer = measured[measured["framework"] == "pytorch"].set_index(["model", "precision", "cpu"])["img_per_s"]
+    keras_rows = measured[measured["framework"] != "pytorch"]
+    ratios = []
+    for r in keras_rows.itertuples():
+        key = (r.model, r.precision, r.cpu)
+        if key in peer.index:
+            ratios.append({"model": r.model, "precision": r.precision, "framework": r.framework,
+                           "Keras images/s": r.img_per_s, "PyTorch images/s": peer[key],
+                           "Keras / PyTorch": r.img_per_s / peer[key]})
+    ratio_table = pd.DataFrame(ratios).set_index(["model", "precision", "framework"])
+    display(report.table(ratio_table, "Keras / PyTorch training throughput, same machine", precision=2))
+else:
+    display(Markdown("No PyTorch measurements (install the `bench` extra: `torch==2.13.0`)."))
+
+# %% [markdown]
+# ## Does the fast setting change results?
+#
+# TensorFlow turns its oneDNN kernels on by itself only on processors with
+# AVX512_VNNI or newer; on others it uses slower Eigen kernels. `cnnrepro` turns
+# oneDNN on everywhere (`TF_ENABLE_ONEDNN_OPTS=1` unless the user set it). oneDNN sums
+# in a different order, so results differ in the last digits; whether that matters is
+# measured here: a chapter-1 run and the base run of the NTU sweeps (chapter 4),
+# trained once with each setting from the same seed (`bench --check-settings`).
+
+# %% tags=["remove-input"]
+check_file = repo_root() / "results" / "bench" / "settings-check.csv"
+if check_file.is_file():
+    check = pd.read_csv(check_file)
+    wide = check.pivot_table(index="run", columns="setting", values=["accuracy", "loss", "train_img_per_s"])
+    settings = list(check["setting"].unique())
+    if len(settings) == 2:
+        off, on = settings
+        wide[("accuracy", f"{on} - {off}")] = wide[("accuracy", on)] - wide[("accuracy", off)]
+        wide[("train_img_per_s", f"{on} / {off}")] = wide[("train_img_per_s", on)] / wide[("train_img_per_s", off)]
+    display(report.table(wide.sort_index(axis=1), "Test accuracy, loss and training speed of the same "
+                         "run with TensorFlow's oneDNN kernels off and on", precision=4))
+else:
+    display(Markdown("No settings check yet: run `python -m cnnrepro bench --check-settings`."))
+
+# %% [markdown]
+# The runs stored for chapters 1 and 2 were trained before this default changed, with
+# oneDNN off (TensorFlow's own default on their processor); the store reuses them, so
+# their numbers stay as they are, and a rerun with `force` gives the oneDNN numbers.
+#
+# ## The processor's limit
+#
+# The peak is nominal: two fused multiply-add units per core, as wide as the widest
+# vector instructions the processor reports (AVX-512: 16 float32 lanes, AVX2: 8), two
+# operations per multiply-add, at the clock `/proc/cpuinfo` reports, on every core.
+# bfloat16 has a peak only where the processor computes it (AMX or AVX512_BF16);
+# elsewhere bfloat16 is emulated and is not measured.
+
+# %% tags=["remove-input"]
+if len(measured):
+    peak = measured.groupby(["cpu", "cores", "precision"])["peak_gflop_s"].first().rename("nominal peak GFLOP/s")
+    display(report.table(peak.to_frame(), "Nominal peak of each measured processor", precision=1))
+
+# %% [markdown]
+# ## The book's own timings
+#
+# `make book` from the committed store (every page executed, nothing retrained, then
+# the HTML built), as last timed by `python -m cnnrepro bench --time-book`:
+
+# %% tags=["remove-input"]
+timing_file = repo_root() / "results" / "bench" / "book-timing.csv"
+if timing_file.is_file():
+    display(report.table(pd.read_csv(timing_file).set_index("date"), "Timed builds of the book",
+                         precision=0))
+else:
+    display(Markdown("Not timed yet: run `python -m cnnrepro bench --time-book`."))
+
+# %% [markdown]
+#
+# What each chapter costs from an empty store in the `cpu` profile: the wall time
+# of its stored runs, summed (runs that shared the processor with other work took
+# longer than they would alone).
+
+# %% tags=["remove-input"]
+rows = []
+for name in protocol.chapters():
+    proto = protocol.resolve(name, "cpu")
+    store = ResultsStore(repo_root() / "results")
+    configs = proto.run_configs()
+    stored = [store.load(c) for c in configs if store.has(c)]
+    if stored:
+        rows.append({"chapter": name, "runs stored": f"{len(stored)} of {len(configs)}",
+                     "wall time of the runs (min)": sum(r.provenance["timing"]["wall_seconds"] for r in stored) / 60,
+                     "CPU": "; ".join(sorted({r.provenance["cpu"] for r in stored})),
+                     "backend": "; ".join(sorted({r.provenance["backend"] for r in stored}))})
+if rows:
+    display(report.table(pd.DataFrame(rows).set_index("chapter"),
+                         "Each chapter from an empty store, cpu profile (sum of its runs' wall times)",
+                         precision=1))
+else:
+    display(Markdown("No stored `cpu`-profile runs in this checkout."))
