@@ -32,8 +32,11 @@ from cnnrepro import protocol, report
 from cnnrepro.paths import repo_root
 from cnnrepro.store import ResultsStore
 
-files = sorted((repo_root() / "results" / "bench").glob("*.csv"))
+OTHER_FILES = {"settings-check.csv", "book-timing.csv"}  # read by their own sections
+files = sorted(f for f in (repo_root() / "results" / "bench").glob("*.csv") if f.name not in OTHER_FILES)
 bench = pd.concat([pd.read_csv(f).assign(source=f.name) for f in files], ignore_index=True) if files else pd.DataFrame()
+if len(bench):
+    bench["batch_size"] = bench["batch_size"].astype(int)
 measured = bench[bench["img_per_s"].notna()] if len(bench) else bench
 report.glue("n_files", str(len(files)))
 report.glue("machines", "; ".join(sorted({f"{r.cpu} ({r.cores} cores)" for r in bench.itertuples()})) or "none yet")
