@@ -52,7 +52,7 @@ from sklearn.preprocessing import StandardScaler
 
 from cnnrepro import data, pairs, plots, protocol, report
 from cnnrepro.chapters.digit_pairs import variant_of
-from cnnrepro.models import build_model, concat_residual, pair_transfer
+from cnnrepro.models import concat_residual, pair_transfer
 from cnnrepro.store import ResultsStore
 from cnnrepro.train import set_kept_weights
 

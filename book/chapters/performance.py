@@ -20,10 +20,7 @@
 # included), one warm-up epoch and then several timed epochs (median and range).
 
 # %% tags=["remove-cell"]
-from pathlib import Path
-
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display

@@ -200,6 +200,15 @@ def _peer_models():
     return PEERS
 
 
+def write_csv(frame: pd.DataFrame, out: Path) -> pd.DataFrame:
+    """Write ``frame`` by one rename, so an interrupted benchmark leaves the old file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    frame.to_csv(tmp, index=False, float_format="%.6g")
+    os.replace(tmp, out)
+    return frame
+
+
 def default_csv() -> Path:
     """results/bench/<backend>-<cpu>-<cores>cores.csv: one file per machine and backend."""
     from .paths import repo_root
@@ -223,11 +232,7 @@ def run(out: Path, **kw) -> pd.DataFrame:
         keras_rows = frame["framework"] != "pytorch"
         frame.loc[keras_rows, "framework"] += " (oneDNN " + (
             "off" if facts["tf_onednn"] == "0" else "on") + ")"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    frame.to_csv(tmp, index=False, float_format="%.6g")
-    os.replace(tmp, out)
-    return frame
+    return write_csv(frame, out)
 
 
 # --- does the fast setting change results? ------------------------------------------
@@ -276,11 +281,7 @@ def settings_check(out: Path, log=print) -> pd.DataFrame:
                          "cpu": provenance.cpu_model(), "commit": provenance.code_commit()})
             log(f"  accuracy {result['accuracy']:.4f}, {result['train_images_per_second']:.0f} img/s")
     frame = pd.DataFrame(rows)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    frame.to_csv(tmp, index=False, float_format="%.6g")
-    os.replace(tmp, out)
-    return frame
+    return write_csv(frame, out)
 
 
 def time_book(out: Path, profile: str = "cpu", log=print) -> pd.DataFrame:
@@ -297,8 +298,4 @@ def time_book(out: Path, profile: str = "cpu", log=print) -> pd.DataFrame:
     frame = pd.DataFrame([row])
     if out.is_file():
         frame = pd.concat([pd.read_csv(out), frame], ignore_index=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    frame.to_csv(tmp, index=False, float_format="%.6g")
-    os.replace(tmp, out)
-    return frame
+    return write_csv(frame, out)
