@@ -3,7 +3,7 @@ import pytest
 from cnnrepro import bench
 from cnnrepro.__main__ import main
 
-SMALL = bench.Bench("resnet_shallow", (28, 28, 1), 10, 16, "test")
+SMALL = bench.Bench("resnet_shallow", (28, 28, 1), 10, 16, "test", steps=2)
 
 
 def test_keras_throughput_times_each_epoch_after_the_warm_up():

@@ -2,7 +2,7 @@
 
     python -m cnnrepro run residual_depth -p batch_sizes '[32, 256]' -p seeds '[0]'
     python -m cnnrepro book --profile cpu
-    python -m cnnrepro bench --models vgg16 resnet18 --steps 4 --repeats 3
+    python -m cnnrepro bench --models vgg16 resnet18 --repeats 3
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--models", nargs="+", default=None, help="default: all")
     p_bench.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"],
                          choices=["float32", "mixed_bfloat16"])
-    p_bench.add_argument("--steps", type=int, default=4, help="batches per timed epoch")
+    p_bench.add_argument("--steps", type=int, default=None,
+                         help="batches per timed epoch (default: each model's own, about 2 s)")
     p_bench.add_argument("--repeats", type=int, default=3, help="timed epochs after one warm-up")
     p_bench.add_argument("--no-peer", action="store_true", help="skip PyTorch")
     p_bench.add_argument("--force-bf16", action="store_true",
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "bench":
             from . import bench
             for name, value in (("--steps", args.steps), ("--repeats", args.repeats)):
-                if value < 1:
+                if value is not None and value < 1:
                     raise protocol.ProtocolError(f"{name}={value} is not allowed; allowed: an integer >= 1")
             if args.time_book:
                 out = args.out or bench.default_csv().with_name("book-timing.csv")

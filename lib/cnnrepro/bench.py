@@ -34,17 +34,18 @@ class Bench:
     classes: int
     batch_size: int
     chapter: str
+    steps: int  # batches per timed epoch: enough for about 2 s or more on 2 cores
     optimizer: str = "adam"
     learning_rate: float = 1e-3
 
 
 BENCHES = (
-    Bench("resnet_shallow", (28, 28, 1), 10, 64, "residual_depth"),
-    Bench("resnet_deep", (28, 28, 1), 10, 64, "residual_depth"),
-    Bench("pair_classifier", (28, 28, 2), 2, 64, "digit_pairs"),
-    Bench("vgg16", (32, 32, 3), 10, 128, "vgg_resnet (planned)"),
-    Bench("resnet18", (32, 32, 3), 10, 128, "vgg_resnet (planned)"),
-    Bench("simple_cnn", (28, 28, 1), 10, 128, "cnn_sweeps (planned)", "sgd", 0.1),
+    Bench("resnet_shallow", (28, 28, 1), 10, 64, "residual_depth", 40),
+    Bench("resnet_deep", (28, 28, 1), 10, 64, "residual_depth", 32),
+    Bench("pair_classifier", (28, 28, 2), 2, 64, "digit_pairs", 40),
+    Bench("vgg16", (32, 32, 3), 10, 128, "vgg_resnet", 4),
+    Bench("resnet18", (32, 32, 3), 10, 128, "vgg_resnet", 4),
+    Bench("simple_cnn", (28, 28, 1), 10, 128, "cnn_sweeps", 24, "sgd", 0.1),
 )
 
 
@@ -162,9 +163,10 @@ def torch_available() -> bool:
         return False
 
 
-def measurements(models=None, precisions=PRECISIONS, steps: int = 4, repeats: int = 3,
+def measurements(models=None, precisions=PRECISIONS, steps: int | None = None, repeats: int = 3,
                  peer: bool = True, force_bf16: bool = False, log=print):
-    """Yield one row per (framework, model, precision), a progress line each."""
+    """Yield one row per (framework, model, precision), a progress line each;
+    ``steps`` overrides every bench's own batches per timed epoch."""
     chosen = [b for b in BENCHES if models is None or b.model in models]
     unknown = sorted(set(models or ()) - {b.model for b in BENCHES})
     if unknown:
@@ -178,14 +180,14 @@ def measurements(models=None, precisions=PRECISIONS, steps: int = 4, repeats: in
         for precision in precisions:
             for framework, measure in frameworks:
                 row = {"framework": framework, "model": b.model, "chapter": b.chapter,
-                       "batch_size": b.batch_size, "precision": precision, "steps": steps,
+                       "batch_size": b.batch_size, "precision": precision, "steps": steps or b.steps,
                        "repeats": repeats, "train_gflop_per_image": 6 * macs / 1e9}
                 if precision != "float32" and not (has_bf16_hardware() or force_bf16):
                     row["note"] = "skipped: this CPU has no bfloat16 instructions (AMX, AVX512_BF16)"
                     log(f"{framework} {b.model} {precision}: {row['note']}")
                     yield row
                     continue
-                rates = measure(b, precision, steps, repeats)
+                rates = measure(b, precision, steps or b.steps, repeats)
                 row.update({"img_per_s": statistics.median(rates), "img_per_s_min": min(rates),
                             "img_per_s_max": max(rates)})
                 row["achieved_gflop_s"] = row["img_per_s"] * row["train_gflop_per_image"]
