@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from cnnrepro import bench
@@ -32,3 +33,17 @@ def test_unknown_model_and_bad_counts_are_refused_before_measuring(capsys):
     assert "'alexnet'" in capsys.readouterr().err
     assert main(["bench", "--steps", "0"]) == 2
     assert "--steps=0" in capsys.readouterr().err
+
+
+def test_the_pytorch_peers_have_the_keras_models_parameter_counts():
+    torch = pytest.importorskip("torch")
+    from cnnrepro.models import build_model
+    from cnnrepro.torch_peers import PEERS
+    for b in bench.BENCHES:
+        if b.model in PEERS:
+            keras_model = build_model(b.model, b.input_shape, b.classes)
+            peer = PEERS[b.model](b.input_shape[-1], b.classes)
+            trainable = sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights)
+            assert sum(p.numel() for p in peer.parameters()) == trainable, b.model
+            x = torch.zeros(2, b.input_shape[-1], *b.input_shape[:2])
+            assert tuple(peer(x).shape) == (2, b.classes)

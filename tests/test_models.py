@@ -75,7 +75,7 @@ def test_resnet_depths_match_torchvision(depth, trainable, gmacs):
 def test_simple_cnn_flattens_100x7x7_and_the_registry_builds_the_bench_models():
     model = build_model("simple_cnn", (28, 28, 1), 10)
     assert model.get_layer("flatten").output.shape[-1] == 4900
-    for name in ("vgg16", "resnet18"):
+    for name in ("vgg16", "resnet18", "resnet18_small_stem"):
         m = build_model(name, (32, 32, 3), 10)
         assert m.output_shape == (None, 10)
 

@@ -44,7 +44,8 @@ BENCHES = (
     Bench("resnet_deep", (28, 28, 1), 10, 64, "residual_depth", 32),
     Bench("pair_classifier", (28, 28, 2), 2, 64, "digit_pairs", 40),
     Bench("vgg16", (32, 32, 3), 10, 128, "vgg_resnet", 4),
-    Bench("resnet18", (32, 32, 3), 10, 128, "vgg_resnet", 4),
+    Bench("resnet18", (32, 32, 3), 10, 128, "vgg_resnet", 24),
+    Bench("resnet18_small_stem", (32, 32, 3), 10, 128, "(CPU reference)", 4),
     Bench("simple_cnn", (28, 28, 1), 10, 128, "cnn_sweeps", 24, "sgd", 0.1),
 )
 

@@ -13,7 +13,7 @@ import hashlib
 import io
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -214,6 +214,38 @@ def mnist_task(train_limit: int | None = None, test_limit: int | None = None,
                 ds.class_names, ds.source)
 
 
+def mnist_32x3_task(train_limit: int | None = None, test_limit: int | None = None) -> Task:
+    """MNIST for networks built for 32x32 colour images: each 28x28 digit padded with
+    2 black pixels on every side (no resampling) and repeated in 3 channels."""
+    task = mnist_task(train_limit, test_limit, channels=3)
+    pad = [(0, 0), (2, 2), (2, 2), (0, 0)]
+    return replace(task, name="mnist_32x3", x_train=np.pad(task.x_train, pad),
+                               x_test=np.pad(task.x_test, pad))
+
+
+def balanced_first(labels: np.ndarray, n: int | None) -> np.ndarray:
+    """Indices of ``n`` images taking each class's first images in turn (class 0's
+    first, class 1's first, ..., then each class's second, ...): a subset with every
+    class equally present even when the images are grouped by class."""
+    if n is None:
+        return np.arange(len(labels))
+    rank = np.empty(len(labels), dtype=np.int64)
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        rank[members] = np.arange(len(members))
+    return np.lexsort((labels, rank))[:n]
+
+
+def cifar10_task(train_limit: int | None = None, test_limit: int | None = None) -> Task:
+    """CIFAR-10 scaled to [0, 1]; a limit keeps a class-balanced subset
+    (``balanced_first``), since the mirror's images are grouped by class."""
+    ds = load_cifar10()
+    train = balanced_first(ds.y_train, train_limit)
+    test = balanced_first(ds.y_test, test_limit)
+    return Task("cifar10", _images(ds.x_train[train]), one_hot(ds.y_train[train], 10),
+                _images(ds.x_test[test]), one_hot(ds.y_test[test], 10), ds.class_names, ds.source)
+
+
 PAIR_CLASSES = ["not_same", "same"]  # class 1 = same digit, as the report's code labels it
 
 
@@ -241,6 +273,8 @@ def mnist_pairs_task(train_limit: int | None = None, test_limit: int | None = No
 
 TASKS = {"mnist": mnist_task,
          "mnist_2ch": functools.partial(mnist_task, channels=2),
+         "mnist_32x3": mnist_32x3_task,
+         "cifar10": cifar10_task,
          "mnist_pairs": mnist_pairs_task}
 
 

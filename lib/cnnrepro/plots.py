@@ -310,3 +310,32 @@ def embedding_scatter(points: np.ndarray, labels: np.ndarray, xlabel: str, ylabe
     ax.set(xlabel=xlabel, ylabel=ylabel)
     fig.tight_layout()
     return fig
+
+
+# --- per-epoch curves beside a report's printed log (QMUL) ------------------------
+
+EPOCH_PANELS = [(("loss", "test_loss"), "loss"), (("accuracy", "test_accuracy"), "accuracy (top-1)")]
+
+
+def epoch_curves(ours: pd.DataFrame, reported: pd.DataFrame | None = None,
+                 title: str | None = None) -> plt.Figure:
+    """Loss and accuracy per epoch, training (solid) and test (dashed); the report's
+    printed values, where given, as crosses and circles of the same colours.
+    Both frames: epoch, loss, accuracy, test_loss, test_accuracy."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    train_c, test_c = sns.color_palette("deep")[:2]
+    for ax, ((train_col, test_col), label) in zip(axes, EPOCH_PANELS):
+        ax.plot(ours["epoch"], ours[train_col], "-", color=train_c, lw=2, label="training (ours)")
+        ax.plot(ours["epoch"], ours[test_col], "--", color=test_c, lw=2, label="test (ours)")
+        if reported is not None and len(reported):
+            ax.plot(reported["epoch"], reported[train_col], "x", color=train_c, ms=7,
+                    label="training (report)")
+            ax.plot(reported["epoch"], reported[test_col], "o", mfc="none", color=test_c, ms=7,
+                    label="test (report)")
+        ax.set(xlabel="epoch", ylabel=label, title=label.capitalize())
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    axes[1].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

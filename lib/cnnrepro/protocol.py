@@ -71,6 +71,19 @@ def fraction(name: str, value) -> float:
     return float(value)
 
 
+def positive_number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ProtocolError(f"{name}={value!r} is not allowed; allowed: a number > 0")
+    return float(value)
+
+
+def unit_interval(name: str, value) -> float:
+    """A number in [0, 1), such as a momentum."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ProtocolError(f"{name}={value!r} is not allowed; allowed: a number in [0, 1)")
+    return float(value)
+
+
 def boolean(name: str, value) -> bool:
     if not isinstance(value, bool):
         raise ProtocolError(f"{name}={value!r} is not allowed; allowed: true or false")

@@ -18,8 +18,8 @@ def vgg16(in_channels=3, classes=10):
         else:
             layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
             c = v
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 512), nn.ReLU(True), nn.Dropout(0.5),
-                         nn.Linear(512, 512), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(512, classes))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 4096), nn.ReLU(True), nn.Dropout(0.5),
+                         nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(4096, classes))
 
 
 class BasicBlock(nn.Module):
@@ -35,9 +35,13 @@ class BasicBlock(nn.Module):
         return torch.relu(self.body(x) + self.shortcut(x))
 
 
-def resnet18(in_channels=3, classes=10):
-    """ResNet-18 with the 32x32 stem (3x3/1 convolution, no max pool)."""
-    layers = [nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(True)]
+def resnet18(in_channels=3, classes=10, stem="imagenet"):
+    """ResNet-18; ``stem`` as in ``cnnrepro.models.resnet``."""
+    if stem == "imagenet":
+        layers = [nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(True),
+                  nn.MaxPool2d(3, 2, 1)]
+    else:
+        layers = [nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(True)]
     cin = 64
     for stage, width in enumerate((64, 128, 256, 512)):
         for b in range(2):
@@ -52,4 +56,5 @@ def simple_cnn(in_channels=1, classes=10):
                          nn.Flatten(), nn.Linear(4900, classes))
 
 
-PEERS = {"vgg16": vgg16, "resnet18": resnet18, "simple_cnn": simple_cnn}
+PEERS = {"vgg16": vgg16, "resnet18": resnet18,
+         "resnet18_small_stem": lambda c=3, k=10: resnet18(c, k, stem="small"), "simple_cnn": simple_cnn}

@@ -117,16 +117,17 @@ def seed_everything(seed: int) -> None:
 
 class UpdateHistory(keras.callbacks.Callback):
     """After every update: the loss/accuracy of the batch just trained on, and of a
-    random test batch of the same size (never used for training), as the report
-    did. After every epoch: loss, accuracy and top-5 on the whole test set.
+    random test batch of the same size (never used for training), as Report 2 did,
+    unless ``per_update_test`` is off (``extra["per_update_test"]``: the test batch
+    costs about a third of an update). After every epoch: loss, accuracy and top-5 on the whole test set.
 
     Keras reports a running mean over the epoch after each batch; the batch's own
     value is recovered from two consecutive means weighted by samples seen.
     """
 
-    def __init__(self, task: Task, batch_size: int, seed: int):
+    def __init__(self, task: Task, batch_size: int, seed: int, per_update_test: bool = True):
         super().__init__()
-        self.task, self.batch_size = task, batch_size
+        self.task, self.batch_size, self.per_update_test = task, batch_size, per_update_test
         self.rng = np.random.default_rng(seed + 1_000_003)  # own stream, not the shuffle's
         self.update_rows, self.epoch_rows = [], []
         self.eval_seconds = 0.0
@@ -147,6 +148,12 @@ class UpdateHistory(keras.callbacks.Callback):
             self.sums[name] = total
         row["accuracy"] = round(row["accuracy"] * n) / n  # a count of correct samples
         self.seen = seen
+        if self.per_update_test:
+            self.test_batch(row)
+        self.update_rows.append(row)
+
+    def test_batch(self, row: dict) -> None:
+        """Loss and accuracy of a random test batch, into ``row``."""
         start = time.perf_counter()
         idx = self.rng.choice(len(self.task.x_test), size=self.batch_size, replace=False)
         probs = np.asarray(self.model.predict_on_batch(self.task.x_test[idx]), dtype=np.float64)
@@ -154,7 +161,6 @@ class UpdateHistory(keras.callbacks.Callback):
         row["val_loss"] = metrics.cross_entropy(labels, probs)
         row["val_accuracy"] = float(np.mean(probs.argmax(axis=1) == labels))
         self.eval_seconds += time.perf_counter() - start
-        self.update_rows.append(row)
 
     def on_epoch_end(self, epoch, logs=None):
         start = time.perf_counter()
@@ -169,15 +175,16 @@ class UpdateHistory(keras.callbacks.Callback):
         self.test_probs = probs
 
 
-def scaled_optimizer(name: str, learning_rate: float, multipliers=()) -> keras.Optimizer:
-    """Optimizer ``name`` whose update of each variable in ``multipliers`` ((variable,
-    factor) pairs) uses the learning rate times the factor: one learning rate for a
-    fine-tuned extractor, another for the head. Works on every Keras backend."""
+def scaled_optimizer(name: str, learning_rate: float, multipliers=(), **options) -> keras.Optimizer:
+    """Optimizer ``name`` (with its Keras ``options``, e.g. momentum) whose update of
+    each variable in ``multipliers`` ((variable, factor) pairs) uses the learning rate
+    times the factor: one learning rate for a fine-tuned extractor, another for the
+    head. Works on every Keras backend."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; allowed: {sorted(OPTIMIZERS)}")
     base = OPTIMIZERS[name]
     if not multipliers:
-        return base(learning_rate=learning_rate)
+        return base(learning_rate=learning_rate, **options)
 
     class Scaled(base):
         def update_step(self, gradient, variable, learning_rate):
@@ -186,7 +193,7 @@ def scaled_optimizer(name: str, learning_rate: float, multipliers=()) -> keras.O
             factor = self._factors.get(self._var_key(variable), 1.0)
             super().update_step(gradient, variable, learning_rate * factor)
 
-    opt = Scaled(learning_rate=learning_rate)
+    opt = Scaled(learning_rate=learning_rate, **options)
     opt._factors = {opt._var_key(v): f for v, f in multipliers}
     return opt
 
@@ -223,13 +230,15 @@ def compile_model(config: RunConfig, task: Task, pretrained: dict | None = None)
             raise ValueError(f"{config.label()} starts from another run's weights; "
                              "pass them as pretrained (ResultsStore.get_or_train does)")
         multipliers = apply_transfer(model, transfer, pretrained)
-    return compile_for_training(model, config.optimizer, config.learning_rate, multipliers)
+    return compile_for_training(model, config.optimizer, config.learning_rate, multipliers,
+                                **config.extra.get("optimizer_options", {}))
 
 
 def compile_for_training(model: keras.Model, optimizer: str, learning_rate: float,
-                         multipliers=()) -> keras.Model:
-    """How every run (and the benchmark) compiles: categorical cross-entropy, accuracy."""
-    model.compile(optimizer=scaled_optimizer(optimizer, learning_rate, multipliers),
+                         multipliers=(), **options) -> keras.Model:
+    """How every run (and the benchmark) compiles: categorical cross-entropy, accuracy;
+    ``options`` go to the optimizer (``extra["optimizer_options"]`` of a run)."""
+    model.compile(optimizer=scaled_optimizer(optimizer, learning_rate, multipliers, **options),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -253,7 +262,8 @@ def train(config: RunConfig, verbose: int | str = "auto",
     keras.mixed_precision.set_global_policy(config.precision)
     try:
         model = compile_model(config, task, pretrained)
-        history = UpdateHistory(task, config.batch_size, config.seed)
+        history = UpdateHistory(task, config.batch_size, config.seed,
+                                config.extra.get("per_update_test", True))
         start = time.perf_counter()
         model.fit(task.x_train, task.y_train, batch_size=config.batch_size,
                   epochs=config.epochs, shuffle=True, callbacks=[history], verbose=verbose)

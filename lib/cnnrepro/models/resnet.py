@@ -9,6 +9,11 @@ first 1x1): the torchvision variant the QMUL report uses ("ResNet v1.5").
 ``stem="imagenet"``: 7x7/2 convolution and 3x3/2 max pool, for 224x224 inputs.
 ``stem="small"``: one 3x3/1 convolution and no pool, the usual adaptation to 32x32
 (CIFAR-sized) inputs, where the ImageNet stem would shrink 32 pixels to 8.
+
+Initialisation and batch norm as torchvision's (the QMUL report worked in
+PyTorch): He normal (fan-out) convolutions, and batch-norm moving averages that
+keep 0.9 of the old value per update (PyTorch's momentum 0.1; Keras's default
+keeps 0.99, which leaves them stale for hundreds of updates).
 """
 
 import keras
@@ -19,12 +24,13 @@ DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)),
           152: ("bottleneck", (3, 8, 36, 3))}
 STAGE_WIDTHS = (64, 128, 256, 512)
 EXPANSION = {"basic": 1, "bottleneck": 4}
+HE_FAN_OUT = keras.initializers.VarianceScaling(2.0, "fan_out", "untruncated_normal")
 
 
 def conv_bn(x, filters, kernel, stride, name, relu=True):
     x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
-                      name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(epsilon=1e-5, name=f"{name}_bn")(x)
+                      kernel_initializer=HE_FAN_OUT, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 

@@ -5,6 +5,11 @@ Entries: an int is a 3x3 convolution with that many filters (ReLU), ``(n, 1)`` a
 1x1 convolution (configuration C), "M" a 2x2 max pool, "LRN" local response
 normalisation. The classifier is ``fc_units`` ReLU Dense layers with dropout, then
 a softmax Dense; the paper's is (4096, 4096) at 224x224.
+
+``init="torchvision"`` initialises as torchvision's VGG does (He normal, fan-out,
+for convolutions; N(0, 0.01) for dense layers; zero biases); ``"keras"`` keeps the
+Keras defaults (Glorot uniform), with which a VGG without batch norm stays at chance
+for hundreds of updates.
 """
 
 import keras
@@ -47,11 +52,22 @@ class LocalResponseNorm(layers.Layer):
                 "beta": self.beta, "k": self.k}
 
 
+INITS = {
+    "keras": ({}, {}),
+    "torchvision": ({"kernel_initializer": keras.initializers.VarianceScaling(
+                        2.0, "fan_out", "untruncated_normal")},
+                    {"kernel_initializer": keras.initializers.RandomNormal(0.0, 0.01)}),
+}
+
+
 def vgg(config="D", input_shape=(224, 224, 3), classes=1000, fc_units=(4096, 4096),
-        dropout=0.5, name=None):
+        dropout=0.5, init="keras", name=None):
     """VGG of configuration ``config`` (a key of CONFIGS)."""
     if config not in CONFIGS:
         raise ValueError(f"unknown VGG configuration {config!r}; allowed: {list(CONFIGS)}")
+    if init not in INITS:
+        raise ValueError(f"unknown initialisation {init!r}; allowed: {list(INITS)}")
+    conv_init, dense_init = INITS[init]
     inputs = keras.Input(input_shape, name="image")
     x, stage, index = inputs, 1, 0
     for entry in CONFIGS[config]:
@@ -64,11 +80,27 @@ def vgg(config="D", input_shape=(224, 224, 3), classes=1000, fc_units=(4096, 409
             filters, kernel = entry if isinstance(entry, tuple) else (entry, 3)
             index += 1
             x = layers.Conv2D(filters, kernel, padding="same", activation="relu",
-                              name=f"conv{stage}_{index}")(x)
+                              name=f"conv{stage}_{index}", **conv_init)(x)
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate(fc_units, start=1):
-        x = layers.Dense(units, activation="relu", name=f"fc{i}")(x)
+        x = layers.Dense(units, activation="relu", name=f"fc{i}", **dense_init)(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"dropout{i}")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="output")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="output", **dense_init)(x)
     return keras.Model(inputs, outputs, name=name or f"vgg_{config}")
+
+
+def stage_layers(config: str) -> list[list[str]]:
+    """The layers of each stage in the paper's notation (conv3-64, conv1-256, LRN),
+    one list per stage; every stage ends in a max pool."""
+    stages, current = [], []
+    for entry in CONFIGS[config]:
+        if entry == "M":
+            stages.append(current)
+            current = []
+        elif entry == "LRN":
+            current.append("LRN")
+        else:
+            filters, kernel = entry if isinstance(entry, tuple) else (entry, 3)
+            current.append(f"conv{kernel}-{filters}")
+    return stages
