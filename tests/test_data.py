@@ -31,7 +31,8 @@ def test_mnist_task_is_scaled_one_hot_and_limited():
 
 
 def test_unknown_task_names_allowed_ones():
-    with pytest.raises(ValueError, match=r"'imagenet'.*allowed: \['mnist', 'mnist_2ch', 'mnist_pairs'\]"):
+    with pytest.raises(ValueError, match=r"'imagenet'.*allowed: \['cifar10', 'mnist', 'mnist_2ch', "
+                                         r"'mnist_32x3', 'mnist_pairs'\]"):
         data.prepare_task("imagenet")
 
 
@@ -71,3 +72,27 @@ def test_cifar10_decoded_once_and_cached(tmp_path, monkeypatch):
     assert len(cached) == 1
     monkeypatch.setattr(data, "_decode_cifar_zip", lambda path: pytest.fail("decoded twice"))
     assert data.load_cifar10().x_test.shape == (10000, 32, 32, 3)
+
+
+def test_balanced_first_takes_each_class_in_turn():
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])   # grouped by class, as the CIFAR mirror
+    assert data.balanced_first(labels, 5).tolist() == [0, 3, 5, 1, 4]
+    assert data.balanced_first(labels, None).tolist() == list(range(9))
+    assert sorted(data.balanced_first(labels, 9).tolist()) == list(range(9))
+
+
+def test_mnist_32x3_pads_without_resampling():
+    plain = data.prepare_task("mnist", train_limit=4, test_limit=2)
+    padded = data.prepare_task("mnist_32x3", train_limit=4, test_limit=2)
+    assert padded.x_train.shape == (4, 32, 32, 3) and padded.x_test.shape == (2, 32, 32, 3)
+    assert np.array_equal(padded.x_train[:, 2:30, 2:30, 1], plain.x_train[..., 0])
+    assert padded.x_train[:, :2].max() == 0 and padded.x_train[:, :, 30:].max() == 0
+    assert np.array_equal(padded.y_train, plain.y_train)
+
+
+def test_cifar10_subset_is_class_balanced():
+    task = data.prepare_task("cifar10", train_limit=200, test_limit=50)
+    assert task.x_train.shape == (200, 32, 32, 3) and task.x_train.max() <= 1.0
+    assert np.bincount(task.y_train.argmax(1), minlength=10).tolist() == [20] * 10
+    assert np.bincount(task.labels_test, minlength=10).tolist() == [5] * 10
+    assert task.class_names[:2] == ["airplane", "automobile"]

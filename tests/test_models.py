@@ -86,3 +86,26 @@ def test_local_response_norm_matches_a_direct_computation():
     sq = np.pad(x ** 2, [(0, 0), (0, 0), (0, 0), (2, 2)])
     window = sum(sq[..., i:i + 7] for i in range(5))
     assert np.allclose(out, x / (2 + 1e-4 / 5 * window) ** 0.75, rtol=1e-5)
+
+
+def test_vgg_stage_layers_follow_the_papers_table():
+    assert vgg.stage_layers("D") == [["conv3-64"] * 2, ["conv3-128"] * 2, ["conv3-256"] * 3,
+                                     ["conv3-512"] * 3, ["conv3-512"] * 3]
+    assert vgg.stage_layers("C")[2] == ["conv3-256", "conv3-256", "conv1-256"]
+    assert vgg.stage_layers("A-LRN")[0] == ["conv3-64", "LRN"]
+    for config, stages in ((c, vgg.stage_layers(c)) for c in vgg.CONFIGS):
+        convs = sum(1 for s in stages for layer in s if layer.startswith("conv"))
+        assert convs + 3 == vgg.WEIGHT_LAYERS[config]
+
+
+def test_torchvision_initialisation_of_vgg_and_resnet():
+    import keras
+    keras.utils.set_random_seed(0)
+    m = vgg.vgg("A", (32, 32, 3), 10, fc_units=(64, 64), init="torchvision")
+    conv = m.get_layer("conv1_1").kernel.numpy()     # He normal, fan-out = 9 * 64
+    assert conv.std() == pytest.approx(np.sqrt(2 / (9 * 64)), rel=0.1)
+    assert m.get_layer("fc1").kernel.numpy().std() == pytest.approx(0.01, rel=0.1)
+    with pytest.raises(ValueError, match="'xavier'.*keras.*torchvision"):
+        vgg.vgg("A", init="xavier")
+    bn = resnet.resnet(18, (32, 32, 3), 10).get_layer("conv1_bn")
+    assert bn.momentum == 0.9   # PyTorch's momentum 0.1

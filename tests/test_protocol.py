@@ -54,3 +54,28 @@ def test_cli_rejects_bad_parameter_before_starting_a_kernel():
                           "-p", "epochs", "0"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert "epochs=0" in out.stderr and "positive integer" in out.stderr
+
+
+@pytest.mark.parametrize("kwargs, fragments", [
+    ({"momentum": 1.5}, ["momentum=1.5", "[0, 1)"]),
+    ({"learning_rate": "fast"}, ["learning_rate='fast'", "number > 0"]),
+    ({"datasets": ["svhn"]}, ["svhn", "mnist", "cifar10"]),
+    ({"cifar10_train_images": 60000}, ["cifar10_train_images=60000", "1..50000"]),
+    ({"batch_size": 0}, ["batch_size=0", "positive integer"]),
+])
+def test_chapter_3_refuses_bad_values_naming_the_allowed_ones(kwargs, fragments):
+    with pytest.raises(ProtocolError) as err:
+        protocol.resolve("vgg_resnet", **kwargs)
+    for fragment in fragments:
+        assert fragment in str(err.value)
+
+
+def test_chapter_3_profiles_train_both_models_on_both_datasets():
+    paper = protocol.resolve("vgg_resnet", "paper")
+    configs = paper.run_configs()
+    assert {(c.model, c.task, c.epochs) for c in configs} == {
+        ("vgg16", "mnist_32x3", 5), ("resnet18", "mnist_32x3", 5),
+        ("vgg16", "cifar10", 25), ("resnet18", "cifar10", 25)}
+    assert all(c.train_limit is None and c.test_limit is None for c in configs)
+    cpu = protocol.resolve("vgg_resnet", "cpu").run_configs()
+    assert {c.train_limit for c in cpu} == {4000} and len(cpu) == 4

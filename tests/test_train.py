@@ -108,3 +108,17 @@ def test_store_trains_the_source_run_first_and_keeps_its_weights(tmp_store):
     assert len(tmp_store.load_weights(PHASE1)) == 36  # 6 convolutions (kernel, bias), 6 batch norms (4 each)
     with pytest.raises(KeyError, match="kept no weights"):
         tmp_store.load_weights(phase2(0.0))
+
+
+def test_optimizer_options_reach_the_optimizer_and_the_test_batch_can_be_off():
+    config = train.RunConfig(task="mnist", model="simple_cnn", epochs=1, batch_size=64, seed=0,
+                             optimizer="sgd", learning_rate=0.01, train_limit=128, test_limit=64,
+                             extra={"optimizer_options": {"momentum": 0.9},
+                                    "per_update_test": False})
+    model = train.compile_model(config, prepare_task("mnist", 128, 64))
+    assert model.optimizer.momentum == 0.9
+    result = train.train(config, verbose=0)
+    assert "val_loss" not in result.updates and len(result.updates) == 2
+    assert result.timing["eval_seconds"] > 0   # the per-epoch test pass is still timed
+    with pytest.raises(TypeError):
+        train.scaled_optimizer("sgd", 0.1, momentun=0.9)

@@ -87,6 +87,37 @@ fig = throughput_figure(measured) if len(measured) else plt.figure(figsize=(4, 1
 report.figure("fig_throughput", fig)
 
 # %% [markdown]
+# ## What made TensorFlow fast on this processor
+#
+# The rows "oneDNN off" above are TensorFlow as installed: on processors without
+# AVX512_VNNI (this one reports AVX2 and FMA only) TensorFlow leaves its oneDNN
+# kernels off and runs convolutions through Eigen. The same networks in PyTorch,
+# whose CPU convolutions are oneDNN's, trained 2 to 4 times faster than that on the
+# same data and batch sizes, which points at the kernels rather than at the input
+# (both read in-memory arrays) or the optimizer. `cnnrepro` therefore sets
+# `TF_ENABLE_ONEDNN_OPTS=1` before TensorFlow loads (unless the user set it); the
+# "oneDNN on" rows are the result, for every chapter at once, since every run
+# trains through the same `compile_for_training` and `fit`. XLA (`jit_compile=True`) was slower for every
+# model here and is not used. Mixed bfloat16 is not measured on this processor: it
+# has no bfloat16 instructions, so bfloat16 would be emulated (the table says which
+# rows were skipped and why).
+
+# %% [markdown]
+# ## On a GPU
+
+# %% tags=["remove-input"]
+on_gpu = measured[measured.get("devices", pd.Series("", index=measured.index)).fillna("")
+                  .str.contains("gpu|cuda", case=False)] if len(measured) else measured
+if len(on_gpu):
+    display(report.table(on_gpu.set_index(["model", "batch_size", "framework"])[
+        ["img_per_s", "devices"]], "Training images per second on a GPU", precision=1))
+else:
+    display(Markdown(
+        "No GPU measurement yet: no GPU was lent to the machines this book was built on. "
+        "`python -m cnnrepro bench --no-peer` with `KERAS_BACKEND=jax` on a GPU machine "
+        "writes its own file to `results/bench/`, and this section shows it."))
+
+# %% [markdown]
 # ## Keras against PyTorch
 #
 # The same network and batch size, Keras images per second divided by PyTorch's:

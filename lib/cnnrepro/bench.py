@@ -226,6 +226,7 @@ def run(out: Path, **kw) -> pd.DataFrame:
     """Measure and write the CSV (atomically, with the machine's facts per row)."""
     env = provenance.environment()
     facts = {"cpu": env["cpu"], "cores": env["cpu_count"], "backend": env["backend"],
+             "devices": ", ".join(env["devices"]),
              "keras": env["packages"].get("keras"),
              "tensorflow": env["packages"].get("tensorflow-cpu") or env["packages"].get("tensorflow"),
              "torch": env["packages"].get("torch"), "commit": env["git_commit"], "date": env["date"],
