@@ -120,5 +120,5 @@ def test_optimizer_options_reach_the_optimizer_and_the_test_batch_can_be_off():
     result = train.train(config, verbose=0)
     assert "val_loss" not in result.updates and len(result.updates) == 2
     assert result.timing["eval_seconds"] > 0   # the per-epoch test pass is still timed
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="momentun"):   # a misspelt option is refused
         train.scaled_optimizer("sgd", 0.1, momentun=0.9)
