@@ -264,6 +264,7 @@ mnist_task = data.prepare_task("mnist_32x3", train_limit=20, test_limit=1)
 report.figure("fig_mnist", plots.image_grid(mnist_task.x_train[..., 0],
                                             [str(int(y)) for y in mnist_task.y_train.argmax(1)]))
 cifar = data.load_cifar10()
+CLASS_NAMES = {"mnist": data.load_mnist().class_names, "cifar10": cifar.class_names}
 pick = data.balanced_first(cifar.y_train, 20)
 pick = pick[np.argsort(cifar.y_train[pick], kind="stable")]
 report.figure("fig_cifar", plots.image_grid(cifar.x_train[pick], [cifar.class_names[y] for y in cifar.y_train[pick]]))
@@ -272,6 +273,11 @@ report.figure("fig_cifar", plots.image_grid(cifar.x_train[pick], [cifar.class_na
 # ## Results
 
 # %% tags=["remove-cell"]
+def reported_result(model, dataset):
+    """The report's Table 3 or 4 row of ``model`` on ``dataset``."""
+    return next(r for r in paper["results"] if (r["dataset"], r["model"]) == (dataset, model))
+
+
 def reported_log(dataset, model):
     rows = paper["logs"][dataset].get(model, [])
     return pd.DataFrame(rows, columns=["epoch", "loss", "accuracy", "test_loss", "test_accuracy",
@@ -283,7 +289,7 @@ def results_table(dataset):
     rows = []
     for model in proto.models:
         run = run_of(model, dataset)
-        rep = next(r for r in paper["results"] if (r["dataset"], r["model"]) == (dataset, model))
+        rep = reported_result(model, dataset)
         t = run.provenance["timing"]
         for metric, ours, theirs in (("loss", run.metrics["loss"], rep["loss"]),
                                      ("top-1", run.metrics["accuracy"], rep["top1"]),
@@ -315,9 +321,8 @@ for dataset in proto.datasets:
             run.epochs, reported_log(dataset, model),
             title=f"{NAMES[model]} on {NAMES[dataset]} ({proto.profile} profile)"))
         report.figure(f"fig_confusion_{model}_{dataset}", plots.confusion_panels(
-            [report.confusion_panel(f"{NAMES[model]}, {NAMES[dataset]}", run, CLASSES)
-             for CLASSES in [data.load_mnist().class_names if dataset == "mnist" else cifar.class_names]],
-            data.load_mnist().class_names if dataset == "mnist" else cifar.class_names))
+            [report.confusion_panel(f"{NAMES[model]}, {NAMES[dataset]}", run, CLASS_NAMES[dataset])],
+            CLASS_NAMES[dataset]))
     report.glue(f"hardware_{dataset}", hardware(dataset))
 
 # %% [markdown]
@@ -353,7 +358,7 @@ if has("vgg16", "mnist"):
     wrong = np.flatnonzero(vgg_mnist.test_pred != vgg_mnist.test_labels)[:24]
     report.figure("fig_misclassified", plots.misclassified_grid(
         test_images[wrong], vgg_mnist.test_labels[wrong], vgg_mnist.test_pred[wrong],
-        data.load_mnist().class_names))
+        CLASS_NAMES["mnist"]))
     report.glue("vgg_mnist_wrong", f"{int((vgg_mnist.test_pred != vgg_mnist.test_labels).sum()):,} of {n_test:,}")
 
 # %% [markdown]
@@ -445,10 +450,6 @@ def updates_per_epoch(model, dataset):
 BUDGET = ("" if proto.profile == "paper" else
           f"the {proto.profile} profile's budget: VGG16 leaves chance level only after a few "
           "hundred updates, and then has few left")
-def reported_result(model, dataset):
-    return next(r for r in paper["results"] if (r["dataset"], r["model"]) == (dataset, model))
-
-
 def better_claim(claim, dataset, winner, loser):
     """The report's claim that ``winner`` beats ``loser`` on ``dataset`` in top-1 and loss."""
     ours = {m: (metric(m, dataset, "accuracy"), metric(m, dataset, "loss")) for m in (winner, loser)}
@@ -527,7 +528,7 @@ report.table(provenance_table, "Runs", precision=1)
 headline = []
 for dataset in proto.datasets:
     for model in proto.models:
-        rep = next(r for r in paper["results"] if (r["dataset"], r["model"]) == (dataset, model))
+        rep = reported_result(model, dataset)
         run = run_of(model, dataset)
         headline.append({"chapter": "[QMUL](chapters/vgg_resnet)",
                          "result": f"{NAMES[model]} on {NAMES[dataset]}, test top-1",

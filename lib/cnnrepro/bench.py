@@ -51,23 +51,14 @@ BENCHES = (
 
 
 def cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+    return set((provenance.cpuinfo("flags") or "").split())
 
 
 def cpu_mhz() -> float | None:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("cpu MHz"):
-                return float(line.split(":", 1)[1])
-    except (OSError, ValueError):
-        pass
-    return None
+        return float(provenance.cpuinfo("cpu MHz"))
+    except (TypeError, ValueError):
+        return None
 
 
 def peak_gflops(precision: str) -> float | None:
