@@ -109,3 +109,18 @@ def test_torchvision_initialisation_of_vgg_and_resnet():
         vgg.vgg("A", init="xavier")
     bn = resnet.resnet(18, (32, 32, 3), 10).get_layer("conv1_bn")
     assert bn.momentum == 0.9   # PyTorch's momentum 0.1
+
+
+def test_simple_cnn_dropout_sits_between_the_fully_connected_layers():
+    m = build_model("simple_cnn", (28, 28, 1), 10, fc_units=[500], dropout=0.5)
+    names = [l.name for l in m.layers]
+    assert names[-3:] == ["fc1", "dropout1", "output"]
+    assert m.get_layer("conv2").output.shape[1:] == (14, 14, 100)
+    assert m.get_layer("flatten").output.shape[1] == 4900   # the report's 100 x 7 x 7
+
+
+@pytest.mark.parametrize("depth, blocks", [(18, "basic"), (50, "bottleneck")])
+def test_any_resnet_depth_by_options_on_mnist(depth, blocks):
+    m = build_model("resnet", (28, 28, 1), 10, depth=depth)
+    assert m.output_shape == (None, 10) and m.name == f"resnet{depth}"
+    assert any(l.name.endswith("_3_conv") for l in m.layers) == (blocks == "bottleneck")

@@ -122,3 +122,52 @@ def test_optimizer_options_reach_the_optimizer_and_the_test_batch_can_be_off():
     assert result.timing["eval_seconds"] > 0   # the per-epoch test pass is still timed
     with pytest.raises(ValueError, match="momentun"):   # a misspelt option is refused
         train.scaled_optimizer("sgd", 0.1, momentun=0.9)
+
+
+def test_l2_is_added_to_the_gradient_as_pytorch_weight_decay_does():
+    """SGD with momentum 0.9 and l2 0.5: two steps of PyTorch's rule, buf = m*buf + (g + l2*w),
+    w -= lr*buf, worked by hand."""
+    w = keras.Variable(np.array([2.0, -4.0], "float32"))
+    opt = train.scaled_optimizer("sgd", 0.1, l2=0.5, momentum=0.9)
+    grad = keras.ops.convert_to_tensor(np.array([1.0, 1.0], "float32"))
+    expected, buf = np.array([2.0, -4.0]), np.zeros(2)
+    for _ in range(2):
+        opt.apply([grad], [w])
+        buf = 0.9 * buf + (1.0 + 0.5 * expected)
+        expected = expected - 0.1 * buf
+    assert np.asarray(w.numpy()) == pytest.approx(expected, rel=1e-6)
+
+
+def test_inverse_frequency_class_weights():
+    labels = np.array([0] * 6 + [1] * 3 + [2] * 1)
+    w = train.class_weights("inverse_frequency", labels, 3)
+    assert w == pytest.approx({0: 10 / 18, 1: 10 / 9, 2: 10 / 3})
+    assert train.class_weights(None, labels, 3) is None
+    with pytest.raises(ValueError, match="'balanced'.*inverse_frequency"):
+        train.class_weights("balanced", labels, 3)
+
+
+def test_a_diverging_run_stops_at_the_first_nan_loss_and_says_where():
+    config = train.RunConfig(task="mnist", model="simple_cnn", epochs=3, batch_size=32, seed=0,
+                             optimizer="sgd", learning_rate=1e30, train_limit=256, test_limit=64,
+                             extra={"model_options": {"conv_filters": [4]},
+                                    "per_update_test": False})
+    result = train.train(config, verbose=0)
+    at = result.metrics["diverged_at_update"]
+    assert at is not None and len(result.updates) == at < 3 * 8
+    assert not np.isfinite(result.updates["loss"].iloc[-1])
+    assert np.isfinite(result.updates["loss"].iloc[:-1]).all()
+    assert np.isnan(result.metrics["accuracy"]) and len(result.epochs) == 1
+
+
+def test_balanced_loss_weights_the_loss_but_not_the_accuracy():
+    base = dict(task="mnist", model="simple_cnn", epochs=1, batch_size=64, seed=0,
+                optimizer="sgd", learning_rate=0.0, train_limit=128, test_limit=64)
+    plain = train.train(train.RunConfig(**base, extra={"model_options": {"conv_filters": [4]},
+                                                      "per_update_test": False}), verbose=0)
+    weighted = train.train(train.RunConfig(**base, extra={
+        "model_options": {"conv_filters": [4]}, "per_update_test": False,
+        "class_weight": "inverse_frequency"}), verbose=0)
+    # same weights (learning rate 0), so the accuracy per batch is the same and the loss not
+    assert weighted.updates["accuracy"].tolist() == plain.updates["accuracy"].tolist()
+    assert not np.allclose(weighted.updates["loss"], plain.updates["loss"])

@@ -180,6 +180,10 @@ class Task:
         return tuple(self.x_train.shape[1:])
 
     @property
+    def labels_train(self) -> np.ndarray:
+        return self.y_train.argmax(axis=1)
+
+    @property
     def labels_test(self) -> np.ndarray:
         return self.y_test.argmax(axis=1)
 

@@ -16,7 +16,12 @@ def cross_entropy(y_true: np.ndarray, probs: np.ndarray) -> float:
 
 
 def summary(y_true: np.ndarray, probs: np.ndarray, top_k: int = 5) -> dict:
-    """Accuracy, macro precision/recall/F1, top-k accuracy and loss."""
+    """Accuracy, macro precision/recall/F1, top-k accuracy and loss; all NaN for a
+    network whose outputs are not finite (a diverged run predicts nothing)."""
+    names = ["accuracy", "precision", "recall", "f1", "loss"] + (
+        [f"top{top_k}_accuracy"] if probs.shape[1] > top_k else [])
+    if not np.isfinite(probs).all():
+        return dict.fromkeys(names, float("nan"))
     y_pred = probs.argmax(axis=1)
     p, r, f1, _ = skm.precision_recall_fscore_support(
         y_true, y_pred, average="macro", zero_division=0)

@@ -339,3 +339,37 @@ def epoch_curves(ours: pd.DataFrame, reported: pd.DataFrame | None = None,
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# --- one-factor sweeps (NTU) ------------------------------------------------------
+
+def sweep_curves(updates: pd.DataFrame, title: str, hue_title: str, window: int = 10,
+                 epoch: int | None = None) -> plt.Figure:
+    """Training accuracy (left, the report's figures) and loss (right, log scale) per
+    iteration, one colour per ``value``: thin lines raw, thick a rolling mean over
+    ``window`` iterations. A run that diverged ends where its loss stopped being
+    finite, marked with a cross. ``updates``: value, iteration, accuracy, loss."""
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.2))
+    palette = dict(zip(updates["value"].unique(), sns.color_palette("deep")))
+    for value, group in updates.groupby("value", sort=False):
+        finite = group[np.isfinite(group["loss"])]
+        colour = palette[value]
+        for ax, col in ((ax_acc, "accuracy"), (ax_loss, "loss")):
+            ax.plot(finite["iteration"], finite[col], color=colour, alpha=0.25, lw=0.8)
+            ax.plot(finite["iteration"], finite[col].rolling(window, min_periods=1).mean(),
+                    color=colour, lw=2, label=str(value))
+        if len(finite) < len(group):
+            last = finite.iloc[-1] if len(finite) else group.iloc[0]
+            ax_acc.plot(last["iteration"], last["accuracy"], "x", color=colour, ms=12, mew=3)
+    it = "iteration" + (f" of epoch {epoch}" if epoch else "")
+    ax_acc.set(xlabel=it, ylabel="training accuracy (batch)", title="Training accuracy",
+               ylim=(0, 1.02))
+    ax_loss.set(xlabel=it, ylabel="training loss (batch)", title="Training loss (log scale)",
+                yscale="log")
+    plain = plt.FuncFormatter(lambda y, _: f"{y:g}")
+    ax_loss.yaxis.set_major_formatter(plain)
+    ax_loss.yaxis.set_minor_formatter(plt.NullFormatter())
+    ax_acc.legend(title=hue_title, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

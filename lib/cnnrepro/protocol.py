@@ -84,6 +84,19 @@ def unit_interval(name: str, value) -> float:
     return float(value)
 
 
+def number_list(name: str, value, check: Callable[[str, Any], float]) -> list[float]:
+    """A non-empty list of distinct numbers, each accepted by ``check`` (e.g.
+    ``positive_number``); one number is a list of one."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ProtocolError(f"{name}={value!r} is not allowed; allowed: a non-empty list of numbers")
+    numbers = [check(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    if len(set(numbers)) != len(numbers):
+        raise ProtocolError(f"{name}={value!r} is not allowed (duplicates); allowed: distinct numbers")
+    return numbers
+
+
 def boolean(name: str, value) -> bool:
     if not isinstance(value, bool):
         raise ProtocolError(f"{name}={value!r} is not allowed; allowed: true or false")

@@ -21,7 +21,9 @@ from .models import build_model
 # preparation, what is recorded); runs of an older version are not reused.
 TRAINING_CODE_VERSION = 1
 
-OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "adagrad": keras.optimizers.Adagrad,
+              "sgd": keras.optimizers.SGD}
+CLASS_WEIGHTS = ("inverse_frequency",)  # extra["class_weight"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ class UpdateHistory(keras.callbacks.Callback):
     unless ``per_update_test`` is off (``extra["per_update_test"]``: the test batch
     costs about a third of an update). After every epoch: loss, accuracy and top-5 on the whole test set.
 
+    A non-finite training loss stops training after that update (the weights are
+    NaN from then on) and is kept as ``diverged_at_update``: divergence is a result.
+
     Keras reports a running mean over the epoch after each batch; the batch's own
     value is recovered from two consecutive means weighted by samples seen.
     """
@@ -132,6 +137,7 @@ class UpdateHistory(keras.callbacks.Callback):
         self.update_rows, self.epoch_rows = [], []
         self.eval_seconds = 0.0
         self.test_probs = None
+        self.diverged_at_update = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -148,7 +154,10 @@ class UpdateHistory(keras.callbacks.Callback):
             self.sums[name] = total
         row["accuracy"] = round(row["accuracy"] * n) / n  # a count of correct samples
         self.seen = seen
-        if self.per_update_test:
+        if not np.isfinite(row["loss"]):
+            self.diverged_at_update = row["update"]
+            self.model.stop_training = True
+        elif self.per_update_test:
             self.test_batch(row)
         self.update_rows.append(row)
 
@@ -175,19 +184,26 @@ class UpdateHistory(keras.callbacks.Callback):
         self.test_probs = probs
 
 
-def scaled_optimizer(name: str, learning_rate: float, multipliers=(), **options) -> keras.Optimizer:
+def scaled_optimizer(name: str, learning_rate: float, multipliers=(), l2: float = 0.0,
+                     **options) -> keras.Optimizer:
     """Optimizer ``name`` (with its Keras ``options``, e.g. momentum) whose update of
     each variable in ``multipliers`` ((variable, factor) pairs) uses the learning rate
     times the factor: one learning rate for a fine-tuned extractor, another for the
-    head. Works on every Keras backend."""
+    head. ``l2`` adds ``l2 * variable`` to every gradient before the update rule:
+    an L2 penalty of l2/2 times the squared weights on every parameter, which is
+    PyTorch's ``weight_decay`` (Keras's own ``weight_decay`` option is decoupled
+    from the gradient, which differs once there is momentum or Adam's scaling).
+    Works on every Keras backend."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; allowed: {sorted(OPTIMIZERS)}")
     base = OPTIMIZERS[name]
-    if not multipliers:
+    if not multipliers and not l2:
         return base(learning_rate=learning_rate, **options)
 
     class Scaled(base):
         def update_step(self, gradient, variable, learning_rate):
+            if self._l2:
+                gradient = keras.ops.add(gradient, keras.ops.multiply(variable, self._l2))
             # _var_key maps a Keras variable and the backend variable it wraps
             # (what update_step receives) to the same key
             factor = self._factors.get(self._var_key(variable), 1.0)
@@ -195,6 +211,7 @@ def scaled_optimizer(name: str, learning_rate: float, multipliers=(), **options)
 
     opt = Scaled(learning_rate=learning_rate, **options)
     opt._factors = {opt._var_key(v): f for v, f in multipliers}
+    opt._l2 = float(l2)
     return opt
 
 
@@ -222,7 +239,8 @@ def apply_transfer(model: keras.Model, transfer: Transfer, weights: dict) -> lis
 
 
 def compile_model(config: RunConfig, task: Task, pretrained: dict | None = None) -> keras.Model:
-    model = build_model(config.model, task.input_shape, len(task.class_names))
+    model = build_model(config.model, task.input_shape, len(task.class_names),
+                        **config.extra.get("model_options", {}))
     multipliers = []
     transfer = Transfer.from_config(config)
     if transfer is not None:
@@ -231,16 +249,33 @@ def compile_model(config: RunConfig, task: Task, pretrained: dict | None = None)
                              "pass them as pretrained (ResultsStore.get_or_train does)")
         multipliers = apply_transfer(model, transfer, pretrained)
     return compile_for_training(model, config.optimizer, config.learning_rate, multipliers,
+                                l2=config.extra.get("l2", 0.0),
                                 **config.extra.get("optimizer_options", {}))
 
 
 def compile_for_training(model: keras.Model, optimizer: str, learning_rate: float,
-                         multipliers=(), **options) -> keras.Model:
-    """How every run (and the benchmark) compiles: categorical cross-entropy, accuracy;
-    ``options`` go to the optimizer (``extra["optimizer_options"]`` of a run)."""
-    model.compile(optimizer=scaled_optimizer(optimizer, learning_rate, multipliers, **options),
+                         multipliers=(), l2: float = 0.0, **options) -> keras.Model:
+    """How every run (and the benchmark) compiles: categorical cross-entropy, accuracy
+    (unweighted, also when the loss is class-weighted); ``l2`` and ``options`` go to
+    the optimizer (``extra["l2"]``, ``extra["optimizer_options"]`` of a run)."""
+    model.compile(optimizer=scaled_optimizer(optimizer, learning_rate, multipliers, l2,
+                                             **options),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def class_weights(kind: str | None, labels: np.ndarray, classes: int) -> dict[int, float] | None:
+    """Per-class loss weights (``extra["class_weight"]``). "inverse_frequency": N / (K *
+    count of the class), so a balanced set weighs every class 1; on full MNIST it is
+    the NTU report's 1 / (count / 60,000) / 10. Keras averages the weighted losses over
+    the batch size (PyTorch's weighted cross-entropy divides by the sum of the
+    weights instead; with weights this close to 1 the two differ by under 1%)."""
+    if kind is None:
+        return None
+    if kind not in CLASS_WEIGHTS:
+        raise ValueError(f"unknown class_weight {kind!r}; allowed: {list(CLASS_WEIGHTS)} or None")
+    counts = np.bincount(labels, minlength=classes)
+    return {c: len(labels) / (classes * n) for c, n in enumerate(counts) if n}
 
 
 def kept_weights(model: keras.Model, layers) -> dict[str, np.ndarray] | None:
@@ -266,7 +301,9 @@ def train(config: RunConfig, verbose: int | str = "auto",
                                 config.extra.get("per_update_test", True))
         start = time.perf_counter()
         model.fit(task.x_train, task.y_train, batch_size=config.batch_size,
-                  epochs=config.epochs, shuffle=True, callbacks=[history], verbose=verbose)
+                  epochs=config.epochs, shuffle=True, callbacks=[history], verbose=verbose,
+                  class_weight=class_weights(config.extra.get("class_weight"),
+                                             task.labels_train, len(task.class_names)))
         wall = time.perf_counter() - start
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -274,7 +311,9 @@ def train(config: RunConfig, verbose: int | str = "auto",
     timing = {"wall_seconds": wall, "eval_seconds": history.eval_seconds,
               "train_seconds": fit_seconds,
               "train_images_per_second": config.epochs * len(task.x_train) / fit_seconds}
+    final = metrics.summary(task.labels_test, history.test_probs)
+    final["diverged_at_update"] = history.diverged_at_update
     return RunResult(config, pd.DataFrame(history.update_rows), pd.DataFrame(history.epoch_rows),
-                     metrics.summary(task.labels_test, history.test_probs),
+                     final,
                      history.test_probs.astype(np.float32), task.labels_test, timing,
                      task.source, kept_weights(model, config.extra.get("keep_weights")))

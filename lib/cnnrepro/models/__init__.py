@@ -34,10 +34,13 @@ MODELS = {
     "resnet18": resnet18,
     "resnet18_small_stem": resnet18_small_stem,
     "simple_cnn": simple_cnn.simple_cnn,
+    "resnet": resnet.resnet,  # any depth and stem, by options
 }
 
 
-def build_model(name: str, input_shape, classes: int):
+def build_model(name: str, input_shape, classes: int, **options):
+    """The registered model ``name``; ``options`` are its builder's keyword arguments
+    (a run's ``extra["model_options"]``), e.g. ``conv_filters`` of ``simple_cnn``."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; allowed: {sorted(MODELS)}")
-    return MODELS[name](input_shape=input_shape, classes=classes)
+    return MODELS[name](input_shape=input_shape, classes=classes, **options)

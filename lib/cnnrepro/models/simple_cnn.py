@@ -14,8 +14,8 @@ from keras import layers
 def simple_cnn(input_shape=(28, 28, 1), classes=10, conv_filters=(50, 100), kernel=5,
                fc_units=(), dropout=0.0, name="simple_cnn"):
     """One (conv, ReLU, max pool) per entry of ``conv_filters``; then ReLU Dense
-    layers of ``fc_units`` (dropout before each when ``dropout`` > 0) and a softmax
-    Dense of ``classes``."""
+    layers of ``fc_units``, each followed by dropout when ``dropout`` > 0 (the report's
+    dropout sits between two fully connected layers), and a softmax Dense of ``classes``."""
     inputs = keras.Input(input_shape, name="image")
     x = inputs
     for i, filters in enumerate(conv_filters, start=1):
@@ -23,8 +23,8 @@ def simple_cnn(input_shape=(28, 28, 1), classes=10, conv_filters=(50, 100), kern
         x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate(fc_units, start=1):
+        x = layers.Dense(units, activation="relu", name=f"fc{i}")(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"dropout{i}")(x)
-        x = layers.Dense(units, activation="relu", name=f"fc{i}")(x)
     outputs = layers.Dense(classes, activation="softmax", name="output")(x)
     return keras.Model(inputs, outputs, name=name)
