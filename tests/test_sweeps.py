@@ -92,3 +92,31 @@ def test_chapter_4_refuses_bad_values_naming_the_allowed_ones(kwargs, fragments)
         protocol.resolve("cnn_sweeps", **kwargs)
     for fragment in fragments:
         assert fragment in str(err.value)
+
+
+def test_summary_averages_seeds_and_sets_the_report_beside():
+    frame = pd.DataFrame([
+        {"sweep": "loss", "factor": "loss", "figure": 7, "value": "plain", "seed": s,
+         "accuracy": a, "outcome": ""} for s, a in enumerate([0.96, 0.97, 0.98])] + [
+        {"sweep": "lr", "factor": "learning rate", "figure": 2, "value": "1", "seed": 0,
+         "accuracy": np.nan, "outcome": "diverged (NaN loss) at update 7"}])
+    out = sweeps.summary(frame, {"loss": {"plain": 0.9722}})
+    row = out.loc[("loss", "plain")]
+    assert row["ours"] == pytest.approx(0.97) and row["sd"] == pytest.approx(0.01)
+    assert row["seeds"] == 3 and row["ours - reported"] == pytest.approx(0.97 - 0.9722)
+    assert np.isnan(out.loc[("lr", "1"), "reported"])
+    assert out.loc[("lr", "1"), "outcome"] == "diverged (NaN loss) at update 7"
+    assert list(out.index) == [("loss", "plain"), ("lr", "1")]   # sweep order kept
+
+
+def test_sweep_figure_ends_a_diverged_line_where_its_loss_stopped_being_finite():
+    from cnnrepro import plots
+    ok = pd.DataFrame({"value": "0.1", "iteration": range(1, 11),
+                       "accuracy": np.linspace(0.1, 0.9, 10), "loss": np.linspace(2, 0.3, 10)})
+    bad = pd.DataFrame({"value": "1", "iteration": range(1, 5), "accuracy": [0.1, 0.2, 0.1, 0.0],
+                        "loss": [2.3, 5.0, 40.0, np.nan]})
+    fig = plots.sweep_curves(pd.concat([ok, bad]), "t", "learning rate")
+    acc_ax = fig.axes[0]
+    crosses = [l for l in acc_ax.lines if l.get_marker() == "x"]
+    assert len(crosses) == 1 and crosses[0].get_xdata()[0] == 3
+    assert all(np.isfinite(l.get_ydata()).all() for l in fig.axes[1].lines)

@@ -344,7 +344,7 @@ def epoch_curves(ours: pd.DataFrame, reported: pd.DataFrame | None = None,
 # --- one-factor sweeps (NTU) ------------------------------------------------------
 
 def sweep_curves(updates: pd.DataFrame, title: str, hue_title: str, window: int = 10,
-                 epoch: int | None = None) -> plt.Figure:
+                 xlabel: str = "iteration") -> plt.Figure:
     """Training accuracy (left, the report's figures) and loss (right, log scale) per
     iteration, one colour per ``value``: thin lines raw, thick a rolling mean over
     ``window`` iterations. A run that diverged ends where its loss stopped being
@@ -361,10 +361,9 @@ def sweep_curves(updates: pd.DataFrame, title: str, hue_title: str, window: int 
         if len(finite) < len(group):
             last = finite.iloc[-1] if len(finite) else group.iloc[0]
             ax_acc.plot(last["iteration"], last["accuracy"], "x", color=colour, ms=12, mew=3)
-    it = "iteration" + (f" of epoch {epoch}" if epoch else "")
-    ax_acc.set(xlabel=it, ylabel="training accuracy (batch)", title="Training accuracy",
+    ax_acc.set(xlabel=xlabel, ylabel="training accuracy (batch)", title="Training accuracy",
                ylim=(0, 1.02))
-    ax_loss.set(xlabel=it, ylabel="training loss (batch)", title="Training loss (log scale)",
+    ax_loss.set(xlabel=xlabel, ylabel="training loss (batch)", title="Training loss (log scale)",
                 yscale="log")
     plain = plt.FuncFormatter(lambda y, _: f"{y:g}")
     ax_loss.yaxis.set_major_formatter(plain)

@@ -57,7 +57,13 @@ class RunConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def label(self) -> str:
+        """A line for logs: what tells this run from its neighbours in a chapter."""
         text = f"{self.model} bs={self.batch_size} seed={self.seed} epochs={self.epochs}"
+        details = {**self.extra.get("model_options", {}), **self.extra.get("optimizer_options", {}),
+                   **{k: self.extra[k] for k in ("l2", "class_weight") if k in self.extra}}
+        if self.optimizer != "adam" or self.learning_rate != 1e-3 or details:
+            text += f" {self.optimizer} lr={self.learning_rate:g}"
+        text += "".join(f" {k}={v}" for k, v in details.items())
         if "transfer" in self.extra:
             text += f" ({Transfer.from_config(self).describe()})"
         return text
