@@ -99,13 +99,13 @@ def test_summary_averages_seeds_and_sets_the_report_beside():
         {"sweep": "loss", "factor": "loss", "figure": 7, "value": "plain", "seed": s,
          "accuracy": a, "outcome": ""} for s, a in enumerate([0.96, 0.97, 0.98])] + [
         {"sweep": "lr", "factor": "learning rate", "figure": 2, "value": "1", "seed": 0,
-         "accuracy": np.nan, "outcome": "diverged (NaN loss) at update 7"}])
+         "accuracy": np.nan, "outcome": "diverged: NaN loss at update 7"}])
     out = sweeps.summary(frame, {"loss": {"plain": 0.9722}})
     row = out.loc[("loss", "plain")]
     assert row["ours"] == pytest.approx(0.97) and row["sd"] == pytest.approx(0.01)
     assert row["seeds"] == 3 and row["ours - reported"] == pytest.approx(0.97 - 0.9722)
     assert np.isnan(out.loc[("lr", "1"), "reported"])
-    assert out.loc[("lr", "1"), "outcome"] == "diverged (NaN loss) at update 7"
+    assert out.loc[("lr", "1"), "outcome"] == "diverged: NaN loss at update 7"
     assert list(out.index) == [("loss", "plain"), ("lr", "1")]   # sweep order kept
 
 
@@ -120,3 +120,12 @@ def test_sweep_figure_ends_a_diverged_line_where_its_loss_stopped_being_finite()
     crosses = [l for l in acc_ax.lines if l.get_marker() == "x"]
     assert len(crosses) == 1 and crosses[0].get_xdata()[0] == 3
     assert all(np.isfinite(l.get_ydata()).all() for l in fig.axes[1].lines)
+
+
+def test_a_claim_about_a_value_that_was_not_run_is_listed_as_not_tested():
+    claims = [{"sweep": "lr", "kind": "best", "value": "0.5", "text": "0.5 is best"},
+              {"sweep": "lr", "kind": "best", "value": "0.1", "text": "0.1 is best"},
+              {"sweep": "width", "kind": "best", "value": "8", "text": "not run at all"}]
+    out = sweeps.claims_table(claims, T, noise_sd=0.005)
+    assert out["verdict"].tolist() == ["not tested: a value it names was not run",
+                                       "holds beyond the noise"]

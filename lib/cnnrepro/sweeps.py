@@ -58,9 +58,9 @@ def outcome(run: Run) -> str:
     """'diverged at update k', 'collapsed to one class' or ''."""
     at = run.metrics.get("diverged_at_update")
     if at is not None:
-        return f"diverged (NaN loss) at update {at}"
+        return f"diverged: NaN loss at update {at}"
     if collapsed(run):
-        return f"collapsed: predicts {int(run.test_pred[0])} for every image"
+        return f"collapsed: answers {int(run.test_pred[0])} always"
     return ""
 
 
@@ -160,7 +160,19 @@ def check_claim(claim: dict, table: pd.DataFrame, noise_sd: float) -> dict:
             if holds else "does not hold"}
 
 
+NOT_TESTED = {"holds": False, "smallest margin": np.nan, "beyond noise": "–",
+              "verdict": "not tested: a value it names was not run"}
+
+
 def claims_table(claims: list[dict], table: pd.DataFrame, noise_sd: float) -> pd.DataFrame:
-    rows = [{"sweep": c["sweep"], "claim": c["text"], **check_claim(c, table, noise_sd)}
-            for c in claims if c["sweep"] in table.index.get_level_values(0)]
+    """Every claim about a sweep that ran; one that names a value this chapter run
+    left out (other sweep values set by parameter) is listed as not tested."""
+    rows = []
+    for c in claims:
+        if c["sweep"] not in table.index.get_level_values(0):
+            continue
+        named = c.get("values", [c.get("value")])
+        tested = all((c["sweep"], v) in table.index for v in named)
+        rows.append({"sweep": c["sweep"], "claim": c["text"],
+                     **(check_claim(c, table, noise_sd) if tested else NOT_TESTED)})
     return pd.DataFrame(rows)

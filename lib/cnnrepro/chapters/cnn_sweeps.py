@@ -110,8 +110,12 @@ _PAPER = {"sweeps": SWEEPS, "seeds": [0], "repeat_seeds": [0, 1, 2],
 # training images, the ResNets on 10,000, and the best model for 3 epochs, not 10.
 _CPU = {**_PAPER, "train_images": 20000, "resnet_train_images": 10000, "best_epochs": 3}
 
-_SMOKE = {**_PAPER, "repeat_seeds": [0, 1], "train_images": 512, "test_images": 256,
-          "resnet_train_images": 256, "resnet_depths": [18, 50], "best_epochs": 2}
+# Every sweep and code path (collapse, class weights, momentum, the ResNets, the
+# multi-epoch model), with two values per numeric sweep: about 20 runs of seconds each.
+_SMOKE = {**_PAPER, "repeat_seeds": [0, 1], "learning_rates": [0.1, 1.0],
+          "batch_sizes": [128, 512], "momenta": [0.0, 0.9], "weight_decays": [0.01, 1.0],
+          "widths": [10, 50], "resnet_depths": [18, 50], "train_images": 512,
+          "test_images": 256, "resnet_train_images": 256, "best_epochs": 2}
 
 
 register(ChapterSpec(
@@ -137,7 +141,8 @@ register(ChapterSpec(
                 "(157 updates per epoch at batch size 128 instead of 469)",
                 "the ResNets train on the first 10,000 training images (79 updates)",
                 "the best model trains 3 epochs instead of 10; its figure shows the 3rd"],
-        "smoke": ["512 training and 256 test images (ResNets: 256), ResNet-18 and -50 only, "
-                  "two seeds for the loss comparison, the best model 2 epochs"]},
+        "smoke": ["512 training and 256 test images (ResNets: 256), two values per numeric "
+                  "sweep, ResNet-18 and -50 only, two seeds for the loss comparison, the best "
+                  "model 2 epochs"]},
     configs=_configs,
 ))
