@@ -124,3 +124,24 @@ def test_any_resnet_depth_by_options_on_mnist(depth, blocks):
     m = build_model("resnet", (28, 28, 1), 10, depth=depth)
     assert m.output_shape == (None, 10) and m.name == f"resnet{depth}"
     assert any(l.name.endswith("_3_conv") for l in m.layers) == (blocks == "bottleneck")
+
+
+def test_uc_dnn_applies_its_dense_layers_to_pixel_rows_before_flatten():
+    m = build_model("dnn", (28, 28, 1), 10)
+    assert m.get_layer("dense1").output.shape[1:] == (28, 128)
+    assert m.get_layer("flatten").output.shape[1] == 28 * 64
+
+
+def test_uc_convnet_is_the_tensorflow_tutorial_network():
+    m = build_model("convnet", (28, 28, 1), 10)
+    assert m.get_layer("conv3").output.shape[1:] == (3, 3, 64)
+    assert m.count_params() == 93322
+
+
+def test_uc_resnet_has_two_convolution_and_two_identity_blocks():
+    m = build_model("resnet50_block", (28, 28, 1), 10)
+    assert m.get_layer("stem_pool").output.shape[1:] == (12, 12, 64)
+    assert m.get_layer("id_block1_out").output.shape[1:] == (12, 12, 256)
+    assert m.get_layer("id_block2_out").output.shape[1:] == (6, 6, 256)
+    shortcuts = [l.name for l in m.layers if l.name.endswith("_shortcut_conv")]
+    assert shortcuts == ["conv_block1_shortcut_conv", "conv_block2_shortcut_conv"]

@@ -79,3 +79,24 @@ def test_chapter_3_profiles_train_both_models_on_both_datasets():
     assert all(c.train_limit is None and c.test_limit is None for c in configs)
     cpu = protocol.resolve("vgg_resnet", "cpu").run_configs()
     assert {c.train_limit for c in cpu} == {4000} and len(cpu) == 4
+
+
+@pytest.mark.parametrize("kwargs, fragments", [
+    ({"validation_split": 0}, ["validation_split=0", "(0, 1)"]),
+    ({"losses": ["logits"]}, ["logits", "double softmax"]),
+    ({"models": ["mlp"]}, ["mlp", "resnet50_block"]),
+    ({"patience": -1}, ["patience=-1", "positive integer"]),
+])
+def test_chapter_5_refuses_bad_values_naming_the_allowed_ones(kwargs, fragments):
+    with pytest.raises(ProtocolError) as err:
+        protocol.resolve("dnn_convnet_resnet", **kwargs)
+    for fragment in fragments:
+        assert fragment in str(err.value)
+
+
+def test_chapter_5_paper_grid_is_three_models_four_rates_three_losses():
+    configs = protocol.resolve("dnn_convnet_resnet", "paper").run_configs()
+    assert len(configs) == len({c.key() for c in configs}) == 36
+    assert {c.learning_rate for c in configs} == {0.1, 0.01, 0.001, 0.0001}
+    assert {c.extra.get("loss") for c in configs} == {None, "from_logits", "double_softmax"}
+    assert all(c.optimizer == "adam" and c.train_limit is None for c in configs)

@@ -171,3 +171,39 @@ def test_balanced_loss_weights_the_loss_but_not_the_accuracy():
     # same weights (learning rate 0), so the accuracy per batch is the same and the loss not
     assert weighted.updates["accuracy"].tolist() == plain.updates["accuracy"].tolist()
     assert not np.allclose(weighted.updates["loss"], plain.updates["loss"])
+
+
+def test_double_softmax_has_a_floor_and_keras_ignores_from_logits_on_softmax():
+    y = np.eye(10, dtype="float32")[[0]]
+    perfect = keras.ops.convert_to_tensor(y)
+    floor = float(train.double_softmax_crossentropy(perfect, perfect)[0])
+    assert floor == pytest.approx(np.log(1 + 9 / np.e), rel=1e-5)
+    tiny = dict(task="mnist", model="convnet", epochs=1, batch_size=32, seed=0,
+                train_limit=96, test_limit=64)
+    runs = {loss: train.train(train.RunConfig(**tiny, extra={
+        "per_update_test": False, **({"loss": loss} if loss else {})}), verbose=0)
+        for loss in (None, "from_logits", "double_softmax")}
+    if keras.backend.backend() == "tensorflow":  # Keras uses the softmax's logits
+        pd.testing.assert_frame_equal(runs[None].updates, runs["from_logits"].updates)
+    assert not runs[None].updates["loss"].equals(runs["double_softmax"].updates["loss"])
+    assert (runs["double_softmax"].updates["loss"] >= floor - 1e-4).all()
+    with pytest.raises(ValueError, match="'hinge'.*double_softmax"):
+        train.compile_for_training(keras.Sequential([keras.layers.Dense(2)]), "adam", 0.1,
+                                   loss="hinge")
+
+
+def test_early_stopping_keeps_the_best_epoch_and_validates_on_the_held_out_tail():
+    config = train.RunConfig(task="mnist", model="dnn", epochs=6, batch_size=32, seed=0,
+                             learning_rate=0.05, train_limit=200, test_limit=128, extra={
+                                 "per_update_test": False, "validation_split": 0.2,
+                                 "early_stopping": {"monitor": "val_loss", "patience": 1}})
+    result = train.train(config, verbose=0)
+    assert train.fit_size(200, 0.2) == 160
+    assert len(result.updates[result.updates["epoch"] == 1]) == 5     # 160 images / 32
+    epochs = result.epochs.set_index("epoch")
+    assert {"val_loss", "val_accuracy"} <= set(epochs.columns)
+    best = result.metrics["best_epoch"]
+    assert best == epochs["val_loss"].idxmin()
+    assert result.metrics["epochs_trained"] == len(epochs)
+    # the final test metrics are those of the restored best epoch
+    assert result.metrics["accuracy"] == pytest.approx(epochs.loc[best, "test_accuracy"])

@@ -314,24 +314,24 @@ def embedding_scatter(points: np.ndarray, labels: np.ndarray, xlabel: str, ylabe
 
 # --- per-epoch curves beside a report's printed log (QMUL) ------------------------
 
-EPOCH_PANELS = [(("loss", "test_loss"), "loss"), (("accuracy", "test_accuracy"), "accuracy (top-1)")]
-
-
 def epoch_curves(ours: pd.DataFrame, reported: pd.DataFrame | None = None,
-                 title: str | None = None) -> plt.Figure:
-    """Loss and accuracy per epoch, training (solid) and test (dashed); the report's
-    printed values, where given, as crosses and circles of the same colours.
-    Both frames: epoch, loss, accuracy, test_loss, test_accuracy."""
+                 title: str | None = None, held_out: str = "test") -> plt.Figure:
+    """Loss and accuracy per epoch, training (solid) and held-out (dashed: ``held_out``
+    "test" reads test_loss/test_accuracy, "validation" val_loss/val_accuracy); the
+    report's printed values, where given, as crosses and circles of the same colours.
+    Frames: epoch, loss, accuracy and the held-out columns."""
+    prefix = {"test": "test_", "validation": "val_"}[held_out]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     train_c, test_c = sns.color_palette("deep")[:2]
-    for ax, ((train_col, test_col), label) in zip(axes, EPOCH_PANELS):
-        ax.plot(ours["epoch"], ours[train_col], "-", color=train_c, lw=2, label="training (ours)")
-        ax.plot(ours["epoch"], ours[test_col], "--", color=test_c, lw=2, label="test (ours)")
+    for ax, (col, label) in zip(axes, [("loss", "loss"), ("accuracy", "accuracy (top-1)")]):
+        ax.plot(ours["epoch"], ours[col], "-", color=train_c, lw=2, label="training (ours)")
+        ax.plot(ours["epoch"], ours[prefix + col], "--", color=test_c, lw=2,
+                label=f"{held_out} (ours)")
         if reported is not None and len(reported):
-            ax.plot(reported["epoch"], reported[train_col], "x", color=train_c, ms=7,
+            ax.plot(reported["epoch"], reported[col], "x", color=train_c, ms=7,
                     label="training (report)")
-            ax.plot(reported["epoch"], reported[test_col], "o", mfc="none", color=test_c, ms=7,
-                    label="test (report)")
+            ax.plot(reported["epoch"], reported[prefix + col], "o", mfc="none", color=test_c,
+                    ms=7, label=f"{held_out} (report)")
         ax.set(xlabel="epoch", ylabel=label, title=label.capitalize())
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     axes[1].legend(fontsize=8)
@@ -370,5 +370,30 @@ def sweep_curves(updates: pd.DataFrame, title: str, hue_title: str, window: int 
     ax_loss.yaxis.set_minor_formatter(plt.NullFormatter())
     ax_acc.legend(title=hue_title, fontsize=8)
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+# --- a grid of models by one factor (UC) ----------------------------------------------
+
+LOSS_STYLES = {"as printed": "-", "double softmax": ":", "corrected": "--"}
+
+
+def metric_by_factor(ours: pd.DataFrame, reported: pd.DataFrame, x: str, metric: str,
+                     title: str) -> plt.Figure:
+    """``metric`` against ``x`` (log scale), one colour per model: ours as lines (one
+    style per loss), the report's as crosses. ``ours``: model, x, loss, metric;
+    ``reported``: model, x, metric."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    palette = dict(zip(ours["model"].unique(), sns.color_palette("deep")))
+    for (model, loss), group in ours.groupby(["model", "loss"], sort=False):
+        ax.plot(group[x], group[metric], LOSS_STYLES.get(loss, ":"), marker="o",
+                color=palette[model], lw=2, label=f"{model}, loss {loss}")
+    for model, group in reported.groupby("model", sort=False):
+        if model in palette:
+            ax.plot(group[x], group[metric], "x", color=palette[model], ms=10, mew=2.5,
+                    label=f"{model}, report")
+    ax.set(xscale="log", xlabel=x, ylabel=f"test {metric}", title=title)
+    ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig

@@ -91,6 +91,15 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame, on: list[str],
     return pd.DataFrame(rows).set_index([*on, "metric"])
 
 
+def layer_table(model) -> pd.DataFrame:
+    """A Keras model's layers: name, kind, output shape and parameters (model.summary
+    as a table)."""
+    rows = [{"layer": layer.name, "kind": type(layer).__name__,
+             "output shape": "(batch, " + ", ".join(str(d) for d in layer.output.shape[1:]) + ")",
+             "parameters": layer.count_params()} for layer in model.layers]
+    return pd.DataFrame(rows).set_index("layer")
+
+
 def per_class(run: Run, class_names: list[str]) -> pd.DataFrame:
     return metrics.per_class_report(run.test_labels, run.test_pred, class_names)
 

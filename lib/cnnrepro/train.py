@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -24,6 +25,21 @@ TRAINING_CODE_VERSION = 1
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "adagrad": keras.optimizers.Adagrad,
               "sgd": keras.optimizers.SGD}
 CLASS_WEIGHTS = ("inverse_frequency",)  # extra["class_weight"]
+
+
+def double_softmax_crossentropy(y_true, y_pred):
+    """Cross-entropy of softmax(y_pred) where y_pred are already probabilities: what
+    ``from_logits=True`` on a softmax output means as written. Keras on TensorFlow
+    does not compute it for that call (it finds the softmax's logits and uses them);
+    the JAX backend, whose arrays cannot carry them, does."""
+    return -keras.ops.sum(y_true * keras.ops.log_softmax(y_pred, axis=-1), axis=-1)
+
+
+# extra["loss"]: categorical cross-entropy as every chapter uses it; Keras's loss with
+# from_logits=True on softmax outputs (the UC report's call); the double softmax.
+LOSSES = {"categorical_crossentropy": lambda: "categorical_crossentropy",
+          "from_logits": lambda: keras.losses.CategoricalCrossentropy(from_logits=True),
+          "double_softmax": lambda: double_softmax_crossentropy}
 
 
 @dataclass(frozen=True)
@@ -60,7 +76,7 @@ class RunConfig:
         """A line for logs: what tells this run from its neighbours in a chapter."""
         text = f"{self.model} bs={self.batch_size} seed={self.seed} epochs={self.epochs}"
         details = {**self.extra.get("model_options", {}), **self.extra.get("optimizer_options", {}),
-                   **{k: self.extra[k] for k in ("l2", "class_weight") if k in self.extra}}
+                   **{k: self.extra[k] for k in ("l2", "class_weight", "loss") if k in self.extra}}
         if self.optimizer != "adam" or self.learning_rate != 1e-3 or details:
             text += f" {self.optimizer} lr={self.learning_rate:g}"
         text += "".join(f" {k}={v}" for k, v in details.items())
@@ -136,9 +152,11 @@ class UpdateHistory(keras.callbacks.Callback):
     value is recovered from two consecutive means weighted by samples seen.
     """
 
-    def __init__(self, task: Task, batch_size: int, seed: int, per_update_test: bool = True):
+    def __init__(self, task: Task, batch_size: int, seed: int, per_update_test: bool = True,
+                 n_train: int | None = None):
         super().__init__()
         self.task, self.batch_size, self.per_update_test = task, batch_size, per_update_test
+        self.n_train = n_train or len(task.x_train)  # fewer when fit holds out validation
         self.rng = np.random.default_rng(seed + 1_000_003)  # own stream, not the shuffle's
         self.update_rows, self.epoch_rows = [], []
         self.eval_seconds = 0.0
@@ -150,8 +168,7 @@ class UpdateHistory(keras.callbacks.Callback):
         self.seen, self.sums = 0, {"loss": 0.0, "accuracy": 0.0}
 
     def on_train_batch_end(self, batch, logs=None):
-        n_train = len(self.task.x_train)
-        n = min(self.batch_size, n_train - batch * self.batch_size)
+        n = min(self.batch_size, self.n_train - batch * self.batch_size)
         seen = self.seen + n
         row = {"update": len(self.update_rows) + 1, "epoch": self.epoch + 1, "batch": batch + 1}
         for name in ("loss", "accuracy"):
@@ -185,6 +202,7 @@ class UpdateHistory(keras.callbacks.Callback):
         test = metrics.summary(self.task.labels_test, probs)
         row = {"epoch": epoch + 1, "loss": float(logs["loss"]),
                "accuracy": float(logs["accuracy"])}
+        row.update({k: float(logs[k]) for k in ("val_loss", "val_accuracy") if k in logs})
         row.update({f"test_{k}": v for k, v in test.items()})
         self.epoch_rows.append(row)
         self.test_probs = probs
@@ -256,18 +274,38 @@ def compile_model(config: RunConfig, task: Task, pretrained: dict | None = None)
         multipliers = apply_transfer(model, transfer, pretrained)
     return compile_for_training(model, config.optimizer, config.learning_rate, multipliers,
                                 l2=config.extra.get("l2", 0.0),
+                                loss=config.extra.get("loss", "categorical_crossentropy"),
                                 **config.extra.get("optimizer_options", {}))
 
 
 def compile_for_training(model: keras.Model, optimizer: str, learning_rate: float,
-                         multipliers=(), l2: float = 0.0, **options) -> keras.Model:
-    """How every run (and the benchmark) compiles: categorical cross-entropy, accuracy
-    (unweighted, also when the loss is class-weighted); ``l2`` and ``options`` go to
-    the optimizer (``extra["l2"]``, ``extra["optimizer_options"]`` of a run)."""
+                         multipliers=(), l2: float = 0.0, loss: str = "categorical_crossentropy",
+                         **options) -> keras.Model:
+    """How every run (and the benchmark) compiles: a loss of ``LOSSES`` (categorical
+    cross-entropy unless ``extra["loss"]`` says otherwise), accuracy (unweighted, also
+    when the loss is class-weighted); ``l2`` and ``options`` go to the optimizer
+    (``extra["l2"]``, ``extra["optimizer_options"]`` of a run)."""
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; allowed: {list(LOSSES)}")
     model.compile(optimizer=scaled_optimizer(optimizer, learning_rate, multipliers, l2,
                                              **options),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+                  loss=LOSSES[loss](), metrics=["accuracy"])
     return model
+
+
+def fit_size(n: int, validation_split: float) -> int:
+    """The training images Keras keeps when ``fit`` holds out the last
+    ``validation_split`` of them (before shuffling) for validation."""
+    return int(math.ceil(n * (1.0 - validation_split)))
+
+
+def early_stopping(config: RunConfig) -> list[keras.callbacks.EarlyStopping]:
+    """``extra["early_stopping"]`` (e.g. {"monitor": "val_loss", "patience": 3}) as a
+    callback that also restores the best epoch's weights at the end."""
+    options = config.extra.get("early_stopping")
+    if not options:
+        return []
+    return [keras.callbacks.EarlyStopping(restore_best_weights=True, **options)]
 
 
 def class_weights(kind: str | None, labels: np.ndarray, classes: int) -> dict[int, float] | None:
@@ -303,22 +341,32 @@ def train(config: RunConfig, verbose: int | str = "auto",
     keras.mixed_precision.set_global_policy(config.precision)
     try:
         model = compile_model(config, task, pretrained)
+        split = config.extra.get("validation_split", 0.0)
+        n_fit = fit_size(len(task.x_train), split)
         history = UpdateHistory(task, config.batch_size, config.seed,
-                                config.extra.get("per_update_test", True))
+                                config.extra.get("per_update_test", True), n_train=n_fit)
+        stoppers = early_stopping(config)
         start = time.perf_counter()
         model.fit(task.x_train, task.y_train, batch_size=config.batch_size,
-                  epochs=config.epochs, shuffle=True, callbacks=[history], verbose=verbose,
+                  epochs=config.epochs, shuffle=True, callbacks=[history, *stoppers],
+                  verbose=verbose, validation_split=split,
                   class_weight=class_weights(config.extra.get("class_weight"),
-                                             task.labels_train, len(task.class_names)))
+                                             task.labels_train[:n_fit], len(task.class_names)))
         wall = time.perf_counter() - start
+        if stoppers:  # the weights are now the best epoch's: test those
+            history.test_probs = np.asarray(
+                model.predict(task.x_test, batch_size=1024, verbose=0), dtype=np.float64)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     fit_seconds = wall - history.eval_seconds
     timing = {"wall_seconds": wall, "eval_seconds": history.eval_seconds,
-              "train_seconds": fit_seconds,
-              "train_images_per_second": config.epochs * len(task.x_train) / fit_seconds}
+              "train_seconds": fit_seconds,  # includes fit's validation passes
+              "train_images_per_second": len(history.epoch_rows) * n_fit / fit_seconds}
     final = metrics.summary(task.labels_test, history.test_probs)
     final["diverged_at_update"] = history.diverged_at_update
+    if stoppers:
+        final["best_epoch"] = stoppers[0].best_epoch + 1
+        final["epochs_trained"] = len(history.epoch_rows)
     return RunResult(config, pd.DataFrame(history.update_rows), pd.DataFrame(history.epoch_rows),
                      final,
                      history.test_probs.astype(np.float32), task.labels_test, timing,

@@ -1,6 +1,6 @@
 """Model builders, one module per model family, registered by the name runs use."""
 
-from . import concat_residual, pair_transfer, resnet, simple_cnn, vgg
+from . import concat_residual, pair_transfer, resnet, simple_cnn, uc_homework, vgg
 
 
 def vgg16(input_shape=(32, 32, 3), classes=10):
@@ -35,6 +35,9 @@ MODELS = {
     "resnet18_small_stem": resnet18_small_stem,
     "simple_cnn": simple_cnn.simple_cnn,
     "resnet": resnet.resnet,  # any depth and stem, by options
+    "dnn": uc_homework.dnn,
+    "convnet": uc_homework.convnet,
+    "resnet50_block": uc_homework.resnet50_block,
 }
 
 
