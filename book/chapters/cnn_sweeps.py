@@ -186,13 +186,6 @@ def sweep_figure(name: str) -> plt.Figure:
     return plots.sweep_curves(updates, title, sweep.factor, xlabel=xlabel)
 
 
-def not_run_figure(name: str) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(6, 1))
-    ax.axis("off")
-    ax.text(0.5, 0.5, f"sweep '{name}' not run (see the sweeps parameter)", ha="center")
-    return fig
-
-
 SHOWN = ["ours", "sd", "seeds", "reported", "ours - reported", "outcome"]
 
 
@@ -208,7 +201,8 @@ def sweep_table(name: str):
 
 
 for name in ntu.SWEEPS:
-    report.figure(f"fig_{name}", sweep_figure(name) if name in chosen else not_run_figure(name))
+    report.figure(f"fig_{name}", sweep_figure(name) if name in chosen else
+                  plots.note_figure(f"sweep '{name}' not run (see the sweeps parameter)"))
     report.glue(f"table_{name}", sweep_table(name))
 
 

@@ -42,6 +42,15 @@ def update_curves(updates: pd.DataFrame, hue: str = "model", skip_loss: int = 20
     return fig
 
 
+def note_figure(text: str) -> plt.Figure:
+    """A small figure that only says ``text``: stands in for a figure whose runs a
+    chapter run left out, so the page keeps its structure."""
+    fig, ax = plt.subplots(figsize=(6, 0.8))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    return fig
+
+
 def confusion_panels(panels: list[tuple[str, np.ndarray, pd.DataFrame]],
                      class_names: list[str]) -> plt.Figure:
     """Per model: the confusion matrix (counts, true label by row) beside its
@@ -384,7 +393,7 @@ def metric_by_factor(ours: pd.DataFrame, reported: pd.DataFrame, x: str, metric:
     """``metric`` against ``x`` (log scale), one colour per model: ours as lines (one
     style per loss), the report's as crosses. ``ours``: model, x, loss, metric;
     ``reported``: model, x, metric."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
     palette = dict(zip(ours["model"].unique(), sns.color_palette("deep")))
     for (model, loss), group in ours.groupby(["model", "loss"], sort=False):
         ax.plot(group[x], group[metric], LOSS_STYLES.get(loss, ":"), marker="o",
@@ -394,6 +403,6 @@ def metric_by_factor(ours: pd.DataFrame, reported: pd.DataFrame, x: str, metric:
             ax.plot(group[x], group[metric], "x", color=palette[model], ms=10, mew=2.5,
                     label=f"{model}, report")
     ax.set(xscale="log", xlabel=x, ylabel=f"test {metric}", title=title)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
