@@ -73,11 +73,7 @@ results = sw.results_frame(points, by_key)
 summary = sw.summary(results, paper["accuracy"])
 
 # %% tags=["remove-cell"]
-profile_note = f"{proto.profile} profile" + (
-    " (the report's protocol)" if proto.profile == "paper" else
-    f"; deviations from the report: {'; '.join(proto.deviations) or 'none (parameters set by hand)'}")
-report.glue("profile_note", profile_note)
-report.glue("profile", proto.profile)
+report.glue_profile(proto)
 n_train = proto.train_images
 report.glue("updates_per_epoch", f"{-(-n_train // ntu.BASE['batch_size']):,}")
 report.glue("train_images", f"{n_train:,}")

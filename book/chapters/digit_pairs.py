@@ -79,10 +79,8 @@ VARIANT_NAMES = {"frozen": "frozen (report)",
 results = report.runs_frame(list(phase2.values()))
 results["variant"] = [variant_of(r.config) for r in phase2.values()]
 
-profile_note = (f"{proto.profile} profile" + (" (equal to the report's protocol)"
-                if proto.profile in ("paper", "cpu") else
-                f"; deviations from the report: {'; '.join(proto.deviations)}"))
-for name, value in {"profile_note": profile_note, "seed0": seed0,
+report.glue_profile(proto)
+for name, value in {"seed0": seed0,
                     "n_seeds": len(proto.seeds), "lr_mult": f"{proto.finetune_lr_multiplier:g}",
                     "source_train": f"{proto.source_train:,}", "source_test": f"{proto.source_test:,}",
                     "train_pairs": f"{proto.train_pairs:,}", "test_pairs": f"{proto.test_pairs:,}",

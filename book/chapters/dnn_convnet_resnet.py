@@ -101,11 +101,7 @@ report.glue("pairs", f"{compared}")
 mean = results.groupby(["model", "learning rate", "loss"], sort=False)[["accuracy", "f1"]].mean()
 
 # %% tags=["remove-cell"]
-profile_note = f"{proto.profile} profile" + (
-    " (the report's protocol)" if proto.profile == "paper" else
-    f"; deviations from the report: {'; '.join(proto.deviations) or 'none (parameters set by hand)'}")
-report.glue("profile_note", profile_note)
-report.glue("profile", proto.profile)
+report.glue_profile(proto)
 n_fit = fit_size(proto.train_images, proto.validation_split)
 report.glue("n_fit", f"{n_fit:,}")
 report.glue("n_val", f"{proto.train_images - n_fit:,}")

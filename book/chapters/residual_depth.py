@@ -66,10 +66,7 @@ def run_of(model, bs, seed=seed0):
                 == (model, bs, seed))
 
 
-profile_note = (f"{proto.profile} profile" + (" (equal to the report's protocol)"
-                if proto.profile in ("paper", "cpu") else
-                f"; deviations from the report: {'; '.join(proto.deviations)}"))
-report.glue("profile_note", profile_note)
+report.glue_profile(proto)
 report.glue("main_bs", main_bs)
 report.glue("appendix_bs", appendix_bs)
 report.glue("seed0", seed0)

@@ -92,11 +92,7 @@ def paper_hours():
 
 
 report.glue("paper_hours", f"{paper_hours():.0f}")
-profile_note = f"{proto.profile} profile" + (
-    " (the report's protocol)" if proto.profile == "paper" else
-    f"; deviations from the report: {'; '.join(proto.deviations) or 'none (parameters set by hand)'}")
-report.glue("profile_note", profile_note)
-report.glue("profile", proto.profile)
+report.glue_profile(proto)
 for d in ("mnist", "cifar10"):
     n_train, n_test, n_epochs = sizes(d)
     report.glue(f"{d}_sizes", f"{n_train:,} training and {n_test:,} test images, "

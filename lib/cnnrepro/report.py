@@ -35,6 +35,20 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
+def glue_profile(proto) -> str:
+    """Glue "profile" (its name) and "profile_note" (the name and how it departs from
+    the report's protocol) for a chapter's text and captions; returns the note."""
+    if proto.profile == "paper":
+        note = "paper profile (the report's protocol)"
+    elif not proto.deviations:
+        note = f"{proto.profile} profile (equal to the report's protocol)"
+    else:
+        note = f"{proto.profile} profile; deviations from the report: {'; '.join(proto.deviations)}"
+    glue("profile", proto.profile)
+    glue("profile_note", note)
+    return note
+
+
 def figure(name: str, fig: plt.Figure) -> None:
     """Glue a figure for a ``{glue:figure}`` directive and free it."""
     glue(name, fig)
