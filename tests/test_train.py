@@ -173,6 +173,7 @@ def test_balanced_loss_weights_the_loss_but_not_the_accuracy():
     assert not np.allclose(weighted.updates["loss"], plain.updates["loss"])
 
 
+@pytest.mark.filterwarnings("ignore:.*from_logits=True.*:UserWarning")  # Keras's, expected
 def test_double_softmax_has_a_floor_and_keras_ignores_from_logits_on_softmax():
     y = np.eye(10, dtype="float32")[[0]]
     perfect = keras.ops.convert_to_tensor(y)

@@ -52,8 +52,8 @@ _PAPER = {"models": MODELS, "learning_rates": [0.1, 0.01, 0.001, 0.0001], "losse
 # validate), 2,000 test images, and at most 5 epochs with a patience of 2.
 _CPU = {**_PAPER, "train_images": 4000, "test_images": 2000, "max_epochs": 5, "patience": 2}
 
-_SMOKE = {**_PAPER, "learning_rates": [0.1, 0.001], "train_images": 400, "test_images": 200,
-          "max_epochs": 3, "patience": 1}
+_SMOKE = {**_PAPER, "learning_rates": [0.1, 0.001], "train_images": 300, "test_images": 200,
+          "max_epochs": 2, "patience": 1}
 
 register(ChapterSpec(
     name="dnn_convnet_resnet",
@@ -74,7 +74,7 @@ register(ChapterSpec(
         "cpu": ["the first 4,000 training images instead of 60,000 (3,600 to fit, 400 to "
                 "validate) and the first 2,000 test images instead of 10,000",
                 "at most 5 epochs with a patience of 2 instead of 20 and 3"],
-        "smoke": ["400 training and 200 test images, learning rates 0.1 and 0.001, at most "
-                  "3 epochs with a patience of 1"]},
+        "smoke": ["300 training and 200 test images, learning rates 0.1 and 0.001, at most "
+                  "2 epochs with a patience of 1"]},
     configs=_configs,
 ))
