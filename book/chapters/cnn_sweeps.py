@@ -223,8 +223,7 @@ def sweep_outcomes(name: str) -> str:
 
 
 report.glue("resnet_outcomes", sweep_outcomes("resnet"))
-report.glue("resnet_updates", f"{-(-proto.resnet_train_images // ntu.BASE['batch_size']):,}")
-_ = report.glue("base_reported", f"{100 * paper['accuracy']['base']['base']:.2f}%")
+_ = report.glue("resnet_updates", f"{-(-proto.resnet_train_images // ntu.BASE['batch_size']):,}")
 
 # %% [markdown]
 # Figure 1 of the report: training accuracy per iteration of the base model's one

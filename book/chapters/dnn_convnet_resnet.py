@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from cnnrepro import data, metrics, plots, protocol, report
+from cnnrepro import data, plots, protocol, report
 from cnnrepro.chapters.dnn_convnet_resnet import LOSSES, MODELS
 from cnnrepro.models import build_model
 from cnnrepro.store import ResultsStore
