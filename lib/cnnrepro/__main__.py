@@ -1,4 +1,4 @@
-"""Command line: ``python -m cnnrepro {list,run,book,build,bench}``.
+"""Command line: ``python -m cnnrepro {list,run,train,book,build,bench}``.
 
     python -m cnnrepro run residual_depth -p batch_sizes '[32, 256]' -p seeds '[0]'
     python -m cnnrepro book --profile cpu
@@ -27,6 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                        metavar=("NAME", "VALUE"), help="a chapter parameter (YAML value)")
     p_run.add_argument("--profile", choices=protocol.PROFILES, default=None)
+    p_train = sub.add_parser("train", help="train (or read) one chapter's runs into the store "
+                             "without executing its notebook, e.g. on a GPU machine "
+                             "without Jupyter")
+    p_train.add_argument("chapter")
+    p_train.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                         metavar=("NAME", "VALUE"), help="a chapter parameter (YAML value)")
+    p_train.add_argument("--profile", choices=protocol.PROFILES, default=None)
     p_book = sub.add_parser("book", help="execute every chapter, then build the HTML")
     p_book.add_argument("--profile", choices=protocol.PROFILES, default=protocol.DEFAULT_PROFILE)
     sub.add_parser("build", help="build the HTML from the executed chapters")
@@ -65,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
                 params["profile"] = args.profile
             out = run.run_chapter(args.chapter, params, args.book_dir)
             print(f"executed {out}; now `jupyter-book build book/` shows it")
+        elif args.command == "train":
+            params = run.parse_params(args.parameter)
+            if args.profile:
+                params["profile"] = args.profile
+            runs = run.train_chapter(args.chapter, params)
+            print(f"{len(runs)} runs of {args.chapter} in the store")
         elif args.command == "book":
             index = run.run_book(args.profile, args.book_dir)
             print(f"The book is at {index.resolve()}")

@@ -42,6 +42,9 @@ def cpu_model() -> str:
 def accelerators() -> list[str]:
     """Devices the Keras backend computes on, e.g. ['cpu:0'] or ['gpu:0']."""
     import keras
+    if keras.backend.backend() == "jax":  # names the chip, e.g. 'gpu:0 (NVIDIA H100 80GB HBM3)'
+        import jax
+        return [f"{d.platform}:{d.id} ({d.device_kind})" for d in jax.devices()]
     try:
         return [str(d) for d in keras.distribution.list_devices()]
     except Exception:  # a backend without the distribution API
@@ -70,8 +73,10 @@ def git_commit(cwd: Path | None = None, paths=()) -> str:
 @lru_cache(maxsize=1)
 def code_commit() -> str:
     """The commit of the code this process runs, taken once: the first time a run
-    asks, so later edits to the checkout do not change what a run records."""
-    return git_commit(Path(__file__).parent, CODE_PATHS)
+    asks, so later edits to the checkout do not change what a run records. A copy
+    of the checkout without ``.git`` (a GPU machine) names it in CNNREPRO_CODE_COMMIT."""
+    import os
+    return os.environ.get("CNNREPRO_CODE_COMMIT") or git_commit(Path(__file__).parent, CODE_PATHS)
 
 
 # Environment variables that change how fast (and, in the last digits, what) a

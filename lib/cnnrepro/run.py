@@ -77,6 +77,19 @@ def run_chapter(name: str, params: dict | None = None, book: Path | None = None)
     return target
 
 
+def train_chapter(name: str, params: dict | None = None) -> list:
+    """Every run of a chapter's protocol, read from the store or trained into it: what
+    executing the chapter trains, without Jupyter (a GPU machine needs only Keras)."""
+    from .store import ResultsStore
+
+    if name in APPENDICES:
+        raise protocol.ProtocolError(f"{name!r} is an appendix and trains nothing; "
+                                     f"allowed: {chapters()}")
+    proto = protocol.resolve(name, **(params or {}))
+    return ResultsStore(proto.store_root).get_runs(
+        proto.run_configs(), force=proto.force, requested_by=proto.requested_by(), verbose=2)
+
+
 def build_book(book: Path | None = None, extra_args: tuple[str, ...] = ()) -> Path:
     """``jupyter-book build`` on the executed chapters; returns the index.html path."""
     folder = book or book_dir()
