@@ -100,3 +100,27 @@ def test_chapter_5_paper_grid_is_three_models_four_rates_three_losses():
     assert {c.learning_rate for c in configs} == {0.1, 0.01, 0.001, 0.0001}
     assert {c.extra.get("loss") for c in configs} == {None, "from_logits", "double_softmax"}
     assert all(c.optimizer == "adam" and c.train_limit is None for c in configs)
+
+
+def test_train_command_refuses_appendix_and_bad_values_before_training():
+    from cnnrepro import run
+    with pytest.raises(ProtocolError, match="'performance' is an appendix"):
+        run.train_chapter("performance")
+    with pytest.raises(ProtocolError, match="mnist_epochs=-1"):
+        run.train_chapter("vgg_resnet", {"mnist_epochs": -1})
+
+
+def test_book_shows_paper_only_where_the_store_holds_every_paper_run(tmp_path, monkeypatch):
+    from cnnrepro import run
+    from cnnrepro.store import ResultsStore
+    monkeypatch.setenv(protocol.STORE_VAR, str(tmp_path))
+    store = ResultsStore(tmp_path)
+    configs = protocol.resolve("vgg_resnet", "paper").run_configs()
+    for config in configs[:-1]:
+        store.path(config).mkdir(parents=True)
+        (store.path(config) / "config.json").write_text("{}")
+    assert run.book_profile("vgg_resnet") == "cpu"
+    store.path(configs[-1]).mkdir(parents=True)
+    (store.path(configs[-1]) / "config.json").write_text("{}")
+    assert run.book_profile("vgg_resnet") == "paper"
+    assert run.book_profile("vgg_resnet", "smoke") == "smoke"

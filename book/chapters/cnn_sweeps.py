@@ -77,7 +77,6 @@ report.glue_profile(proto)
 n_train = proto.train_images
 report.glue("updates_per_epoch", f"{-(-n_train // ntu.BASE['batch_size']):,}")
 report.glue("train_images", f"{n_train:,}")
-report.glue("minutes", f"{sum(r.provenance['timing']['wall_seconds'] for r in runs) / 60:.0f}")
 report.glue("n_runs", f"{len(runs)}")
 
 
@@ -96,7 +95,7 @@ def paper_hours() -> float:
     return sum(seconds.values()) / 3600
 
 
-report.glue("paper_hours", f"{paper_hours():.1f}")
+report.glue_cost(proto, runs, paper_hours)
 _ = report.glue("n_points", f"{len(points)}")
 
 # %% [markdown]
@@ -107,13 +106,13 @@ _ = report.glue("n_points", f"{len(points)}")
 # at batch size 128. The sweeps name {glue:text}`n_points` runs, of which
 # {glue:text}`n_runs` are distinct: the base setting appears in most sweeps (as
 # learning rate 0.1, batch size 128, momentum 0, two convolutions, one fully
-# connected layer, width 50) and is trained once. Their training took
-# {glue:text}`minutes` minutes of wall time in all. Every caption names the profile.
+# connected layer, width 50) and is trained once. Compute: {glue:text}`cost_note`.
+# Every caption names the profile.
 #
 # The report's protocol (`paper`: every run on all 60,000 training images, the
-# ResNets included, and the best model for 10 epochs) would train about
-# {glue:text}`paper_hours` hours at the speed of these runs: it fits a CPU overnight
-# (`python -m cnnrepro run cnn_sweeps --profile paper`). The `cpu` profile gives the
+# ResNets included, and the best model for 10 epochs) takes a few hours on this
+# book's 2-core CPU and minutes on a GPU
+# (`python -m cnnrepro train cnn_sweeps --profile paper`). The `cpu` profile gives the
 # simple CNN a third of the images, so one epoch is 157 updates instead of 469 and
 # its accuracies sit a few points below the report's; what it can test is the
 # report's comparisons within each sweep, which the last sections do.

@@ -91,7 +91,7 @@ def paper_hours():
     return total / 3600
 
 
-report.glue("paper_hours", f"{paper_hours():.0f}")
+report.glue_cost(proto, runs, paper_hours)
 report.glue_profile(proto)
 for d in ("mnist", "cifar10"):
     n_train, n_test, n_epochs = sizes(d)
@@ -105,19 +105,18 @@ for d in ("mnist", "cifar10"):
 # {glue:text}`cifar10_sizes`. Every caption below names the profile its numbers come
 # from.
 #
-# The full protocol (`paper`: 5 epochs of the 60,000 MNIST images and 25 epochs of
-# the 50,000 CIFAR-10 images, for both networks) would take about
-# {glue:text}`paper_hours` hours of training at the speed of the runs below (VGG16
-# trains 30 to 45 images per second on this book's 2-core CPU; see the Performance
-# appendix), and minutes on one GPU. The `cpu` profile keeps
+# Compute: {glue:text}`cost_note`. The full protocol (`paper`: 5 epochs of the
+# 60,000 MNIST images and 25 epochs of the 50,000 CIFAR-10 images, for both
+# networks) takes many hours on this book's 2-core CPU (VGG16 trains 30 to 45 images per
+# second there; see the Performance appendix) and minutes on one GPU. The `cpu` profile keeps
 # the models, the optimiser and MNIST's 5 epochs, and fits the whole chapter in 30
 # minutes on that CPU: 4,000 training and 1,000 test images of each dataset
 # (CIFAR-10: 400 and 100 of each class), 5 CIFAR-10 epochs instead of 25, and batch
 # size 32 instead of 64, so that each dataset still gets 625 updates. Its accuracies
 # are therefore lower than the report's, and what it can test is the report's
 # comparisons (which model trains faster, which is more accurate, which starts
-# slowly), not its absolute numbers. Run
-# `python -m cnnrepro run vgg_resnet --profile paper` on a GPU for those.
+# slowly), not its absolute numbers. `python -m cnnrepro train vgg_resnet --profile
+# paper` on a GPU trains the full protocol (README: "The `paper` profile on a GPU").
 #
 # The report leaves these settings open; the choices made here:
 #

@@ -49,6 +49,33 @@ def glue_profile(proto) -> str:
     return note
 
 
+def compute_devices(runs) -> str:
+    """Where runs trained, from their provenance: 'gpu:0 (NVIDIA H100 80GB HBM3), jax
+    backend' or 'AMD EPYC (2 cores), tensorflow backend'; distinct places joined by ';'."""
+    places = []
+    for r in runs:
+        p = r.provenance
+        gpus = [d for d in p.get("devices", []) if not d.startswith("cpu")]
+        where = ", ".join(gpus) if gpus else f"{p['cpu']} ({p['cpu_count']} cores)"
+        place = f"{where}, {p['backend']} backend"
+        if place not in places:
+            places.append(place)
+    return "; ".join(places)
+
+
+def glue_cost(proto, runs, paper_hours) -> str:
+    """Glue "cost_note": where and how long a chapter's runs trained and, for a profile
+    short of the report's, the hours ``paper_hours()`` estimates the full protocol
+    would take at the runs' speed. Returns the note."""
+    minutes = sum(r.provenance["timing"]["wall_seconds"] for r in runs) / 60
+    note = f"{len(runs)} runs, {minutes:,.0f} minutes of wall time on {compute_devices(runs)}"
+    if proto.profile != "paper":
+        note += (f"; the report's full protocol (`paper`) would take about "
+                 f"{paper_hours():,.1f} hours at the speed of these runs")
+    glue("cost_note", note)
+    return note
+
+
 def figure(name: str, fig: plt.Figure) -> None:
     """Glue a figure for a ``{glue:figure}`` directive and free it."""
     glue(name, fig)

@@ -99,7 +99,21 @@ def build_book(book: Path | None = None, extra_args: tuple[str, ...] = ()) -> Pa
     return folder / "_build" / "html" / "index.html"
 
 
+def book_profile(name: str, profile: str = protocol.DEFAULT_PROFILE) -> str:
+    """The profile the book shows a chapter in: ``paper`` where the results store
+    already holds every run of the report's protocol (trained on a GPU, say) and
+    ``profile`` is ``cpu``; otherwise ``profile``. Nothing is trained to decide."""
+    from .store import ResultsStore
+
+    if profile != "cpu":
+        return profile
+    paper = protocol.resolve(name, "paper")
+    store = ResultsStore(paper.store_root)
+    return "paper" if all(store.has(c) for c in paper.run_configs()) else profile
+
+
 def run_book(profile: str = protocol.DEFAULT_PROFILE, book: Path | None = None) -> Path:
     for name in pages():
-        run_chapter(name, {"profile": profile}, book)
+        params = {} if name in APPENDICES else {"profile": book_profile(name, profile)}
+        run_chapter(name, params, book)
     return build_book(book)
