@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # AVX512_VNNI and newer); the package sets the same default.
 export TF_ENABLE_ONEDNN_OPTS ?= 1
 
-.PHONY: install book chapter build test test-fast bench clean
+.PHONY: install browser book chapter build test test-fast bench clean
 
 # Re-install only when the requirements or the package metadata change.
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -27,6 +27,12 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+# Headless Chromium for the browser test (Debian's package; apt needs root or sudo).
+browser:
+	@command -v chromium >/dev/null || { SUDO=$$(command -v sudo || true); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "could not install chromium: the browser test will be skipped (failed on CI)"
 
 ## make book: execute every chapter (default profile, results store first) and build the HTML
 book: install
@@ -42,8 +48,9 @@ chapter: install
 build: install
 	$(BIN)/python -m cnnrepro build
 
-## make test: library tests and the end-to-end smoke build of the whole book
-test: install
+## make test: library tests, the end-to-end smoke build of the whole book, and that
+## build opened in headless Chromium
+test: install browser
 	$(BIN)/python -m pytest -q
 
 ## make test-fast: library tests only

@@ -72,3 +72,8 @@ def test_intro_summary_lists_each_chapter(built_book):
     for name in run.chapters():
         assert f"chapters/{name}" in html
     assert "reproduced" in html
+
+
+def test_a_diverging_run_is_shown_and_its_chapter_completes(built_book):
+    html = (built_book / "book" / "_build" / "html" / "chapters" / "cnn_sweeps.html").read_text()
+    assert "diverged: NaN loss at update" in html  # the smoke profile's learning rate 1e12

@@ -104,7 +104,7 @@ def test_chapter_5_paper_grid_is_three_models_four_rates_three_losses():
 
 def test_train_command_refuses_appendix_and_bad_values_before_training():
     from cnnrepro import run
-    with pytest.raises(ProtocolError, match="'performance' is an appendix"):
+    with pytest.raises(ProtocolError, match="'performance' is not a chapter"):
         run.train_chapter("performance")
     with pytest.raises(ProtocolError, match="mnist_epochs=-1"):
         run.train_chapter("vgg_resnet", {"mnist_epochs": -1})

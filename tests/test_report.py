@@ -1,18 +1,60 @@
 import pandas as pd
+import pytest
 
 from cnnrepro import report, run
 
 
+def _row(result, **kw):
+    return report.headline(result, "accuracy", 0.9, 0.9, profile="paper", decimals=2, **kw)
+
+
 def test_headlines_follow_book_order_whatever_the_publishing_order(tmp_path):
     first, second = run.chapters()[:2]
-    report.publish_headlines(second, [{"chapter": second, "result": "b"}], book=tmp_path)
-    out = report.publish_headlines(first, [{"chapter": first, "result": "a"}], book=tmp_path)
-    text = out.read_text()
-    assert text.index(first) < text.index(second)
+    report.publish_headlines(second, [_row("b")], book=tmp_path)
+    report.publish_headlines(first, [_row("a")], book=tmp_path)
+    assert report.read_headlines(tmp_path)["chapter"].tolist() == [first, second]
     # republishing a chapter replaces its rows instead of adding to them
-    report.publish_headlines(first, [{"chapter": first, "result": "a2"}], book=tmp_path)
-    rows = pd.read_csv(tmp_path / "_generated" / "headlines" / f"{first}.csv")
-    assert rows["result"].tolist() == ["a2"]
+    report.publish_headlines(first, [_row("a2")], book=tmp_path)
+    assert report.read_headlines(tmp_path)["result"].tolist() == ["a2", "b"]
+
+
+@pytest.mark.parametrize("kind, reported, ours, decimals, sd, verdict", [
+    ("accuracy", 0.93, 0.939, 2, float("nan"), "reproduced"),       # within 1 point
+    ("accuracy", 0.93, 0.945, 2, float("nan"), "not reproduced"),
+    ("accuracy", 0.93, 0.96, 2, 0.02, "reproduced"),                # 2 sd of our seeds
+    ("accuracy", 0.9, 0.944, 1, float("nan"), "reproduced"),        # printed 0.9: +-0.05
+    ("loss", 0.40, 0.43, 2, float("nan"), "reproduced"),            # within 10%
+    ("loss", 0.40, 0.50, 2, float("nan"), "not reproduced"),
+    ("parameters", 98060, 98060, 0, float("nan"), "reproduced"),    # exact
+    ("parameters", 98060, 98061, 0, float("nan"), "not reproduced"),
+    ("seconds", 640, 40, 0, float("nan"), "not compared"),
+    ("f1", float("nan"), 0.9, 3, float("nan"), "not in the report"),
+])
+def test_verdict_follows_the_stated_tolerance(kind, reported, ours, decimals, sd, verdict):
+    row = report.headline("x", kind, reported, ours, profile="paper", decimals=decimals, sd=sd)
+    assert row["verdict"] == verdict
+
+
+def test_a_miss_names_a_reason_and_a_hit_none():
+    miss = report.headline("x", "accuracy", 0.99, 0.5, profile="cpu", decimals=2)
+    assert miss["reason"] == "protocol difference (cpu profile)"
+    given = report.headline("x", "accuracy", 0.99, 0.5, profile="paper", decimals=2,
+                            reason="defect in the report's code")
+    assert given["reason"] == "defect in the report's code"
+    hit = report.headline("x", "accuracy", 0.99, 0.99, profile="paper", decimals=2, reason="z")
+    assert hit["reason"] == ""
+    with pytest.raises(ValueError, match="kind='speed' is not allowed"):
+        report.headline("x", "speed", 1, 1, profile="paper", decimals=0)
+
+
+def test_tables_download_their_data_as_csv():
+    import base64
+    import re
+    frame = pd.DataFrame({"ours": [0.123456789]}, index=pd.Index(["a"], name="run"))
+    page = report.table(frame, "Table 3. Test results")._repr_html_()
+    link = re.search(r'download="([^"]+)" href="data:text/csv;base64,([^"]+)"', page)
+    assert link.group(1) == "table-3-test-results.csv"
+    assert base64.b64decode(link.group(2)).decode() == "run,ours\na,0.123456789\n"
 
 
 def test_compute_devices_names_gpus_or_the_cpu_once_each():

@@ -559,24 +559,26 @@ provenance_table.insert(1, "phase", ["1" if r.config.model == "digit_classifier"
 report.table(provenance_table, "Runs", precision=1)
 
 # %% tags=["remove-cell"]
-def seeds_text(n):
-    return f"{n} seed{'s' if n > 1 else ''}, {proto.profile}"
+def pair_headline(result, variant, metric, reported, reason=""):
+    row = summary.loc[variant]
+    return report.headline(result, "f1" if metric == "f1" else "accuracy", reported,
+                           row[f"{metric}_mean"], sd=row[f"{metric}_sd"], seeds=int(row["seeds"]),
+                           profile=proto.profile, decimals=2, reason=reason)
 
 
-headline = [{"chapter": "[Report 3](chapters/digit_pairs)",
-             "result": "same-digit pairs, test accuracy, extractor frozen",
-             "reported": f"{paper['overall']['accuracy']:.2f}",
-             "reproduced": report.mean_sd(*acc[main], 3) + f" ({seeds_text(int(summary.loc[main, 'seeds']))})"},
-            {"chapter": "[Report 3](chapters/digit_pairs)",
-             "result": "phase 1 (10 digits) accuracy",
-             "reported": f"about {paper['phase1_accuracy']:.2f}",
-             "reproduced": f"test {report.mean_sd(p1_test.mean(), p1_test.std(ddof=1), 3)}; "
-                           f"training {report.mean_sd(p1_train.mean(), p1_train.std(ddof=1), 3)} "
-                           f"({seeds_text(len(phase1))})"}]
+headline = [pair_headline("same-digit pairs, test accuracy, extractor frozen", main, "accuracy",
+                          paper["overall"]["accuracy"]),
+            pair_headline("same-digit pairs, test macro F1, extractor frozen", main, "f1",
+                          paper["overall"]["f1"]),
+            report.headline("phase 1 (10 digits), training accuracy (the report: \"about 93%\")",
+                            "accuracy", paper["phase1_accuracy"], p1_train.mean(),
+                            sd=p1_train.std(ddof=1), seeds=len(phase1), profile=proto.profile,
+                            decimals=2)]
 if "fine_tuned" in acc:
-    headline.append({"chapter": "[Report 3](chapters/digit_pairs)",
-                     "result": "same-digit pairs, test accuracy, extractor fine-tuned (the report's proposed fix)",
-                     "reported": "–",
-                     "reproduced": report.mean_sd(*acc["fine_tuned"], 3)
-                                   + f" ({seeds_text(int(summary.loc['fine_tuned', 'seeds']))})"})
+    headline.append(pair_headline("same-digit pairs, test accuracy, extractor fine-tuned "
+                                  "(the report's proposed fix)", "fine_tuned", "accuracy", np.nan))
+for rep in paper["modules"]:
+    headline.append(report.headline(f"{rep['module']}, parameters", "parameters", rep["params"],
+                                    modules[rep["module"]].count_params(), profile=proto.profile,
+                                    decimals=0))
 _ = report.publish_headlines(CHAPTER, headline)

@@ -370,11 +370,15 @@ report.table(report.provenance_runs(runs), "Runs", precision=1)
 
 # %% tags=["remove-cell"]
 headline = []
+reported_f1 = reported_results.set_index(["batch_size", "model"])["f1"]
 for (bs, model), row in summary.iterrows():
-    rep = reported_acc.get((bs, model), np.nan)
-    headline.append({"chapter": "[Report 2](chapters/residual_depth)",
-                     "result": f"{model}, MNIST test accuracy, 1 epoch, batch size {bs}",
-                     "reported": "–" if np.isnan(rep) else f"{rep:.2f}",
-                     "reproduced": report.mean_sd(row["accuracy_mean"], row["accuracy_sd"], 3)
-                                   + f" ({int(row['seeds'])} seed{'s' if row['seeds'] > 1 else ''}, {proto.profile})"})
+    for kind, rep in (("accuracy", reported_acc), ("f1", reported_f1)):
+        headline.append(report.headline(
+            f"{model}, MNIST test {'accuracy' if kind == 'accuracy' else 'macro F1'}, 1 epoch, "
+            f"batch size {bs}", kind, rep.get((bs, model), np.nan), row[f"{kind}_mean"],
+            sd=row[f"{kind}_sd"], seeds=int(row["seeds"]), profile=proto.profile, decimals=2))
+for name, model in keras_models.items():
+    headline.append(report.headline(f"{name}, parameters", "parameters",
+                                    paper["parameters"][name]["total"],
+                                    parameter_counts(model)[0], profile=proto.profile, decimals=0))
 _ = report.publish_headlines(CHAPTER, headline)

@@ -406,3 +406,27 @@ def metric_by_factor(ours: pd.DataFrame, reported: pd.DataFrame, x: str, metric:
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
+
+
+def accuracy_vs_cost(frame: pd.DataFrame, titles: dict[str, str]) -> plt.Figure:
+    """Test accuracy of every run against its parameter count and its training time
+    (log axes), one colour per chapter, circles for CPU runs and squares for GPU runs."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
+    palette = dict(zip(titles, sns.color_palette("tab10", len(titles))))
+    for ax, x in zip(axes, ["parameters", "training seconds"]):
+        for (chapter, hardware), group in frame.groupby(["chapter", "hardware"], sort=False):
+            ax.scatter(group[x], group["test accuracy"], s=36, alpha=0.75,
+                       color=palette[chapter], marker="o" if hardware == "CPU" else "s",
+                       edgecolor="white", linewidth=0.5)
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{x} (log scale)")
+        ax.grid(True, which="major", alpha=0.4)
+    axes[0].set_ylabel("test accuracy")
+    handles = [plt.Line2D([], [], color=palette[c], marker="o", linestyle="", label=titles[c])
+               for c in titles if c in set(frame["chapter"])]
+    handles += [plt.Line2D([], [], color="grey", marker=m, linestyle="", label=f"trained on {h}")
+                for h, m in (("CPU", "o"), ("GPU", "s")) if h in set(frame["hardware"])]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), frameon=False,
+               fontsize=9)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig

@@ -3,7 +3,11 @@ tables, glued figures and numbers, the provenance block, the intro summary."""
 
 from __future__ import annotations
 
+import base64
+import html
 import json
+import math
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -11,6 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import yaml
+
+from pandas.io.formats.style import Styler
 
 from . import metrics
 from .paths import book_dir
@@ -82,10 +88,35 @@ def figure(name: str, fig: plt.Figure) -> None:
     plt.close(fig)
 
 
-def table(frame: pd.DataFrame, caption: str, precision: int = 4, **format_kw):
-    """A titled table for the book (pandas Styler with a caption)."""
-    return (frame.style.set_caption(caption).format(precision=precision, thousands=",",
-                                                     na_rep="–", **format_kw)
+class Table(Styler):
+    """A book table: a pandas Styler whose HTML ends with a link that downloads the
+    table's data as CSV (full precision, embedded in the page, so it works offline
+    and in any copy of the HTML). ``csv_data``, where set, is downloaded instead of
+    the shown frame (e.g. every field at full precision behind a formatted view)."""
+
+    csv_data: pd.DataFrame | None = None
+
+    def _repr_html_(self) -> str:
+        data = self.data if self.csv_data is None else self.csv_data
+        return self.to_html() + csv_link(data, self.caption or "table")
+
+
+def csv_link(frame: pd.DataFrame, caption: str) -> str:
+    """An HTML link that downloads ``frame`` as ``<caption slug>.csv``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", caption.lower()).strip("-")[:60] or "table"
+    data = base64.b64encode(frame.to_csv().encode()).decode()
+    return (f'<p class="csv-download"><a download="{html.escape(slug)}.csv" '
+            f'href="data:text/csv;base64,{data}">Download this table as CSV</a></p>')
+
+
+def table(frame: pd.DataFrame, caption: str, precision: int = 4, csv: pd.DataFrame | None = None,
+          **format_kw) -> Table:
+    """A titled table for the book (a Styler with a caption and a CSV download of
+    ``frame``, or of ``csv`` where given)."""
+    styled = Table(frame)
+    styled.csv_data = csv
+    return (styled.set_caption(caption).format(precision=precision, thousands=",",
+                                                       na_rep="–", **format_kw)
             .set_table_styles([{"selector": "caption",
                                 "props": "caption-side: top; font-weight: bold; text-align: left"}]))
 
@@ -195,18 +226,100 @@ def _head_commit() -> str:
     return git_commit(book_dir())
 
 
-# --- the intro's summary table --------------------------------------------------
+# --- headline numbers and their verdicts --------------------------------------
+
+# How far ours may sit from a printed number and still count as reproduced, by kind
+# of number (the Summary page states the same rule):
+# - accuracy, top5, f1: 1 percentage point;
+# - loss: 10% of the reported value;
+# - parameters: exact;
+# - seconds: never compared (the reports' hardware differs from ours or is unstated).
+# The tolerance widens to half a unit of the report's last printed digit (a count
+# printed in millions: half a million) and to two
+# standard deviations of our seeds where those are larger.
+FLOORS = {"accuracy": lambda rep: 0.01, "top5": lambda rep: 0.01, "f1": lambda rep: 0.01,
+          "loss": lambda rep: 0.1 * abs(rep), "parameters": lambda rep: 0.0}
+KINDS = [*FLOORS, "seconds"]
+
+
+def tolerance(kind: str, reported: float, decimals: int, sd: float = math.nan) -> float:
+    """The largest |ours - reported| that counts as reproduced (see FLOORS)."""
+    if kind not in FLOORS:
+        raise ValueError(f"kind={kind!r} has no tolerance; allowed: {list(FLOORS)}")
+    rounding = 0.5 * 10.0 ** -decimals  # decimals=-6: a count printed in millions
+    return max(FLOORS[kind](reported), rounding, 0.0 if math.isnan(sd) else 2 * sd)
+
+
+def headline(result: str, kind: str, reported: float, ours: float, *, profile: str,
+             decimals: int, sd: float = math.nan, seeds: int = 1, reason: str = "") -> dict:
+    """One row of the book's summary: a number the report printed, ours (mean over
+    ``seeds``, with their standard deviation), the difference, the tolerance and a
+    verdict. ``reason`` says why a number is not reproduced, where that is known;
+    without one, a profile short of the report's protocol is the stated reason."""
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not allowed; allowed: {KINDS}")
+    reported, ours = float(reported), float(ours)
+    diff = ours - reported
+    tol = math.nan
+    if kind == "seconds":
+        verdict = "not compared"
+        reason = reason or "training time depends on the hardware"
+    elif math.isnan(reported):
+        verdict = "not in the report"
+    else:
+        tol = tolerance(kind, reported, decimals, sd)
+        verdict = "reproduced" if abs(diff) <= tol else "not reproduced"
+    if verdict == "not reproduced" and not reason:
+        reason = "unknown" if profile == "paper" else f"protocol difference ({profile} profile)"
+    if verdict == "reproduced":
+        reason = ""
+    return {"result": result, "kind": kind, "reported": reported, "decimals": decimals,
+            "ours": ours, "ours_sd": sd, "seeds": seeds, "profile": profile,
+            "difference": diff, "tolerance": tol, "verdict": verdict, "reason": reason}
+
 
 def publish_headlines(chapter: str, rows: list[dict], book: Path | None = None) -> Path:
-    """Write this chapter's headline rows and rebuild the intro's summary table
-    from every chapter's rows (book/_generated/, a build product)."""
-    folder = (book or book_dir()) / "_generated"
-    (folder / "headlines").mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(folder / "headlines" / f"{chapter}.csv", index=False)
+    """Write this chapter's headline rows (``headline``) for the Summary page
+    (book/_generated/headlines/<chapter>.csv, a build product)."""
+    folder = (book or book_dir()) / "_generated" / "headlines"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{chapter}.csv"
+    pd.DataFrame(rows).assign(chapter=chapter).to_csv(path, index=False)
+    return path
+
+
+def read_headlines(book: Path | None = None) -> pd.DataFrame:
+    """Every chapter's headline rows, in book order."""
     from .protocol import chapters
-    order = {name: i for i, name in enumerate(chapters())}  # book order, unknown last
-    files = sorted((folder / "headlines").glob("*.csv"), key=lambda p: (order.get(p.stem, len(order)), p.stem))
-    frames = [pd.read_csv(p) for p in files]
-    summary = pd.concat(frames, ignore_index=True)
-    (folder / "headlines.md").write_text(summary.to_markdown(index=False) + "\n")
-    return folder / "headlines.md"
+    folder = (book or book_dir()) / "_generated" / "headlines"
+    frames = [pd.read_csv(folder / f"{name}.csv", keep_default_na=False, na_values=[""])
+              for name in chapters() if (folder / f"{name}.csv").is_file()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def format_number(kind: str, value: float, decimals: int) -> str:
+    if math.isnan(value):
+        return "–"
+    if kind in ("parameters", "seconds") or decimals < 0:
+        return f"{value:,.0f}"
+    return f"{value:.{decimals}f}"
+
+
+def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One chapter's headline rows as the Summary page shows them: numbers at the
+    report's printed precision (ours one digit finer, ± the sd over seeds), the
+    difference with its tolerance, the verdict and the reason."""
+    out = []
+    for r in rows.itertuples():
+        fine = int(r.decimals) + (1 if r.kind not in ("parameters", "seconds") else 0)
+        ours = format_number(r.kind, r.ours, fine)
+        if not math.isnan(r.ours_sd) and r.seeds > 1:
+            ours += f" ± {format_number(r.kind, r.ours_sd, fine)}"
+        diff = format_number(r.kind, r.difference, fine)
+        if not math.isnan(r.tolerance):
+            diff += f" (± {format_number(r.kind, r.tolerance, fine)})"
+        out.append({"result": r.result,
+                    "reported": format_number(r.kind, r.reported, int(r.decimals)),
+                    "ours": ours, "difference (tolerance)": diff, "verdict": r.verdict,
+                    "reason": r.reason if isinstance(r.reason, str) else ""})
+    return pd.DataFrame(out)

@@ -23,9 +23,11 @@ class ChapterFailed(RuntimeError):
     pass
 
 
-# Pages after the chapters that read stored results but train nothing, so they take
-# no profile (book/chapters/<name>.py like the chapters).
-APPENDICES = ("performance",)
+# Pages after the chapters that read stored results but train nothing
+# (book/chapters/<name>.py like the chapters): the summary, which takes the book's
+# profile to find the runs the chapters show, and the appendices, which take nothing.
+SUMMARY = "summary"
+APPENDICES = ("performance", "reliability")
 
 
 def chapters() -> list[str]:
@@ -34,8 +36,8 @@ def chapters() -> list[str]:
 
 
 def pages() -> list[str]:
-    """Everything ``run_book`` executes: the chapters, then the appendices."""
-    return [*chapters(), *APPENDICES]
+    """Everything ``run_book`` executes: the chapters, the summary, the appendices."""
+    return [*chapters(), SUMMARY, *APPENDICES]
 
 
 def parse_params(pairs: list[tuple[str, str]]) -> dict:
@@ -55,6 +57,13 @@ def run_chapter(name: str, params: dict | None = None, book: Path | None = None)
     params = dict(params or {})
     if name in APPENDICES:
         params = {}  # an appendix trains nothing: no profile, no parameters
+    elif name == SUMMARY:
+        profile = params.pop("profile", protocol.DEFAULT_PROFILE)
+        if params or profile not in protocol.PROFILES:
+            raise protocol.ProtocolError(
+                f"the summary takes only profile (one of {list(protocol.PROFILES)}); "
+                f"got {dict(params, profile=profile)}")
+        params = {"profile": profile}
     else:
         protocol.resolve(name, **params)  # fail here, before a kernel starts, on bad input
     folder = (book or book_dir()) / "chapters"
@@ -82,8 +91,8 @@ def train_chapter(name: str, params: dict | None = None) -> list:
     executing the chapter trains, without Jupyter (a GPU machine needs only Keras)."""
     from .store import ResultsStore
 
-    if name in APPENDICES:
-        raise protocol.ProtocolError(f"{name!r} is an appendix and trains nothing; "
+    if name in (SUMMARY, *APPENDICES):
+        raise protocol.ProtocolError(f"{name!r} is not a chapter and trains nothing; "
                                      f"allowed: {chapters()}")
     proto = protocol.resolve(name, **(params or {}))
     return ResultsStore(proto.store_root).get_runs(
@@ -114,6 +123,7 @@ def book_profile(name: str, profile: str = protocol.DEFAULT_PROFILE) -> str:
 
 def run_book(profile: str = protocol.DEFAULT_PROFILE, book: Path | None = None) -> Path:
     for name in pages():
-        params = {} if name in APPENDICES else {"profile": book_profile(name, profile)}
+        params = ({} if name in APPENDICES else {"profile": profile} if name == SUMMARY
+                  else {"profile": book_profile(name, profile)})
         run_chapter(name, params, book)
     return build_book(book)
