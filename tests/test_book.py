@@ -3,7 +3,6 @@
 of every chapter must be in the HTML."""
 
 import re
-import shutil
 
 import nbformat
 import pytest
@@ -12,29 +11,6 @@ from cnnrepro import run
 from conftest import ROOT, needs_mirror
 
 pytestmark = [pytest.mark.book, needs_mirror]
-
-
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory, monkeypatch_module):
-    work = tmp_path_factory.mktemp("book")
-    shutil.copytree(ROOT / "book", work / "book",
-                    ignore=shutil.ignore_patterns("_build", "_generated", "*.ipynb"))
-    # The copy is its own root: smoke runs and generated pages stay inside it.
-    monkeypatch_module.setenv("CNNREPRO_ROOT", str(work))
-    monkeypatch_module.delenv("CNNREPRO_RESULTS", raising=False)
-    if (ROOT / "results" / "bench").is_dir():  # the Performance appendix reads these
-        shutil.copytree(ROOT / "results" / "bench", work / "results" / "bench")
-    for name in run.pages():
-        run.run_chapter(name, {"profile": "smoke"}, work / "book")
-    run.build_book(work / "book", ("--warningiserror", "--keep-going"))
-    return work
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
 
 
 def test_every_page_executed_without_errors(built_book):

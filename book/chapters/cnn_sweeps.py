@@ -540,8 +540,7 @@ report.table(size_table, "Model sizes", precision=1,
 # ## Provenance
 
 # %% tags=["remove-input"]
-display(report.table(report.provenance_environment(runs, proto), "Environment of the runs"))
-report.table(report.provenance_runs(runs), "Runs", precision=1)
+report.provenance_tables(runs, proto)
 
 # %% tags=["remove-cell"]
 # One row per tabled accuracy of the report; a single run's spread is the seed noise

@@ -117,8 +117,8 @@ for name, value in {"seed0": seed0,
 # **Figure 1.** The three modules, drawn from our Keras models. Phase 1 is
 # `feature_extraction` followed by `classifier_10`; phase 2 is the same
 # `feature_extraction` (frozen) followed by `classifier_2`. Each green box is a
-# concatenation block of Report 2 (three 2x2 convolutions with batch norm, whose output
-# is stacked onto the block's input: the arc).
+# concatenation block of Report 2 (three 2x2 convolutions with batch normalisation, BN,
+# whose output is stacked onto the block's input by a concatenation, Concat).
 # ```
 
 # %% tags=["remove-cell"]
@@ -552,11 +552,8 @@ Code(inspect.getsource(pairs), language="python")
 # extractor's weights that phase 2 starts from).
 
 # %% tags=["remove-input"]
-display(report.table(report.provenance_environment(runs, proto), "Environment of the runs"))
-provenance_table = report.provenance_runs(runs)
-provenance_table.insert(1, "phase", ["1" if r.config.model == "digit_classifier"
-                                     else f"2, {variant_of(r.config)}" for r in runs])
-report.table(provenance_table, "Runs", precision=1)
+report.provenance_tables(runs, proto, {"phase": [
+    "1" if r.config.model == "digit_classifier" else f"2, {variant_of(r.config)}" for r in runs]})
 
 # %% tags=["remove-cell"]
 def pair_headline(result, variant, metric, reported, reason=""):

@@ -441,8 +441,7 @@ report.table(stops, f"Epochs trained and best epoch ({proto.profile} profile)", 
 # ## Provenance
 
 # %% tags=["remove-input"]
-display(report.table(report.provenance_environment(runs, proto), "Environment of the runs"))
-report.table(report.provenance_runs(runs), "Runs", precision=1)
+report.provenance_tables(runs, proto)
 
 # %% tags=["remove-cell"]
 headline = []

@@ -35,8 +35,15 @@ bench = pd.concat([pd.read_csv(f).assign(source=f.name) for f in files], ignore_
 if len(bench):
     bench["batch_size"] = bench["batch_size"].astype(int)
 measured = bench[bench["img_per_s"].notna()] if len(bench) else bench
+# GPU rows have their own section; every other section is about CPUs.
+on_gpu_mask = (measured["devices"].fillna("").str.contains("gpu|cuda", case=False)
+               if len(measured) else pd.Series(dtype=bool))
+on_gpu, measured = measured[on_gpu_mask], measured[~on_gpu_mask]
 report.glue("n_files", str(len(files)))
-report.glue("machines", "; ".join(sorted({f"{r.cpu} ({r.cores} cores)" for r in bench.itertuples()})) or "none yet")
+report.glue("machines", "; ".join(sorted({f"{r.cpu} ({r.cores} cores)" for r in measured.itertuples()}
+                                          | (set(on_gpu["devices"].str.extract(r"\((.*)\)")[0])
+                                             if len(on_gpu) else set())))
+            or "none yet")
 
 # %% [markdown]
 # Measurements: {glue:text}`n_files` file(s), from {glue:text}`machines`.
@@ -106,11 +113,19 @@ report.figure("fig_throughput", fig)
 # ## On a GPU
 
 # %% tags=["remove-input"]
-on_gpu = measured[measured.get("devices", pd.Series("", index=measured.index)).fillna("")
-                  .str.contains("gpu|cuda", case=False)] if len(measured) else measured
 if len(on_gpu):
-    display(report.table(on_gpu.set_index(["model", "batch_size", "framework"])[
-        ["img_per_s", "devices"]], "Training images per second on a GPU", precision=1))
+    cpu_best = measured.groupby(["model", "precision"])["img_per_s"].max()
+    gpu_table = on_gpu.set_index(["model", "batch_size", "precision", "framework"])[
+        ["img_per_s", "devices"]].sort_index()
+    gpu_table.insert(1, "x the fastest CPU row", [
+        r / cpu_best.get((m, "float32"), float("nan"))
+        for (m, _, _, _), r in gpu_table["img_per_s"].items()])
+    display(Markdown(
+        "The same benchmark on a GPU (Keras on JAX), the machine the `paper` runs of chapters "
+        "3 and 4 trained on; the ratio is against the fastest float32 CPU row of the same "
+        "model above."))
+    display(report.table(gpu_table.rename(columns={"img_per_s": "images/s (median)"}),
+                         "Training images per second on a GPU", precision=1))
 else:
     display(Markdown(
         "No GPU measurement yet: no GPU was lent to the machines this book was built on. "

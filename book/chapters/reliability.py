@@ -57,7 +57,7 @@ BAD_PARAMETERS = [
     ("a string where a number belongs", "cnn_sweeps", {"best_epochs": "ten"}),
     ("a fraction where an integer belongs", "residual_depth", {"epochs": 2.5}),
 ]
-rows = [{"case": f"chapter parameters: {case}", "tried": f"`{chapter}` with {params}",
+rows = [{"case": f"chapter parameters: {case}", "tried": f"{chapter} with {params}",
          "what happens": message(lambda: protocol.resolve(chapter, **params)),
          "test": "test_bad_chapter_parameters_stop_before_any_training; "
                  "test_cli_names_the_bad_value_and_exits_2_before_a_kernel_starts"}
@@ -85,7 +85,7 @@ with tempfile.TemporaryDirectory() as tmp:
                          "test": "test_corrupt_data_file_is_a_clear_error_and_writes_nothing"})
 
 rows += [
-    {"case": "a run killed with `kill -9`",
+    {"case": "a run killed with kill -9",
      "tried": "a training process killed while it writes the run's files",
      "what happens": "The store holds no entry for the run: its files were written under "
                      "results/.tmp/ and an entry appears only by one rename at the end. The "
@@ -95,7 +95,7 @@ rows += [
     {"case": "a diverging run (NaN loss)",
      "tried": "SGD at learning rate 1e30 (tests) and 1e12 (chapter 4's smoke profile)",
      "what happens": "Training stops at the first non-finite loss; the run is stored with "
-                     "NaN metrics and `diverged_at_update`; the chapter's tables name it "
+                     "NaN metrics and diverged_at_update; the chapter's tables name it "
                      "(\"diverged: NaN loss at update k\"), its curves end with a cross, and "
                      "the chapter completes.",
      "test": "test_a_diverging_run_is_stored_with_its_nan_and_named; "
@@ -111,7 +111,9 @@ cases = pd.DataFrame(rows).set_index("case")
 
 # %% tags=["remove-input"]
 report.table(cases, "What was tried, and what happened").set_properties(
-    **{"text-align": "left", "white-space": "normal", "min-width": "12em"})
+    **{"text-align": "left", "white-space": "normal", "font-size": "0.85em"}).set_properties(
+    subset=["test"], **{"word-break": "break-all", "min-width": "11em"}).set_properties(
+    subset=["tried"], **{"min-width": "9em"})
 
 # %% [markdown]
 # An error names the bad value and what is allowed, and comes before any training

@@ -97,7 +97,8 @@ report.glue("n_seeds", len(proto.seeds))
 #
 # **Figure 1.** The report's "basic structure of a CNN", drawn from our Keras models:
 # `resnet_shallow` (the report's Keras name `resnet_small`) and `resnet_deep`
-# (`resnet_large`). Green boxes are the concatenation blocks of Figure 2; this also
+# (`resnet_large`). Green boxes are the concatenation blocks of Figure 2 (BN: batch normalisation,
+# Concat: concatenation); this also
 # covers the report's second "Figure 3" (basic structure of `resnet_shallow`).
 # ```
 #
@@ -365,8 +366,7 @@ Code(inspect.getsource(concat_residual), language="python")
 # config, per-update and per-epoch history, predictions and provenance).
 
 # %% tags=["remove-input"]
-display(report.table(report.provenance_environment(runs, proto), "Environment of the runs"))
-report.table(report.provenance_runs(runs), "Runs", precision=1)
+report.provenance_tables(runs, proto)
 
 # %% tags=["remove-cell"]
 headline = []

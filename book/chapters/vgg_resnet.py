@@ -515,10 +515,7 @@ for dataset in proto.datasets:
 # ## Provenance
 
 # %% tags=["remove-input"]
-display(report.table(report.provenance_environment(runs, proto), "Environment of the runs"))
-provenance_table = report.provenance_runs(runs)
-provenance_table.insert(1, "dataset", [TASK_DATASET[r.config.task] for r in runs])
-report.table(provenance_table, "Runs", precision=1)
+report.provenance_tables(runs, proto, {"dataset": [TASK_DATASET[r.config.task] for r in runs]})
 
 # %% tags=["remove-cell"]
 CIFAR_REASON = ("unknown: the report states no augmentation or input normalisation (ours: "

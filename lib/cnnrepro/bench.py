@@ -11,6 +11,7 @@ images per second are reported.
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -78,6 +79,11 @@ def peak_gflops(precision: str) -> float | None:
     else:
         return None
     return per_cycle * mhz / 1e3 * os.cpu_count()
+
+
+def on_accelerator() -> bool:
+    """Whether Keras computes on a GPU (or another accelerator) rather than the CPU."""
+    return any(not d.startswith("cpu") for d in provenance.accelerators())
 
 
 def has_bf16_hardware() -> bool:
@@ -183,7 +189,8 @@ def measurements(models=None, precisions=PRECISIONS, steps: int | None = None, r
                 row.update({"img_per_s": statistics.median(rates), "img_per_s_min": min(rates),
                             "img_per_s_max": max(rates)})
                 row["achieved_gflop_s"] = row["img_per_s"] * row["train_gflop_per_image"]
-                row["peak_gflop_s"] = peak_gflops(precision)
+                # The nominal peak is the CPU's: a run on an accelerator has none here.
+                row["peak_gflop_s"] = None if on_accelerator() else peak_gflops(precision)
                 log(f"{framework} {b.model} bs={b.batch_size} {precision}: "
                     f"{row['img_per_s']:.1f} img/s (range {min(rates):.1f}-{max(rates):.1f})")
                 yield row
@@ -204,10 +211,18 @@ def write_csv(frame: pd.DataFrame, out: Path) -> pd.DataFrame:
 
 
 def default_csv() -> Path:
-    """results/bench/<backend>-<cpu>-<cores>cores.csv: one file per machine and backend."""
+    """results/bench/<backend>-<cpu>-<cores>cores.csv (on a GPU: <backend>-<gpu>.csv):
+    one file per machine and backend."""
     from .paths import repo_root
-    cpu = "".join(c if c.isalnum() else "-" for c in provenance.cpu_model().lower()).strip("-")
+
+    def slug(text: str) -> str:
+        return re.sub("-+", "-", "".join(c if c.isalnum() else "-" for c in text.lower())).strip("-")
+
     backend = keras.backend.backend()
+    if on_accelerator():  # e.g. 'gpu:0 (NVIDIA H100 80GB HBM3)' -> jax-nvidia-h100-80gb-hbm3.csv
+        device = provenance.accelerators()[0]
+        return repo_root() / "results" / "bench" / f"{backend}-{slug(device.split('(')[-1])}.csv"
+    cpu = slug(provenance.cpu_model())
     if backend == "tensorflow":
         backend += "-onednn-" + ("off" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0" else "on")
     return repo_root() / "results" / "bench" / f"{backend}-{cpu}-{os.cpu_count()}cores.csv"

@@ -171,25 +171,35 @@ def model_graph(model, group: str | None = None) -> tuple[list[dict], list[tuple
     return boxes, sorted(edges)
 
 
-def _box_text(box: dict) -> str:
+# Short layer names where several models share a figure's width (see its caption).
+SHORT_NAMES = {"BatchNormalization": "BN", "Concatenate": "Concat", "MaxPooling2D": "MaxPool",
+               "ZeroPadding2D": "ZeroPad", "InputLayer": "Input"}
+
+
+def _box_text(box: dict, short: bool = False) -> str:
     counts: dict[str, int] = {}
     for line in box["lines"]:  # a block lists each kind of layer once, with its count
         counts[line] = counts.get(line, 0) + 1
     text = " + ".join(f"{n}x {line}" if n > 1 else line for line, n in counts.items())
+    if short:
+        text = re.sub("|".join(SHORT_NAMES), lambda m: SHORT_NAMES[m.group(0)], text)
     shape = "x".join(str(s) for s in box["shape"])
     return f"{box['name']}: {text}\nout {shape}, {box['params']:,} params"
 
 
 def model_diagram(models, group: str | None = None, title: str | None = None) -> plt.Figure:
     """Boxes and arrows for one or more functional Keras models, side by side.
-    Skip connections (edges that jump over boxes) arc on the right."""
+    Skip connections (edges that jump over boxes) arc on the right. Side by side,
+    layer names are shortened (SHORT_NAMES) so that the text stays legible."""
     models = models if isinstance(models, (list, tuple)) else [models]
     graphs = [model_graph(m, group) for m in models]
     tallest = max(len(b) for b, _ in graphs)
-    fig, axes = plt.subplots(1, len(models), figsize=(6.2 * len(models), 0.78 * tallest + 1),
+    short = len(models) > 1
+    width = 4.4 if short else 6.2
+    fig, axes = plt.subplots(1, len(models), figsize=(width * len(models), 0.78 * tallest + 1),
                              squeeze=False)
     for ax, model, (boxes, edges) in zip(axes[0], models, graphs):
-        ax.set_xlim(-3.2, 5.0)
+        ax.set_xlim(-3.2, 4.2 if short else 5.0)
         ax.set_ylim(-tallest + 0.4, 1.0)
         ax.axis("off")
         ax.set_title(f"{model.name}: {model.count_params():,} parameters", fontsize=11)
@@ -200,7 +210,8 @@ def model_diagram(models, group: str | None = None, title: str | None = None) ->
             face = color.get("Concatenate" if box["block"] else kind, "#eeeeee")
             ax.add_patch(FancyBboxPatch((-2.9, -i - 0.32), 5.8, 0.64,
                                         boxstyle="round,pad=0.02", fc=face, ec="#444444"))
-            ax.text(0, -i, _box_text(box), ha="center", va="center", fontsize=7.5)
+            ax.text(0, -i, _box_text(box, short), ha="center", va="center",
+                    fontsize=8.5 if short else 7.5)
         for a, b in edges:
             straight = b == a + 1
             arrow = FancyArrowPatch(

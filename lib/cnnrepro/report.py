@@ -117,8 +117,14 @@ def table(frame: pd.DataFrame, caption: str, precision: int = 4, csv: pd.DataFra
     styled.csv_data = csv
     return (styled.set_caption(caption).format(precision=precision, thousands=",",
                                                        na_rep="–", **format_kw)
+            .map(_keep_short_on_one_line)
             .set_table_styles([{"selector": "caption",
                                 "props": "caption-side: top; font-weight: bold; text-align: left"}]))
+
+
+def _keep_short_on_one_line(value) -> str:
+    """Numbers and short texts ("0.975 ± 0.004") never wrap; sentences do."""
+    return "white-space: nowrap" if len(str(value)) <= 24 else ""
 
 
 def runs_frame(runs: list[Run]) -> pd.DataFrame:
@@ -184,16 +190,19 @@ def confusion_panel(title: str, run: Run, class_names: list[str]):
 # --- provenance ----------------------------------------------------------------
 
 def provenance_runs(runs: list[Run]) -> pd.DataFrame:
+    """One row per run, narrow enough for the page: the environment table above it
+    holds the full backend, device and commit strings (and the CSV every field)."""
     rows = []
     for run in runs:
         p, c = run.provenance, run.config
+        gpus = [d for d in p["devices"] if not d.startswith("cpu")]
         rows.append({"run": run.key, "model": c.model, "batch size": c.batch_size,
                      "seed": c.seed, "epochs": c.epochs,
                      "wall time (s)": p["timing"]["wall_seconds"],
                      "train img/s": p["timing"]["train_images_per_second"],
-                     "backend": p["backend"], "devices": ", ".join(p["devices"]),
-                     "commit": p["git_commit"][:12] + ("+dirty" if "dirty" in p["git_commit"] else ""),
-                     "date": p["date"]})
+                     "on": f"{p['backend']}, {'GPU' if gpus else 'CPU'}",
+                     "commit": p["git_commit"][:8] + ("+dirty" if "dirty" in p["git_commit"] else ""),
+                     "date": p["date"][:10]})
     return pd.DataFrame(rows).set_index("run")
 
 
@@ -219,6 +228,19 @@ def provenance_environment(runs: list[Run], protocol) -> pd.DataFrame:
         "total wall time of the runs (s)": f"{sum(r.provenance['timing']['wall_seconds'] for r in runs):.1f}",
     }
     return pd.DataFrame({"value": rows}).rename_axis("")
+
+
+def provenance_tables(runs: list[Run], protocol, extra_columns: dict | None = None):
+    """The two tables that end every chapter: the environment of its runs and one
+    row per run (``extra_columns``: name -> one value per run, inserted after the
+    model)."""
+    from IPython.display import display
+    display(table(provenance_environment(runs, protocol), "Environment of the runs")
+            .set_properties(**{"text-align": "left", "white-space": "normal"}))
+    per_run = provenance_runs(runs)
+    for i, (name, values) in enumerate((extra_columns or {}).items(), start=1):
+        per_run.insert(i, name, values)
+    display(table(per_run, "Runs", precision=1))
 
 
 def _head_commit() -> str:
