@@ -191,18 +191,15 @@ def confusion_panel(title: str, run: Run, class_names: list[str]):
 
 def provenance_runs(runs: list[Run]) -> pd.DataFrame:
     """One row per run, narrow enough for the page: the environment table above it
-    holds the full backend, device and commit strings (and the CSV every field)."""
+    holds what the runs share (backend, devices, dates)."""
     rows = []
     for run in runs:
         p, c = run.provenance, run.config
-        gpus = [d for d in p["devices"] if not d.startswith("cpu")]
         rows.append({"run": run.key, "model": c.model, "batch size": c.batch_size,
                      "seed": c.seed, "epochs": c.epochs,
                      "wall time (s)": p["timing"]["wall_seconds"],
                      "train img/s": p["timing"]["train_images_per_second"],
-                     "on": f"{p['backend']}, {'GPU' if gpus else 'CPU'}",
-                     "commit": p["git_commit"][:8] + ("+dirty" if "dirty" in p["git_commit"] else ""),
-                     "date": p["date"][:10]})
+                     "commit": p["git_commit"][:8] + ("+dirty" if "dirty" in p["git_commit"] else "")})
     return pd.DataFrame(rows).set_index("run")
 
 
@@ -226,6 +223,8 @@ def provenance_environment(runs: list[Run], protocol) -> pd.DataFrame:
         "packages": distinct(lambda r: ", ".join(f"{k} {v}" for k, v in
                                                  r.provenance["packages"].items())),
         "total wall time of the runs (s)": f"{sum(r.provenance['timing']['wall_seconds'] for r in runs):.1f}",
+        "dates of the runs": " to ".join(sorted({min(r.provenance["date"][:10] for r in runs),
+                                                 max(r.provenance["date"][:10] for r in runs)})),
     }
     return pd.DataFrame({"value": rows}).rename_axis("")
 
