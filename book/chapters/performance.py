@@ -22,10 +22,9 @@
 # %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
 
-from cnnrepro import protocol, report
+from cnnrepro import plots, protocol, report
 from cnnrepro.paths import repo_root
 from cnnrepro.store import ResultsStore
 
@@ -78,19 +77,7 @@ else:
 # ```
 
 # %% tags=["remove-cell"]
-def throughput_figure(frame):
-    frame = frame.assign(setting=frame["framework"] + " " + frame["precision"])
-    fig, ax = plt.subplots(figsize=(11, 4.8))
-    sns.barplot(frame, x="model", y="img_per_s", hue="setting", ax=ax, errorbar=None)
-    for container in ax.containers:
-        ax.bar_label(container, fmt="%.0f", fontsize=8, padding=2)
-    ax.set(yscale="log", ylabel="training images / s (median)", xlabel="")
-    ax.legend(title="", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-fig = throughput_figure(measured) if len(measured) else plt.figure(figsize=(4, 1))
+fig = plots.throughput_bars(measured) if len(measured) else plt.figure(figsize=(4, 1))
 report.figure("fig_throughput", fig)
 
 # %% [markdown]

@@ -441,3 +441,19 @@ def accuracy_vs_cost(frame: pd.DataFrame, titles: dict[str, str]) -> plt.Figure:
                fontsize=9)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
+
+
+def throughput_bars(frame: pd.DataFrame) -> plt.Figure:
+    """Training images per second per model (log scale), one bar per framework and
+    precision, each labelled with its value. ``frame``: model, framework, precision,
+    img_per_s."""
+    frame = frame.assign(setting=frame["framework"] + " " + frame["precision"])
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    sns.barplot(frame, x="model", y="img_per_s", hue="setting", ax=ax, errorbar=None)
+    for container in ax.containers:
+        ax.bar_label(container, fmt="%.0f", fontsize=8, padding=2)
+    ax.set(yscale="log", ylabel="training images / s (median)", xlabel="")
+    ax.tick_params(axis="x", labelrotation=20)
+    ax.legend(title="", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -239,7 +239,7 @@ def provenance_tables(runs: list[Run], protocol, extra_columns: dict | None = No
     per_run = provenance_runs(runs)
     for i, (name, values) in enumerate((extra_columns or {}).items(), start=1):
         per_run.insert(i, name, values)
-    display(table(per_run, "Runs", precision=1))
+    display(table(per_run, "Runs", precision=1).set_properties(**{"font-size": "0.85em"}))
 
 
 def _head_commit() -> str:
