@@ -92,7 +92,7 @@ for chapter, chapter_rows in rows.groupby("chapter", sort=False):
 # ```{glue:figure} fig_cost
 # :name: fig-summary-cost
 #
-# Test accuracy of every run on ten-digit MNIST in the book against the parameter
+# **Figure S1.** Test accuracy of every run on ten-digit MNIST in the book against the parameter
 # count of its network (left) and its training time (right), both on log scales.
 # Colour: the chapter; circles trained on a CPU, squares on a GPU. Training time
 # depends on the hardware and on how many images a profile trains on; see each
