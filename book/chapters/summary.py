@@ -39,7 +39,7 @@ report.glue("n_rows", f"{len(rows)}")
 report.glue("n_judged", f"{len(judged)}")
 report.glue("n_hit", f"{n_hit}")
 profiles = rows.groupby("chapter", sort=False)["profile"].first()
-report.glue("profiles", "; ".join(f"{LINKS[c]}: `{p}`" for c, p in profiles.items()))
+report.glue("profiles", "; ".join(f"{LINKS[c]} {p}" for c, p in profiles.items()))
 # One line for the book's introduction (book/_generated/, a build product).
 (book_dir() / "_generated").mkdir(exist_ok=True)
 (book_dir() / "_generated" / "summary.md").write_text(
