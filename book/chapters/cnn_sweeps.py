@@ -47,7 +47,6 @@ force = False               # retrain even when the store holds the run
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import display
 
 from cnnrepro import flops, plots, protocol, report
 from cnnrepro import sweeps as sw

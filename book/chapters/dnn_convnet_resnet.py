@@ -42,7 +42,6 @@ force = False             # retrain even when the store holds the run
 # %% tags=["remove-cell"]
 import numpy as np
 import pandas as pd
-from IPython.display import display
 
 from cnnrepro import data, plots, protocol, report
 from cnnrepro.chapters.dnn_convnet_resnet import LOSSES, MODELS

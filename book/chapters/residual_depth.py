@@ -37,7 +37,7 @@ import inspect
 
 import numpy as np
 import pandas as pd
-from IPython.display import Code, display
+from IPython.display import Code
 
 from cnnrepro import data, plots, protocol, report
 from cnnrepro.models import build_model, concat_residual

@@ -20,9 +20,6 @@
 profile = "cpu"  # the book's profile (chapters with every paper run stored show paper)
 
 # %% tags=["remove-cell"]
-import math
-
-import pandas as pd
 from IPython.display import display
 
 from cnnrepro import plots, protocol, report, summary

@@ -42,7 +42,7 @@ force = False                # retrain even when the store holds the run
 # %% tags=["remove-cell"]
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from cnnrepro import data, flops, plots, protocol, report
 from cnnrepro.chapters.vgg_resnet import DATASETS, FULL_SIZES
