@@ -34,9 +34,10 @@ browser:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "could not install chromium: the browser test will be skipped (failed on CI)"
 
-## make book: execute every chapter (default profile, results store first) and build the HTML
+## make book: `jupyter-book build book/` after the install: every stale page executed
+## (PROFILE, default cpu; JOBS pages at once, default the cores), then the HTML
 book: install
-	$(BIN)/python -m cnnrepro book --profile $(PROFILE)
+	CNNREPRO_PROFILE=$(PROFILE) $(if $(JOBS),CNNREPRO_JOBS=$(JOBS)) $(BIN)/jupyter-book build book/
 
 ## make chapter NAME=residual_depth PARAMS="-p batch_sizes '[32, 256]'"
 chapter: install
@@ -44,9 +45,8 @@ chapter: install
 		$(BIN)/python -m cnnrepro list; exit 2)
 	$(BIN)/python -m cnnrepro run $(NAME) $(PARAMS)
 
-## make build: the HTML from the executed chapters, without executing anything
-build: install
-	$(BIN)/python -m cnnrepro build
+## make build: the same as make book
+build: book
 
 ## make test: library tests, the end-to-end smoke build of the whole book, and that
 ## build opened in headless Chromium

@@ -53,3 +53,25 @@ def test_intro_summary_lists_each_chapter(built_book):
 def test_a_diverging_run_is_shown_and_its_chapter_completes(built_book):
     html = (built_book / "book" / "_build" / "html" / "chapters" / "cnn_sweeps.html").read_text()
     assert "diverged: NaN loss at update" in html  # the smoke profile's learning rate 1e12
+
+
+def test_the_plain_build_executed_every_page_once_with_a_line_each(built_book):
+    log = (built_book / "build.log").read_text()
+    for name in run.pages():
+        started = [line for line in log.splitlines() if line.startswith(f"cnnrepro: {name} (")]
+        assert len(started) == 2, f"{name}: {started}"  # "executing, ..." and its end line
+        assert "Executing Cell" not in log
+
+
+def test_a_second_build_with_nothing_changed_executes_nothing(built_book):
+    assert run.bring_up_to_date(built_book / "book", "smoke", log=lambda m: None) == []
+
+
+def test_the_status_page_lists_every_page_with_a_duration(built_book):
+    html = (built_book / "book" / "_build" / "html" / "chapters" / "execution.html").read_text()
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)
+    for name in run.pages():
+        row = next((r for r in rows if f"{name}.html" in r), None)
+        assert row, f"{name} missing from the status page"
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        assert cells[1] in ("smoke", "none (trains nothing)") and float(cells[4]) > 0, cells

@@ -51,7 +51,7 @@ import pandas as pd
 from cnnrepro import flops, plots, protocol, report
 from cnnrepro import sweeps as sw
 from cnnrepro.chapters import cnn_sweeps as ntu
-from cnnrepro.models import build_model
+from cnnrepro.models import build_model, shapes_only
 from cnnrepro.store import ResultsStore
 
 CHAPTER = "cnn_sweeps"
@@ -139,7 +139,8 @@ _ = report.glue("n_points", f"{len(points)}")
 # | repetitions | one run each | one seed per sweep; three for the loss comparison, which also gives the base model's run-to-run spread |
 
 # %% tags=["remove-cell"]
-base_model = build_model("simple_cnn", (28, 28, 1), 10)
+with shapes_only():
+    base_model = build_model("simple_cnn", (28, 28, 1), 10)
 report.figure("fig_base_model", plots.model_diagram(base_model))
 
 
@@ -154,7 +155,8 @@ for point in points:
     if key in sizes:
         continue
     s = settings_of(point)
-    model = build_model(s.pop("model"), (28, 28, 1), 10, **s)
+    with shapes_only():
+        model = build_model(s.pop("model"), (28, 28, 1), 10, **s)
     sizes[key] = {"parameters": model.count_params(),
                   "multiply-adds (M)": flops.model_macs(model) / 1e6}
 size_table = pd.DataFrame(sizes).T.rename_axis(["sweep", "value"])

@@ -52,7 +52,7 @@ from sklearn.preprocessing import StandardScaler
 
 from cnnrepro import data, pairs, plots, protocol, report
 from cnnrepro.chapters.digit_pairs import variant_of
-from cnnrepro.models import concat_residual, pair_transfer
+from cnnrepro.models import concat_residual, pair_transfer, shapes_only
 from cnnrepro.store import ResultsStore
 from cnnrepro.train import set_kept_weights
 
@@ -122,9 +122,10 @@ for name, value in {"seed0": seed0,
 # ```
 
 # %% tags=["remove-cell"]
-modules = {"feature_extraction": pair_transfer.feature_extraction(),
-           "classifier_10": pair_transfer.classifier_10(),
-           "classifier_2": pair_transfer.classifier_2()}
+with shapes_only():
+    modules = {"feature_extraction": pair_transfer.feature_extraction(),
+               "classifier_10": pair_transfer.classifier_10(),
+               "classifier_2": pair_transfer.classifier_2()}
 report.figure("fig_models", plots.model_diagram(list(modules.values()), group=r"^(block\d+)_"))
 
 # %% tags=["remove-input"]

@@ -45,7 +45,7 @@ import pandas as pd
 
 from cnnrepro import data, plots, protocol, report
 from cnnrepro.chapters.dnn_convnet_resnet import LOSSES, MODELS
-from cnnrepro.models import build_model
+from cnnrepro.models import build_model, shapes_only
 from cnnrepro.store import ResultsStore
 from cnnrepro.train import fit_size
 
@@ -196,7 +196,8 @@ report.glue("pixel_table", report.table(pixels, "Pixel values before and after n
 
 # %% tags=["remove-cell"]
 for name in MODELS:
-    model = build_model(name, (28, 28, 1), 10)
+    with shapes_only():
+        model = build_model(name, (28, 28, 1), 10)
     report.glue(f"summary_{name}", report.table(
         report.layer_table(model), f"{NAMES[name]} (`{name}`): {model.count_params():,} parameters")
         .set_properties(**{"font-size": "0.85em"}))

@@ -24,21 +24,17 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from cnnrepro import plots, protocol, report
+from cnnrepro import measurements, plots, protocol, report
 from cnnrepro.paths import repo_root
 from cnnrepro.store import ResultsStore
 
-OTHER_FILES = {"settings-check.csv", "book-timing.csv"}  # read by their own sections
-files = sorted(f for f in (repo_root() / "results" / "bench").glob("*.csv") if f.name not in OTHER_FILES)
-bench = pd.concat([pd.read_csv(f).assign(source=f.name) for f in files], ignore_index=True) if files else pd.DataFrame()
-if len(bench):
-    bench["batch_size"] = bench["batch_size"].astype(int)
+bench = measurements.throughput()
 measured = bench[bench["img_per_s"].notna()] if len(bench) else bench
 # GPU rows have their own section; every other section is about CPUs.
 on_gpu_mask = (measured["devices"].fillna("").str.contains("gpu|cuda", case=False)
                if len(measured) else pd.Series(dtype=bool))
 on_gpu, measured = measured[on_gpu_mask], measured[~on_gpu_mask]
-report.glue("n_files", str(len(files)))
+report.glue("n_files", str(bench["source"].nunique() if len(bench) else 0))
 report.glue("machines", "; ".join(sorted({f"{r.cpu} ({r.cores} cores)" for r in measured.itertuples()}
                                           | (set(on_gpu["devices"].str.extract(r"\((.*)\)")[0])
                                              if len(on_gpu) else set())))
@@ -152,9 +148,8 @@ else:
 # trained once with each setting from the same seed (`bench --check-settings`).
 
 # %% tags=["remove-input"]
-check_file = repo_root() / "results" / "bench" / "settings-check.csv"
-if check_file.is_file():
-    check = pd.read_csv(check_file)
+check = measurements.read(measurements.SETTINGS_CHECK)
+if check is not None:
     wide = check.pivot_table(index="run", columns="setting", values=["accuracy", "train_img_per_s"])
     off, on = "oneDNN off", "oneDNN on"
     compared = pd.DataFrame({

@@ -40,7 +40,7 @@ import pandas as pd
 from IPython.display import Code
 
 from cnnrepro import data, plots, protocol, report
-from cnnrepro.models import build_model, concat_residual
+from cnnrepro.models import build_model, concat_residual, shapes_only
 from cnnrepro.store import ResultsStore
 
 CHAPTER = "residual_depth"
@@ -112,9 +112,11 @@ report.glue("n_seeds", len(proto.seeds))
 # ```
 
 # %% tags=["remove-cell"]
-keras_models = {name: build_model(name, (28, 28, 1), 10) for name in proto.models}
+with shapes_only():
+    keras_models = {name: build_model(name, (28, 28, 1), 10) for name in proto.models}
+    block = concat_residual.residual_block_model()
 report.figure("fig_models", plots.model_diagram(list(keras_models.values()), group=r"^(block\d+)_"))
-report.figure("fig_block", plots.model_diagram(concat_residual.residual_block_model()))
+report.figure("fig_block", plots.model_diagram(block))
 
 
 def parameter_counts(model):

@@ -46,7 +46,7 @@ from IPython.display import display
 
 from cnnrepro import data, flops, plots, protocol, report
 from cnnrepro.chapters.vgg_resnet import DATASETS, FULL_SIZES
-from cnnrepro.models import build_model, resnet, vgg
+from cnnrepro.models import build_model, resnet, shapes_only, vgg
 from cnnrepro.store import ResultsStore
 
 CHAPTER = "vgg_resnet"
@@ -155,7 +155,8 @@ configs = list(vgg.CONFIGS)
 columns, vgg_params = {}, {}
 for c in configs:
     stages = vgg.stage_layers(c)
-    model = vgg.vgg(c)
+    with shapes_only():
+        model = vgg.vgg(c)
     vgg_params[c] = model.count_params()
     columns[c] = {**{f"stage {i}": "\n".join(layers) for i, layers in enumerate(stages, 1)},
                   "classifier": "FC-4096\nFC-4096\nFC-1000\nsoft-max",
@@ -180,7 +181,8 @@ display(report.table(vgg_table, "Table 1. ConvNet configurations (224x224 RGB in
 # %% tags=["remove-input"]
 rows = []
 for depth, (kind, blocks) in resnet.DEPTHS.items():
-    model = resnet.resnet(depth)
+    with shapes_only():
+        model = resnet.resnet(depth)
     macs = flops.model_macs(model) / 1e9
     rows.append({"layers": depth, "block": kind, "blocks per stage (conv2-conv5)": "-".join(map(str, blocks)),
                  "parameters (trainable)": sum(int(np.prod(w.shape)) for w in model.trainable_weights),
@@ -207,7 +209,8 @@ _ = report.glue("r50_ours", f"{resnet_table.loc[50, 'multiply-adds (ours, x10^9)
 # %% tags=["remove-input"]
 sizes_rows = []
 for name in ["vgg16", "resnet18", "resnet18_small_stem"]:
-    m = build_model(name, (32, 32, 3), 10)
+    with shapes_only():
+        m = build_model(name, (32, 32, 3), 10)
     sizes_rows.append({"model": name, "parameters": m.count_params(),
                        "multiply-adds per image (x10^6)": flops.model_macs(m) / 1e6,
                        "trained in this chapter": "yes" if name in proto.models else "no (for comparison)"})

@@ -1,7 +1,8 @@
 """Command line: ``python -m cnnrepro {list,run,train,book,build,bench}``.
 
     python -m cnnrepro run residual_depth -p batch_sizes '[32, 256]' -p seeds '[0]'
-    python -m cnnrepro book --profile cpu
+    python -m cnnrepro run residual_depth --reset     # back to the book's defaults
+    python -m cnnrepro book --profile cpu --jobs 2    # = jupyter-book build book/
     python -m cnnrepro bench --models vgg16 resnet18 --repeats 3
 """
 
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
-from . import protocol, run
+# TensorFlow's start-up notices (oneDNN, CUDA) are noise here; a user's own setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from . import protocol, run  # noqa: E402  (after the setting above)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,11 +27,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="the book folder to execute and build (default: ./book)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="chapters and their parameters per profile")
-    p_run = sub.add_parser("run", help="execute one chapter with papermill")
+    p_run = sub.add_parser("run", help="execute one page with papermill now; parameters "
+                           "given stay with the page for later builds")
     p_run.add_argument("chapter")
     p_run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                        metavar=("NAME", "VALUE"), help="a chapter parameter (YAML value)")
     p_run.add_argument("--profile", choices=protocol.PROFILES, default=None)
+    p_run.add_argument("--reset", action="store_true",
+                       help="execute with the book's default parameters again")
     p_train = sub.add_parser("train", help="train (or read) one chapter's runs into the store "
                              "without executing its notebook, e.g. on a GPU machine "
                              "without Jupyter")
@@ -34,9 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                          metavar=("NAME", "VALUE"), help="a chapter parameter (YAML value)")
     p_train.add_argument("--profile", choices=protocol.PROFILES, default=None)
-    p_book = sub.add_parser("book", help="execute every chapter, then build the HTML")
-    p_book.add_argument("--profile", choices=protocol.PROFILES, default=protocol.DEFAULT_PROFILE)
-    sub.add_parser("build", help="build the HTML from the executed chapters")
+    for command, text in (("book", "execute every stale page, then build the HTML "
+                           "(the same as jupyter-book build book/)"),
+                          ("build", "the same as book")):
+        p_book = sub.add_parser(command, help=text)
+        p_book.add_argument("--profile", choices=protocol.PROFILES, default=None,
+                            help="the build's profile (default: CNNREPRO_PROFILE, else cpu)")
+        p_book.add_argument("--jobs", type=int, default=None,
+                            help="pages executed at once (default: CNNREPRO_JOBS, else the cores)")
     p_bench = sub.add_parser("bench", help="training images per second of every model "
                              "(and the PyTorch peer when torch is installed)")
     p_bench.add_argument("--models", nargs="+", default=None, help="default: all")
@@ -52,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="instead: train a chapter-1 and a chapter-4 run with each "
                               "TensorFlow setting compared and write their test metrics")
     p_bench.add_argument("--time-book", action="store_true",
-                         help="instead: time `python -m cnnrepro book` (cpu profile)")
+                         help="instead: time the plain build (jupyter-book build book/) "
+                              "cold, warm and after one chapter's text changed, --repeats "
+                              "times each, on a copy of the book")
     p_bench.add_argument("--out", type=Path, default=None,
                          help="CSV to write (default: results/bench/<backend>-<cpu>.csv)")
     args = parser.parse_args(argv)
@@ -70,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             params = run.parse_params(args.parameter)
             if args.profile:
                 params["profile"] = args.profile
-            out = run.run_chapter(args.chapter, params, args.book_dir)
+            out = run.run_chapter(args.chapter, params, args.book_dir, reset=args.reset,
+                                  stream=sys.stdout)
             print(f"executed {out}; now `jupyter-book build book/` shows it")
         elif args.command == "train":
             params = run.parse_params(args.parameter)
@@ -78,8 +94,11 @@ def main(argv: list[str] | None = None) -> int:
                 params["profile"] = args.profile
             runs = run.train_chapter(args.chapter, params)
             print(f"{len(runs)} runs of {args.chapter} in the store")
-        elif args.command == "book":
-            index = run.run_book(args.profile, args.book_dir)
+        elif args.command in ("book", "build"):
+            if args.jobs is not None and args.jobs < 1:
+                raise protocol.ProtocolError(f"--jobs={args.jobs} is not allowed; "
+                                             f"allowed: an integer >= 1")
+            index = run.build_book(args.book_dir, profile=args.profile, jobs=args.jobs)
             print(f"The book is at {index.resolve()}")
         elif args.command == "bench":
             from . import bench
@@ -88,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                     raise protocol.ProtocolError(f"{name}={value} is not allowed; allowed: an integer >= 1")
             if args.time_book:
                 out = args.out or bench.default_csv().with_name("book-timing.csv")
-                bench.time_book(out)
+                bench.time_book(out, repeats=args.repeats)
                 print(f"wrote {out}")
                 return 0
             if args.check_settings:
@@ -103,8 +122,6 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 raise protocol.ProtocolError(str(exc)) from exc
             print(f"wrote {out}")
-        elif args.command == "build":
-            print(f"The book is at {run.build_book(args.book_dir).resolve()}")
     except (protocol.ProtocolError, run.ChapterFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -294,18 +294,57 @@ def settings_check(out: Path, log=print) -> pd.DataFrame:
     return write_csv(frame, out)
 
 
-def time_book(out: Path, profile: str = "cpu", log=print) -> pd.DataFrame:
-    """Wall time of ``python -m cnnrepro book`` (execute every page, build the HTML)
-    in a fresh process, appended to ``out``: the Performance page shows the last ones."""
+BOOK_SCENARIOS = ("cold", "warm", "one chapter edited")
+EDITED_CHAPTER = "residual_depth"
+
+
+def time_book(out: Path, repeats: int = 3, jobs: int | None = None, log=print) -> pd.DataFrame:
+    """Wall time of the plain build, ``jupyter-book build book/``, on a fresh copy of
+    the book that reads this checkout's results store, ``repeats`` times each:
+    cold (no executed notebooks, no HTML), warm (nothing changed) and after one
+    chapter's markdown was edited. Each row also counts the pages the build
+    executed (its "executing" lines). Rows are appended to ``out``."""
+    import shutil
     import subprocess
     import sys
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cnnrepro", "book", "--profile", profile], check=True)
-    row = {"profile": profile, "seconds": time.perf_counter() - start,
-           "cpu": provenance.cpu_model(), "cores": os.cpu_count(),
-           "commit": provenance.git_commit(Path(__file__).parent), "date": provenance.now_utc()}
-    log(f"make book ({profile}): {row['seconds']:.0f} s")
-    frame = pd.DataFrame([row])
+    import tempfile
+
+    from .paths import repo_root
+    root = repo_root()
+    exe = Path(sys.executable).with_name("jupyter-book")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="time-book-") as tmp:
+        work = Path(tmp)
+        (work / "results").symlink_to(root / "results")
+        env = {**os.environ, "CNNREPRO_ROOT": str(work), "CNNREPRO_PROFILE": "cpu"}
+        env.pop("CNNREPRO_RESULTS", None)
+        if jobs:
+            env["CNNREPRO_JOBS"] = str(jobs)
+        for repeat in range(1, repeats + 1):
+            shutil.rmtree(work / "book", ignore_errors=True)
+            shutil.copytree(root / "book", work / "book",
+                            ignore=shutil.ignore_patterns("_build", "_generated", "*.ipynb"))
+            for scenario in BOOK_SCENARIOS:
+                if scenario == "one chapter edited":
+                    source = work / "book" / "chapters" / f"{EDITED_CHAPTER}.py"
+                    source.write_text(source.read_text() + f"\n# %% [markdown]\n# Timing edit {repeat}.\n")
+                start = time.perf_counter()
+                build = subprocess.run([str(exe), "build", "book/"], cwd=work, env=env,
+                                       capture_output=True, text=True)
+                seconds = time.perf_counter() - start
+                if build.returncode != 0:
+                    raise RuntimeError(f"the {scenario} build failed:\n{build.stdout[-2000:]}"
+                                       f"{build.stderr[-2000:]}")
+                executed = re.findall(r"^cnnrepro: (\w+) \(.*\): executing", build.stdout, re.M)
+                rows.append({"scenario": scenario, "repeat": repeat, "seconds": round(seconds, 1),
+                             "pages executed": len(executed), "executed": " ".join(executed),
+                             "jobs": jobs or os.cpu_count(), "cpu": provenance.cpu_model(),
+                             "cores": os.cpu_count(),
+                             "commit": provenance.git_commit(Path(__file__).parent),
+                             "date": provenance.now_utc()})
+                log(f"{scenario} build {repeat}/{repeats}: {seconds:.1f} s, "
+                    f"{len(executed)} page(s) executed {executed}")
+    frame = pd.DataFrame(rows)
     if out.is_file():
         frame = pd.concat([pd.read_csv(out), frame], ignore_index=True)
     return write_csv(frame, out)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .train import RunConfig
+from .config import RunConfig
 
 PROFILES = ("paper", "cpu", "smoke")
 DEFAULT_PROFILE = "cpu"

@@ -19,6 +19,7 @@ import yaml
 from pandas.io.formats.style import Styler
 
 from . import metrics
+from .execution import note_input
 from .paths import book_dir
 from .store import Run
 
@@ -313,8 +314,10 @@ def read_headlines(book: Path | None = None) -> pd.DataFrame:
     """Every chapter's headline rows, in book order."""
     from .protocol import chapters
     folder = (book or book_dir()) / "_generated" / "headlines"
-    frames = [pd.read_csv(folder / f"{name}.csv", keep_default_na=False, na_values=[""])
-              for name in chapters() if (folder / f"{name}.csv").is_file()]
+    files = [folder / f"{name}.csv" for name in chapters() if (folder / f"{name}.csv").is_file()]
+    for f in files:
+        note_input(f)
+    frames = [pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in files]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

@@ -1,13 +1,15 @@
-"""Execute chapters with papermill and build the book.
+"""The book's pages, their parameters, and the commands that execute and build them.
 
-A chapter's source is a Jupytext percent-format script, ``book/chapters/<name>.py``;
-its executed notebook ``<name>.ipynb`` beside it is a build product that
-``jupyter-book build`` renders without re-executing anything.
+A page's source is a Jupytext percent-format script, ``book/chapters/<name>.py``;
+its executed notebook ``<name>.ipynb`` beside it is a build product. There is one
+execution path: ``jupyter-book build book/`` loads the Sphinx extension
+``cnnrepro.book_extension``, which calls ``bring_up_to_date`` before Sphinx reads a
+page; ``python -m cnnrepro book`` and ``make book`` run that same build, and
+``python -m cnnrepro run`` executes one page with the parameters given.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -15,19 +17,22 @@ from pathlib import Path
 
 import yaml
 
-from . import protocol
+from . import execution, protocol
 from .paths import book_dir
 
-
-class ChapterFailed(RuntimeError):
-    pass
-
+ChapterFailed = execution.PageFailed  # the name the CLI and the tests know
 
 # Pages after the chapters that read stored results but train nothing
 # (book/chapters/<name>.py like the chapters): the summary, which takes the book's
-# profile to find the runs the chapters show, and the appendices, which take nothing.
+# profile to find the runs the chapters show and reads their headline rows, and the
+# appendices, which take nothing.
 SUMMARY = "summary"
 APPENDICES = ("performance", "reliability")
+PROFILE_VAR = "CNNREPRO_PROFILE"   # the plain build's profile (default: cpu)
+JOBS_VAR = "CNNREPRO_JOBS"         # pages executed at once (default: the cores)
+# Parameters that act once and are never kept with a page: a later build must not
+# retrain a chapter because a user once forced it.
+ONE_OFF = ("force",)
 
 
 def chapters() -> list[str]:
@@ -36,7 +41,7 @@ def chapters() -> list[str]:
 
 
 def pages() -> list[str]:
-    """Everything ``run_book`` executes: the chapters, the summary, the appendices."""
+    """Every page the build executes: the chapters, the summary, the appendices."""
     return [*chapters(), SUMMARY, *APPENDICES]
 
 
@@ -45,67 +50,24 @@ def parse_params(pairs: list[tuple[str, str]]) -> dict:
     return {name: yaml.safe_load(value) for name, value in pairs}
 
 
-def run_chapter(name: str, params: dict | None = None, book: Path | None = None) -> Path:
-    """Validate the parameters, execute the chapter and return its executed notebook.
-
-    The previous executed notebook is replaced only when the new one succeeds; a
-    failed execution is kept as ``<name>.failed.ipynb`` for inspection.
-    """
-    import jupytext
-    import papermill
-
-    params = dict(params or {})
-    if name in APPENDICES:
-        params = {}  # an appendix trains nothing: no profile, no parameters
-    elif name == SUMMARY:
-        profile = params.pop("profile", protocol.DEFAULT_PROFILE)
-        if params or profile not in protocol.PROFILES:
-            raise protocol.ProtocolError(
-                f"the summary takes only profile (one of {list(protocol.PROFILES)}); "
-                f"got {dict(params, profile=profile)}")
-        params = {"profile": profile}
-    else:
-        protocol.resolve(name, **params)  # fail here, before a kernel starts, on bad input
-    folder = (book or book_dir()) / "chapters"
-    source = folder / f"{name}.py"
-    if not source.is_file():
-        raise ChapterFailed(f"no chapter source {source}")
-    notebook = jupytext.read(source)
-    target = folder / f"{name}.ipynb"
-    partial = folder / f"{name}.executing.ipynb"
-    logging.getLogger("cnnrepro").info("chapter %s with %s", name, params or "defaults")
-    try:
-        papermill.execute_notebook(notebook, str(partial), parameters=params, cwd=str(folder),
-                                   kernel_name="python3", log_output=True, progress_bar=False)
-    except papermill.PapermillExecutionError as exc:
-        failed = folder / f"{name}.failed.ipynb"
-        os.replace(partial, failed)
-        raise ChapterFailed(f"chapter {name} failed in cell {exc.exec_count}: {exc.ename}: "
-                            f"{exc.evalue} (executed notebook kept at {failed})") from None
-    os.replace(partial, target)
-    return target
+def build_profile() -> str:
+    """The profile a plain build uses: ``CNNREPRO_PROFILE``, else cpu."""
+    profile = os.environ.get(PROFILE_VAR) or protocol.DEFAULT_PROFILE
+    if profile not in protocol.PROFILES:
+        raise protocol.ProtocolError(f"{PROFILE_VAR}={profile!r} is not allowed; "
+                                     f"allowed: {list(protocol.PROFILES)}")
+    return profile
 
 
-def train_chapter(name: str, params: dict | None = None) -> list:
-    """Every run of a chapter's protocol, read from the store or trained into it: what
-    executing the chapter trains, without Jupyter (a GPU machine needs only Keras)."""
-    from .store import ResultsStore
-
-    if name in (SUMMARY, *APPENDICES):
-        raise protocol.ProtocolError(f"{name!r} is not a chapter and trains nothing; "
-                                     f"allowed: {chapters()}")
-    proto = protocol.resolve(name, **(params or {}))
-    return ResultsStore(proto.store_root).get_runs(
-        proto.run_configs(), force=proto.force, requested_by=proto.requested_by(), verbose=2)
-
-
-def build_book(book: Path | None = None, extra_args: tuple[str, ...] = ()) -> Path:
-    """``jupyter-book build`` on the executed chapters; returns the index.html path."""
-    folder = book or book_dir()
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(folder), *extra_args]
-    subprocess.run(cmd, check=True)
-    return folder / "_build" / "html" / "index.html"
+def build_jobs() -> int:
+    """Pages executed at once by a plain build: ``CNNREPRO_JOBS``, else the cores."""
+    value = os.environ.get(JOBS_VAR)
+    if value is None:
+        return os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise protocol.ProtocolError(f"{JOBS_VAR}={value!r} is not allowed; "
+                                     f"allowed: an integer >= 1")
+    return int(value)
 
 
 def book_profile(name: str, profile: str = protocol.DEFAULT_PROFILE) -> str:
@@ -121,9 +83,114 @@ def book_profile(name: str, profile: str = protocol.DEFAULT_PROFILE) -> str:
     return "paper" if all(store.has(c) for c in paper.run_configs()) else profile
 
 
-def run_book(profile: str = protocol.DEFAULT_PROFILE, book: Path | None = None) -> Path:
+def default_params(name: str, profile: str = protocol.DEFAULT_PROFILE) -> dict:
+    """The parameters the build gives a page: a chapter its book profile, the
+    summary the build's profile, an appendix nothing."""
+    if name in APPENDICES:
+        return {}
+    if name == SUMMARY:
+        return {"profile": profile}
+    return {"profile": book_profile(name, profile)}
+
+
+def checked_params(name: str, params: dict) -> dict:
+    """``params`` for page ``name``, validated before any kernel starts (a bad name
+    or value raises ProtocolError naming it and what is allowed)."""
+    if name not in pages():
+        raise protocol.ProtocolError(f"unknown page {name!r}; allowed: {pages()}")
+    params = dict(params)
+    if name in APPENDICES:
+        if params:
+            raise protocol.ProtocolError(f"the appendix {name!r} takes no parameters; "
+                                         f"got {params}")
+        return params
+    if name == SUMMARY:
+        profile = params.pop("profile", protocol.DEFAULT_PROFILE)
+        if params or profile not in protocol.PROFILES:
+            raise protocol.ProtocolError(
+                f"the summary takes only profile (one of {list(protocol.PROFILES)}); "
+                f"got {dict(params, profile=profile)}")
+        return {"profile": profile}
+    protocol.resolve(name, **params)
+    return params
+
+
+def run_chapter(name: str, params: dict | None = None, book: Path | None = None,
+                reset: bool = False, stream=None) -> Path:
+    """Execute one page now with ``params`` and return its executed notebook. The
+    parameters stay with the page: a later build shows these results, and
+    re-executes the page with them only when its source, the package or its runs
+    change. ``reset`` (or no parameters at all) executes it with the build's
+    defaults instead, and later builds follow the defaults again."""
+    book = book or book_dir()
+    if reset or not params:
+        if reset and params:
+            raise protocol.ProtocolError(f"--reset takes no parameters; got {params}")
+        params, origin = default_params(name, build_profile()), "default"
+    else:
+        origin = "user"
+    params = checked_params(name, params)
+    kept = {k: v for k, v in params.items() if k not in ONE_OFF}
+    execution.execute_page(book, name, params, origin, stream, recorded_params=kept)
+    return execution.notebook_path(book, name)
+
+
+def plan(book: Path, profile: str) -> list[execution.Job]:
+    """What a build brings up to date, in order: each chapter with the parameters a
+    user last ran it with (``cnnrepro run -p``) or the defaults, the appendices,
+    then the summary, which reads what the chapters wrote."""
+    jobs = []
     for name in pages():
-        params = ({} if name in APPENDICES else {"profile": profile} if name == SUMMARY
-                  else {"profile": book_profile(name, profile)})
-        run_chapter(name, params, book)
-    return build_book(book)
+        record = execution.read_record(book, name)
+        if record and record.get("origin") == "user":
+            job = execution.Job(name, record["params"], "user")
+        else:
+            job = execution.Job(name, default_params(name, profile))
+        if name == SUMMARY:
+            job.after = tuple(chapters())
+        jobs.append(job)
+    # The summary waits for every chapter; the appendices fill the idle cores meanwhile.
+    return sorted(jobs, key=lambda j: j.name == SUMMARY)
+
+
+def bring_up_to_date(book: Path | None = None, profile: str | None = None,
+                     jobs: int | None = None, log=print) -> list[str]:
+    """Execute every stale page of the book (``jobs`` at a time) and write the
+    execution status page; returns the pages executed."""
+    book = book or book_dir()
+    profile = profile or build_profile()
+    executed = execution.execute_stale(book, plan(book, profile), jobs or build_jobs(), log)
+    execution.write_status(book, pages())
+    return executed
+
+
+def train_chapter(name: str, params: dict | None = None) -> list:
+    """Every run of a chapter's protocol, read from the store or trained into it: what
+    executing the chapter trains, without Jupyter (a GPU machine needs only Keras)."""
+    from .store import ResultsStore
+
+    if name in (SUMMARY, *APPENDICES):
+        raise protocol.ProtocolError(f"{name!r} is not a chapter and trains nothing; "
+                                     f"allowed: {chapters()}")
+    proto = protocol.resolve(name, **(params or {}))
+    return ResultsStore(proto.store_root).get_runs(
+        proto.run_configs(), force=proto.force, requested_by=proto.requested_by(), verbose=2)
+
+
+def build_book(book: Path | None = None, extra_args: tuple[str, ...] = (),
+               profile: str | None = None, jobs: int | None = None) -> Path:
+    """``jupyter-book build book/``, which executes the stale pages first (the
+    extension); returns the index.html path."""
+    folder = book or book_dir()
+    env = dict(os.environ)
+    if profile:
+        env[PROFILE_VAR] = profile
+    if jobs:
+        env[JOBS_VAR] = str(jobs)
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(folder), *extra_args]
+    result = subprocess.run(cmd, env=env)
+    if result.returncode != 0:
+        raise ChapterFailed(f"jupyter-book build {folder} failed (exit {result.returncode}); "
+                            f"its output above names the page and the cell")
+    return folder / "_build" / "html" / "index.html"

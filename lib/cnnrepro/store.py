@@ -24,12 +24,17 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from . import provenance
-from .train import RunConfig, RunResult, Transfer, train
+from .execution import note_input
+from .config import RunConfig, Transfer
+
+if TYPE_CHECKING:
+    from .train import RunResult
 
 log_line = functools.partial(print, flush=True)
 
@@ -56,6 +61,13 @@ class Run:
         return self.test_probs.argmax(axis=1)
 
 
+def train(config: RunConfig, **kw) -> "RunResult":
+    """``cnnrepro.train.train``, imported on the first run that trains: reading the
+    store, validating a chapter and listing its runs need no Keras."""
+    from .train import train as train_run
+    return train_run(config, **kw)
+
+
 def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
@@ -76,6 +88,7 @@ class ResultsStore:
             raise KeyError(f"no stored run for {config.label()} (key {config.key()}) in {self.root}")
         with np.load(path / "predictions.npz") as f:
             labels, probs = f["labels"], f["probs"]
+        note_input(path)
         return Run(config, config.key(), path,
                    pd.read_csv(path / "updates.csv"), pd.read_csv(path / "epochs.csv"),
                    json.loads((path / "metrics.json").read_text()), labels, probs,
@@ -140,6 +153,7 @@ class ResultsStore:
         start = time.perf_counter()
         result = train(config, verbose=verbose, pretrained=pretrained)
         path = self.save(result, requested_by)
+        note_input(path, trained=True)
         log(f"{config.label()}: trained in {time.perf_counter() - start:.1f} s, "
             f"test accuracy {result.metrics['accuracy']:.4f} -> {path}")
         return self.load(config)

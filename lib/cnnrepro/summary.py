@@ -8,7 +8,7 @@ from functools import lru_cache
 import pandas as pd
 
 from . import protocol
-from .models import build_model
+from .models import build_model, shapes_only
 from .store import ResultsStore
 
 # The ten-digit MNIST tasks (our input shapes); the pair task is another problem.
@@ -30,9 +30,8 @@ def book_runs(profile: str = protocol.DEFAULT_PROFILE) -> dict[str, tuple[str, l
 
 @lru_cache(maxsize=None)
 def _parameters(model: str, shape: tuple[int, ...], options: tuple) -> int:
-    import keras
-    keras.backend.clear_session()
-    return build_model(model, shape, 10, **dict(options)).count_params()
+    with shapes_only():
+        return build_model(model, shape, 10, **dict(options)).count_params()
 
 
 def parameters(config) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .store import Run
-from .train import RunConfig
+from .config import RunConfig
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,11 @@
 course project). Every sweep is a ``Sweep`` (sweeps.py): values of one factor as
 settings that differ from ``BASE``; ``run_config`` turns settings into a run."""
 
-from ..models.resnet import DEPTHS
+from ..models.names import DEPTHS
 from ..protocol import (ChapterSpec, Protocol, boolean, choice_list, int_list, number_list,
                         positive_int, positive_number, register, unit_interval)
 from ..sweeps import Sweep, points, unique_configs
-from ..train import RunConfig
+from ..config import RunConfig
 
 # The report's base model and training (its text gives all of these but the
 # learning rate, where its sweep finds 0.1 best and the base's 97.22% fits 0.1).

@@ -8,11 +8,11 @@ learning rate (the fix its discussion proposes).
 """
 
 from ..data import load_mnist
-from ..models.pair_transfer import EXTRACTOR
+from ..models.names import EXTRACTOR
 from ..pairs import pair_capacity
 from ..protocol import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, fraction,
                         int_list, non_negative_int, positive_int, register)
-from ..train import RunConfig, Transfer
+from ..config import RunConfig, Transfer
 
 VARIANTS = ("frozen", "fine_tuned")
 

@@ -3,7 +3,7 @@
 
 from ..protocol import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
                         number_list, positive_int, positive_number, register)
-from ..train import RunConfig
+from ..config import RunConfig
 
 MODELS = ["dnn", "convnet", "resnet50_block"]
 # "as printed": the report's SparseCategoricalCrossentropy(from_logits=True) on softmax

@@ -2,7 +2,7 @@
 
 from ..protocol import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
                         positive_int, register)
-from ..train import RunConfig
+from ..config import RunConfig
 
 
 def _residual_depth_configs(p: Protocol) -> list[RunConfig]:

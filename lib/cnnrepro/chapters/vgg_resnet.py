@@ -2,7 +2,7 @@
 
 from ..protocol import (ChapterSpec, Protocol, boolean, choice_list, int_list, positive_int,
                         positive_number, register, unit_interval)
-from ..train import RunConfig
+from ..config import RunConfig
 
 MODELS = ["vgg16", "resnet18"]
 DATASETS = {"mnist": "mnist_32x3", "cifar10": "cifar10"}  # dataset -> task

@@ -10,8 +10,8 @@ weights move between the phases by name.
 import keras
 
 from .concat_residual import concat_features, dense_head
+from .names import EXTRACTOR
 
-EXTRACTOR = "feature_extraction"
 FEATURES = 1536  # 8 x 8 x 24 after two blocks (6 and 16 filters) and two pools
 
 

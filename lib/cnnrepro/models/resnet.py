@@ -19,9 +19,8 @@ keeps 0.99, which leaves them stale for hundreds of updates).
 import keras
 from keras import layers
 
-DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)),
-          50: ("bottleneck", (3, 4, 6, 3)), 101: ("bottleneck", (3, 4, 23, 3)),
-          152: ("bottleneck", (3, 8, 36, 3))}
+from .names import DEPTHS
+
 STAGE_WIDTHS = (64, 128, 256, 512)
 EXPANSION = {"basic": 1, "bottleneck": 4}
 HE_FAN_OUT = keras.initializers.VarianceScaling(2.0, "fan_out", "untruncated_normal")
@@ -77,3 +76,16 @@ def residual_unit_model(kind="basic", input_shape=(56, 56, 64), width=64, stride
     inputs = keras.Input(input_shape, name="x")
     return keras.Model(inputs, residual_unit(inputs, kind, width, stride, "block"),
                        name=f"{kind}_block")
+
+
+def resnet18(input_shape=(32, 32, 3), classes=10):
+    """ResNet-18 as torchvision builds it (stride 2 on the 3x3 convolution, the
+    ImageNet stem: 7x7/2 convolution and 3x3/2 max pool), here on 32x32 inputs,
+    which the stem shrinks to 8x8."""
+    return resnet(18, input_shape, classes, stem="imagenet", name="resnet18")
+
+
+def resnet18_small_stem(input_shape=(32, 32, 3), classes=10):
+    """ResNet-18 with the usual 32x32 stem (3x3/1 convolution, no max pool): 16 times
+    the activations of ``resnet18`` at 32x32, and about 40 times the multiply-adds."""
+    return resnet(18, input_shape, classes, stem="small", name="resnet18_small_stem")

@@ -104,3 +104,12 @@ def stage_layers(config: str) -> list[list[str]]:
             filters, kernel = entry if isinstance(entry, tuple) else (entry, 3)
             current.append(f"conv{kernel}-{filters}")
     return stages
+
+
+def vgg16(input_shape=(32, 32, 3), classes=10):
+    """VGG configuration D as the paper builds it (no batch norm; 4096-4096 classifier
+    with dropout 0.5), for 32x32 inputs: the 13 convolutions and 5 pools leave
+    1x1x512, which feeds the first 4096-unit layer directly. Initialised as
+    torchvision's VGG (the QMUL report worked in PyTorch)."""
+    return vgg("D", input_shape, classes, fc_units=(4096, 4096), init="torchvision",
+                   name="vgg16")

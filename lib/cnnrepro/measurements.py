@@ -1,0 +1,42 @@
+"""The measurement files under ``results/bench/`` as the Performance page reads them
+(``python -m cnnrepro bench`` writes them). Reading one records it as an input of
+the executing page, so the page is re-executed when a file changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .execution import note_input
+from .paths import repo_root
+
+SETTINGS_CHECK = "settings-check.csv"   # bench --check-settings
+BOOK_TIMING = "book-timing.csv"         # bench --time-book
+OWN_SECTIONS = {SETTINGS_CHECK, BOOK_TIMING}  # not throughput files
+
+
+def bench_dir() -> Path:
+    return repo_root() / "results" / "bench"
+
+
+def throughput() -> pd.DataFrame:
+    """Every throughput file, one row per (model, precision, framework) measured,
+    with the file's name as ``source``; empty when there is none."""
+    files = sorted(f for f in bench_dir().glob("*.csv") if f.name not in OWN_SECTIONS)
+    for f in files:
+        note_input(f)
+    if not files:
+        return pd.DataFrame()
+    frame = pd.concat([pd.read_csv(f).assign(source=f.name) for f in files], ignore_index=True)
+    frame["batch_size"] = frame["batch_size"].astype(int)
+    return frame
+
+
+def read(name: str) -> pd.DataFrame | None:
+    """One of the files with a section of its own (``OWN_SECTIONS``), or None."""
+    path = bench_dir() / name
+    if not path.is_file():
+        return None
+    note_input(path)
+    return pd.read_csv(path)
