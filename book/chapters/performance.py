@@ -184,14 +184,20 @@ if len(measured):
 # %% [markdown]
 # ## The book's own timings
 #
-# `make book` from the committed store (every page executed, nothing retrained, then
-# the HTML built), as last timed by `python -m cnnrepro bench --time-book`:
+# The plain build, `jupyter-book build book/`, on a fresh copy of the book that reads
+# the committed results store (`python -m cnnrepro bench --time-book`, three builds of
+# each kind): *cold* has no executed notebook and no HTML, so every page is executed
+# and rendered; *warm* follows with nothing changed and must execute nothing; the
+# third follows an edit to one chapter's markdown, which must execute that chapter
+# only. Pages run two at a time on the two cores.
 
 # %% tags=["remove-input"]
-timing_file = repo_root() / "results" / "bench" / "book-timing.csv"
-if timing_file.is_file():
-    display(report.table(pd.read_csv(timing_file).set_index("date"), "Timed builds of the book",
-                         precision=0))
+timings = measurements.read(measurements.BOOK_TIMING)
+if timings is not None:
+    display(report.table(measurements.book_timings(timings),
+                         f"Build times on {timings['cpu'].iloc[-1]}, {timings['cores'].iloc[-1]} "
+                         f"cores (commit {timings['commit'].iloc[-1][:7]}, {timings['date'].iloc[-1][:10]})",
+                         precision=1, csv=timings))
 else:
     display(Markdown("Not timed yet: run `python -m cnnrepro bench --time-book`."))
 

@@ -40,3 +40,19 @@ def read(name: str) -> pd.DataFrame | None:
         return None
     note_input(path)
     return pd.read_csv(path)
+
+
+def book_timings(frame: pd.DataFrame) -> pd.DataFrame:
+    """``bench --time-book`` rows as one row per scenario of the latest measurement
+    (the rows of its commit and machine): median and range of the build's seconds,
+    and the pages each build executed."""
+    latest = frame[(frame["commit"] == frame["commit"].iloc[-1])
+                   & (frame["cpu"] == frame["cpu"].iloc[-1])]
+    grouped = latest.groupby("scenario", sort=False)
+    return pd.DataFrame({
+        "builds": grouped.size(),
+        "median (s)": grouped["seconds"].median(),
+        "range (s)": grouped["seconds"].agg(lambda s: f"{s.min():.1f}–{s.max():.1f}"),
+        "pages executed": grouped["executed"].agg(
+            lambda s: "; ".join(sorted({v if isinstance(v, str) and v else "none" for v in s}))),
+    }).rename_axis("build")
