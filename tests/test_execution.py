@@ -76,7 +76,8 @@ def test_a_failing_page_names_the_cell_and_keeps_the_previous_notebook(book):
     with pytest.raises(PageFailed) as exc:
         execution.execute_stale(book, jobs(), workers=2, log=lambda m: None)
     message = str(exc.value)
-    assert "page b failed in cell" in message and "ValueError: no such digit: 11" in message
+    assert "page b failed in code cell 3 ('raise ValueError" in message
+    assert "ValueError: no such digit: 11" in message
     assert execution.notebook_path(book, "b").read_text() == before
     assert (book / "chapters" / "b.failed.ipynb").is_file()
 

@@ -56,6 +56,22 @@ def test_cli_rejects_bad_parameter_before_starting_a_kernel():
     assert "epochs=0" in out.stderr and "positive integer" in out.stderr
 
 
+def test_listing_and_validating_import_no_tensorflow_or_keras():
+    """`cnnrepro list` and a parameter check answer at once: no Keras, no TensorFlow."""
+    code = ("import sys\n"
+            "from cnnrepro import __main__ as cli, protocol, run\n"
+            "assert cli.main(['list']) == 0\n"
+            "for name in run.chapters():\n"
+            "    for profile in protocol.PROFILES:\n"
+            "        protocol.resolve(name, profile).run_configs()\n"
+            "assert cli.main(['run', 'residual_depth', '-p', 'epochs', '0']) == 2\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow', 'papermill'})\n"
+            "assert not heavy, heavy\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "residual_depth" in out.stdout and "epochs=0" in out.stderr
+
+
 @pytest.mark.parametrize("kwargs, fragments", [
     ({"momentum": 1.5}, ["momentum=1.5", "[0, 1)"]),
     ({"learning_rate": "fast"}, ["learning_rate='fast'", "number > 0"]),

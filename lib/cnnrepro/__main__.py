@@ -9,15 +9,66 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import re
 import sys
+import tempfile
 from pathlib import Path
 
 # TensorFlow's start-up notices (oneDNN, CUDA) are noise here; a user's own setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import protocol, run  # noqa: E402  (after the setting above)
+
+
+# Notices TensorFlow and the Jupyter kernel write straight to stderr, before
+# TensorFlow's logging honours TF_CPP_MIN_LOG_LEVEL (the oneDNN one appears whenever
+# TF_ENABLE_ONEDNN_OPTS is set, which the package does).
+NOTICES = re.compile(r"oneDNN custom operations|All log messages before absl|"
+                     r"cpu_feature_guard|rebuild TensorFlow with|Unable to register cu|"
+                     r"computation placer|could not find cuda drivers|"
+                     r"Kernel is running over TCP without encryption", re.I)
+
+
+@contextlib.contextmanager
+def notices_dropped():
+    """Within: file descriptor 2 (this process's and a kernel's it starts) goes to a
+    temporary file; afterwards every line but the NOTICES is passed on to stderr.
+    Does nothing when the user lowered TF_CPP_MIN_LOG_LEVEL below 2."""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") not in ("2", "3"):
+        yield
+        return
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if line.strip() and not NOTICES.search(line):
+                    print(line, file=sys.stderr)
+
+
+class WithoutNotices:
+    """A page's cell output for the terminal (papermill's ``stdout_file``), less the
+    NOTICES its kernel's TensorFlow prints on import."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, text: str) -> None:
+        kept = [line for line in text.splitlines(keepends=True) if not NOTICES.search(line)]
+        self.out.write("".join(kept))
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,9 +123,12 @@ def main(argv: list[str] | None = None) -> int:
                          help="CSV to write (default: results/bench/<backend>-<cpu>.csv)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for noisy in ("traitlets", "nbclient"):
+    for noisy in ("traitlets", "nbclient", "papermill"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
+    if args.command in ("train", "bench"):
+        with notices_dropped():
+            import keras  # noqa: F401  (its notices dropped once, here)
     try:
         if args.command == "list":
             for name, spec in protocol.chapters().items():
@@ -85,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
             params = run.parse_params(args.parameter)
             if args.profile:
                 params["profile"] = args.profile
-            out = run.run_chapter(args.chapter, params, args.book_dir, reset=args.reset,
-                                  stream=sys.stdout)
+            with notices_dropped():
+                out = run.run_chapter(args.chapter, params, args.book_dir, reset=args.reset,
+                                      stream=WithoutNotices(sys.stdout))
             print(f"executed {out}; now `jupyter-book build book/` shows it")
         elif args.command == "train":
             params = run.parse_params(args.parameter)

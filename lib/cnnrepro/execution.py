@@ -175,7 +175,7 @@ def execute_page(book: Path, name: str, params: dict, origin: str = "default",
     except papermill.PapermillExecutionError as exc:
         failed = folder / f"{name}.failed.ipynb"
         os.replace(partial, failed)
-        raise PageFailed(f"page {name} failed in cell {exc.exec_count}: {exc.ename}: "
+        raise PageFailed(f"page {name} failed in {failed_cell(failed)}: {exc.ename}: "
                          f"{exc.evalue} (the failed notebook is kept at {failed}; the "
                          f"previous executed notebook, if any, is unchanged)") from None
     finally:
@@ -198,6 +198,20 @@ def execute_page(book: Path, name: str, params: dict, origin: str = "default",
     nbformat.write(nb, partial)
     os.replace(partial, target)
     return record
+
+
+def failed_cell(notebook: Path) -> str:
+    """Which code cell of a failed notebook raised: its number among the code cells
+    (papermill's injected parameters cell not counted) and its first line."""
+    import nbformat
+    nb = nbformat.read(notebook, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"
+            and "injected-parameters" not in c.metadata.get("tags", [])]
+    for i, cell in enumerate(code, start=1):
+        if cell.metadata.get("papermill", {}).get("exception"):
+            first = next((line for line in cell.source.splitlines() if line.strip()), "")
+            return f"code cell {i} ({first[:60]!r})"
+    return "a cell"
 
 
 def _now() -> str:
@@ -245,26 +259,34 @@ def execute_stale(book: Path, jobs: list[Job], workers: int = 1,
     log_dir = book / "_build" / "execution-logs"
     lock = threading.Lock()
     unlocked, log = log, lambda line: _locked(lock, unlocked, line)  # one line at a time
+    names = {j.name for j in jobs}
     pending = {j.name: j for j in jobs}
     done: set[str] = set()
+    queue: list[Job] = []       # stale, waiting for a free worker
     executed: list[str] = []
     running: dict[Future, Job] = {}
     failure = None
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        while pending or running:
-            ready = [j for j in pending.values() if failure is None
-                     and all(a in done or a not in {x.name for x in jobs} for a in j.after)]
-            for job in ready:
-                del pending[job.name]
-                job.reason = stale_reason(book, job.name, job.params, package)
-                if job.reason is None:
-                    done.add(job.name)
-                    continue
+        while True:
+            # Judge every page whose predecessors are done; an up-to-date page is done
+            # at once, which may make the pages after it ready in turn.
+            judged = True
+            while judged and failure is None:
+                ready = [j for j in pending.values()
+                         if all(a in done or a not in names for a in j.after)]
+                judged = bool(ready)
+                for job in ready:
+                    del pending[job.name]
+                    job.reason = stale_reason(book, job.name, job.params, package)
+                    if job.reason:
+                        queue.append(job)
+                    else:
+                        done.add(job.name)
+            while queue and failure is None and len(running) < max(1, workers):
+                job = queue.pop(0)
                 running[pool.submit(_execute_in_child, book, job, log_dir, log)] = job
             if not running:
-                if ready:
-                    continue
-                break  # nothing running and nothing ready: a failure stopped the rest
+                break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 job = running.pop(future)
