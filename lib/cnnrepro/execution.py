@@ -348,7 +348,8 @@ def status_markdown(book: Path, names: list[str]) -> str:
     rows = status_rows(book, names)
     columns = ["page", "profile", "parameters", "executed (UTC)", "seconds", "runs read",
                "runs trained"]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines = [":::{table} How each page was executed", "| " + " | ".join(columns) + " |",
+             "|" + "---|" * len(columns)]
     for row in rows:
         cells = [f"{{doc}}`{row['page']} <{row['page']}>`" if "seconds" in row else row["page"]]
         cells += [row.get(c, "") for c in columns[1:]]
@@ -356,13 +357,15 @@ def status_markdown(book: Path, names: list[str]) -> str:
     records = [read_record(book, n) for n in names]
     records = [r for r in records if r]
     packages = sorted({k for r in records for k in r["versions"]})
-    lines += ["", "| package | version |", "|---|---|"]
+    lines += [":::", "", ":::{table} Packages the pages were executed with",
+              "| package | version |", "|---|---|"]
     for p in packages:
         seen = sorted({r["versions"].get(p, "–") for r in records})
         lines.append(f"| {p} | {', '.join(seen)} |")
     machines = sorted({f"{r['machine']['cpu']}, {r['machine']['cores']} cores, "
                        f"{r['machine']['platform']}" for r in records})
-    lines += ["", "| machine |", "|---|", *[f"| {m} |" for m in machines]]
+    lines += [":::", "", ":::{table} Machines the pages were executed on", "| machine |", "|---|",
+              *[f"| {m} |" for m in machines], ":::"]
     return "\n".join(lines) + "\n"
 
 
