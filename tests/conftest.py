@@ -29,7 +29,8 @@ def built_book(tmp_path_factory, monkeypatch_session):
     in Chromium)."""
     import shutil
     import subprocess
-    import sys
+
+    from cnnrepro import run
 
     work = tmp_path_factory.mktemp("book")
     shutil.copytree(ROOT / "book", work / "book",
@@ -40,8 +41,7 @@ def built_book(tmp_path_factory, monkeypatch_session):
     monkeypatch_session.delenv("CNNREPRO_RESULTS", raising=False)
     if (ROOT / "results" / "bench").is_dir():  # the Performance appendix reads these
         shutil.copytree(ROOT / "results" / "bench", work / "results" / "bench")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    build = subprocess.run([str(jupyter_book), "build", "book/", "--warningiserror", "--keep-going"],
+    build = subprocess.run([run.jupyter_book(), "build", "book/", "--warningiserror", "--keep-going"],
                            cwd=work, capture_output=True, text=True)
     (work / "build.log").write_text(build.stdout + build.stderr)
     assert build.returncode == 0, (build.stdout + build.stderr)[-3000:]

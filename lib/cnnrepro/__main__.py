@@ -20,7 +20,7 @@ from pathlib import Path
 # TensorFlow's start-up notices (oneDNN, CUDA) are noise here; a user's own setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from . import protocol, run  # noqa: E402  (after the setting above)
+from . import execution, protocol, run  # noqa: E402  (after the setting above)
 
 
 # Notices TensorFlow and the Jupyter kernel write straight to stderr, before
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 raise protocol.ProtocolError(str(exc)) from exc
             print(f"wrote {out}")
-    except (protocol.ProtocolError, run.ChapterFailed) as exc:
+    except (protocol.ProtocolError, execution.PageFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -306,12 +306,11 @@ def time_book(out: Path, repeats: int = 3, jobs: int | None = None, log=print) -
     executed (its "executing" lines). Rows are appended to ``out``."""
     import shutil
     import subprocess
-    import sys
     import tempfile
 
     from .paths import repo_root
+    from .run import jupyter_book
     root = repo_root()
-    exe = Path(sys.executable).with_name("jupyter-book")
     rows = []
     with tempfile.TemporaryDirectory(prefix="time-book-") as tmp:
         work = Path(tmp)
@@ -329,7 +328,7 @@ def time_book(out: Path, repeats: int = 3, jobs: int | None = None, log=print) -
                     source = work / "book" / "chapters" / f"{EDITED_CHAPTER}.py"
                     source.write_text(source.read_text() + f"\n# %% [markdown]\n# Timing edit {repeat}.\n")
                 start = time.perf_counter()
-                build = subprocess.run([str(exe), "build", "book/"], cwd=work, env=env,
+                build = subprocess.run([jupyter_book(), "build", "book/"], cwd=work, env=env,
                                        capture_output=True, text=True)
                 seconds = time.perf_counter() - start
                 if build.returncode != 0:

@@ -17,14 +17,14 @@ from sphinx.errors import ExtensionError
 
 
 def execute_stale_pages(app) -> None:
-    from . import protocol, run
+    from . import execution, protocol, run
     book = Path(app.srcdir)
     # The book being built is the project: its store, its generated pages.
     os.environ.setdefault("CNNREPRO_ROOT", str(book.parent))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         run.bring_up_to_date(book, log=lambda line: print(f"cnnrepro: {line}", flush=True))
-    except (run.ChapterFailed, protocol.ProtocolError) as exc:
+    except (execution.PageFailed, protocol.ProtocolError) as exc:
         raise ExtensionError(str(exc)) from None
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .provenance import now_utc
+
 RECORD = "cnnrepro"                   # the notebook metadata key of a page's record
 READ_LOG_VAR = "CNNREPRO_READ_LOG"    # set while a page executes: where its reads go
 # Files of a store entry that change when the run is retrained (the predictions and
@@ -191,7 +193,7 @@ def execute_page(book: Path, name: str, params: dict, origin: str = "default",
               "package": package_hash(), "inputs": inputs,
               "runs_read": len(entries),
               "runs_trained": len({r["path"] for r in read if r["trained"]}),
-              "executed_at": _now(), "seconds": round(seconds, 1),
+              "executed_at": now_utc(), "seconds": round(seconds, 1),
               "versions": versions(), "machine": machine()}
     nb = nbformat.read(partial, as_version=4)
     nb.metadata[RECORD] = record
@@ -212,11 +214,6 @@ def failed_cell(notebook: Path) -> str:
             first = next((line for line in cell.source.splitlines() if line.strip()), "")
             return f"code cell {i} ({first[:60]!r})"
     return "a cell"
-
-
-def _now() -> str:
-    from .provenance import now_utc
-    return now_utc()
 
 
 # --- executing many pages ------------------------------------------------------------

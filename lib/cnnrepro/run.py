@@ -20,8 +20,6 @@ import yaml
 from . import execution, protocol
 from .paths import book_dir
 
-ChapterFailed = execution.PageFailed  # the name the CLI and the tests know
-
 # Pages after the chapters that read stored results but train nothing
 # (book/chapters/<name>.py like the chapters): the summary, which takes the book's
 # profile to find the runs the chapters show and reads their headline rows, and the
@@ -177,6 +175,12 @@ def train_chapter(name: str, params: dict | None = None) -> list:
         proto.run_configs(), force=proto.force, requested_by=proto.requested_by(), verbose=2)
 
 
+def jupyter_book() -> str:
+    """The ``jupyter-book`` command of this Python's environment (else the PATH's)."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    return str(exe) if exe.exists() else "jupyter-book"
+
+
 def build_book(book: Path | None = None, extra_args: tuple[str, ...] = (),
                profile: str | None = None, jobs: int | None = None) -> Path:
     """``jupyter-book build book/``, which executes the stale pages first (the
@@ -187,10 +191,8 @@ def build_book(book: Path | None = None, extra_args: tuple[str, ...] = (),
         env[PROFILE_VAR] = profile
     if jobs:
         env[JOBS_VAR] = str(jobs)
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(folder), *extra_args]
-    result = subprocess.run(cmd, env=env)
+    result = subprocess.run([jupyter_book(), "build", str(folder), *extra_args], env=env)
     if result.returncode != 0:
-        raise ChapterFailed(f"jupyter-book build {folder} failed (exit {result.returncode}); "
+        raise execution.PageFailed(f"jupyter-book build {folder} failed (exit {result.returncode}); "
                             f"its output above names the page and the cell")
     return folder / "_build" / "html" / "index.html"
