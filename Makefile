@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # AVX512_VNNI and newer); the package sets the same default.
 export TF_ENABLE_ONEDNN_OPTS ?= 1
 
-.PHONY: install browser book chapter build test test-fast bench clean
+.PHONY: install browser book chapter build test test-fast verify bench clean
 
 # Re-install only when the requirements or the package metadata change.
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -56,6 +56,12 @@ test: install browser
 ## make test-fast: library tests only
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not book"
+
+## make verify CHAPTERS="residual_depth digit_pairs" RUNS=3: retrain stored runs (the
+## cheapest RUNS per chapter) and compare them with the store (README: "Do the stored
+## runs come back?")
+verify: install
+	$(BIN)/python -m cnnrepro verify $(CHAPTERS) $(if $(RUNS),--runs $(RUNS))
 
 # Training throughput of every model, TensorFlow and the PyTorch peer side by side
 # (results/bench/, shown in the book's Performance appendix). Several minutes.

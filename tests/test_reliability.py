@@ -119,6 +119,7 @@ def test_kill_9_while_writing_leaves_no_entry_and_the_next_run_trains(tmp_path):
     again = store.get_or_train(TINY, verbose=0, log=logs.append)
     assert any("training" in m for m in logs) and store.has(TINY)
     assert np.isfinite(again.metrics["accuracy"])
+    assert not any((store.root / ".tmp").iterdir())  # the dead writer's files are gone
 
 
 @needs_mirror

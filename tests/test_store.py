@@ -1,6 +1,12 @@
+import json
+import os
+import subprocess
+
 import numpy as np
 import pytest
 
+from cnnrepro import config as config_module
+from cnnrepro import provenance
 from cnnrepro import store as store_module
 from cnnrepro.train import TRAINING_CODE_VERSION, RunConfig
 from conftest import needs_mirror
@@ -77,3 +83,142 @@ def test_interrupted_force_keeps_the_old_entry(tmp_store, monkeypatch):
 def test_load_of_a_missing_run_names_it(tmp_store):
     with pytest.raises(KeyError, match=TINY.key()):
         tmp_store.load(TINY)
+
+
+# -- numerics in the key ---------------------------------------------------------
+
+JAX = config_module.numerics_of("jax")
+ONEDNN_OFF = config_module.numerics_of("tensorflow", False)
+
+
+def test_numerics_other_than_the_default_change_the_key_and_the_default_keeps_it():
+    assert TINY.key(config_module.DEFAULT_NUMERICS) == TINY.key()
+    keys = {TINY.key(n) for n in (config_module.DEFAULT_NUMERICS, ONEDNN_OFF, JAX)}
+    assert len(keys) == 3  # a JAX run of a loss never answers for TensorFlow's
+    assert TINY.canonical(JAX)["numerics"] == JAX and "numerics" not in TINY.canonical()
+
+
+def test_numerics_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert config_module.current_numerics() == JAX
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert config_module.current_numerics() == ONEDNN_OFF
+    monkeypatch.setenv("KERAS_BACKEND", "theano")
+    with pytest.raises(ValueError, match="'theano'.*allowed.*jax"):
+        config_module.current_numerics()
+
+
+def fake_run(store, config, numerics, accuracy=0.5):
+    """A stored run of ``config`` as if computed with ``numerics`` (no training)."""
+    path = store.path(config, numerics)
+    path.mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps({"key": path.name, **config.canonical(numerics)}))
+    (path / "provenance.json").write_text(json.dumps(
+        {"backend": numerics["backend"], "numerics": numerics, "timing": {"wall_seconds": 1.0}}))
+    (path / "metrics.json").write_text(json.dumps({"accuracy": accuracy}))
+    for name in ("updates.csv", "epochs.csv"):
+        (path / name).write_text("epoch\n1\n")
+    np.savez(path / "predictions.npz", labels=np.zeros(4, np.uint8), probs=np.ones((4, 10), np.float32))
+    return path
+
+
+def test_lookup_prefers_this_process_numerics_and_falls_back_to_others(tmp_store):
+    jax_path = fake_run(tmp_store, TINY, JAX, accuracy=0.9)
+    assert tmp_store.find(TINY) == jax_path and tmp_store.has(TINY)
+    assert tmp_store.find(TINY, other_numerics=False) is None
+    run = tmp_store.load(TINY)
+    assert run.numerics == JAX and run.key == TINY.key(JAX) and run.config == TINY
+    default = fake_run(tmp_store, TINY, config_module.DEFAULT_NUMERICS, accuracy=0.7)
+    assert tmp_store.find(TINY) == default and tmp_store.load(TINY).metrics["accuracy"] == 0.7
+
+
+def test_rekey_files_runs_under_their_recorded_numerics(tmp_store):
+    # a store from before numerics were in keys: a JAX run and a oneDNN-off run at
+    # default keys, told apart only by their provenance
+    old_jax = fake_run(tmp_store, TINY, config_module.DEFAULT_NUMERICS)
+    (old_jax / "provenance.json").write_text(json.dumps(
+        {"backend": "jax", "settings": {"KERAS_BACKEND": "jax"}, "timing": {}}))
+    other = RunConfig(**{**TINY.__dict__, "seed": 1})
+    old_off = fake_run(tmp_store, other, config_module.DEFAULT_NUMERICS)
+    (old_off / "provenance.json").write_text(json.dumps(
+        {"backend": "tensorflow", "settings": None, "timing": {}}))
+    current = fake_run(tmp_store, RunConfig(**{**TINY.__dict__, "seed": 2}),
+                       config_module.DEFAULT_NUMERICS)
+    moved = store_module.rekey(tmp_store, log=lambda m: None)
+    assert sorted(new.name for _, new in moved) == sorted([TINY.key(JAX), other.key(ONEDNN_OFF)])
+    assert not old_jax.exists() and current.exists()
+    assert tmp_store.load(TINY).numerics == JAX and tmp_store.load(other).numerics == ONEDNN_OFF
+    assert store_module.rekey(tmp_store, log=lambda m: None) == []  # idempotent
+
+
+def test_staging_left_by_dead_writers_is_cleared_and_live_ones_kept(tmp_store):
+    staging = tmp_store.root / ".tmp"
+    dead = _dead_pid()
+    (staging / f"{dead}-0123456789abcdef-x").mkdir(parents=True)
+    (staging / f"{os.getpid()}-fedcba9876543210-y").mkdir()
+    (staging / "0123456789abcdef-oldstyle").mkdir()
+    removed = tmp_store.clear_staging()
+    assert sorted(p.name for p in removed) == sorted(
+        [f"{dead}-0123456789abcdef-x", "0123456789abcdef-oldstyle"])
+    assert [p.name for p in staging.iterdir()] == [f"{os.getpid()}-fedcba9876543210-y"]
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+@needs_mirror
+def test_a_run_records_its_numerics_and_settings(tmp_store):
+    run = tmp_store.get_or_train(TINY, verbose=0, log=lambda m: None)
+    assert run.numerics == config_module.current_numerics() == run.provenance["numerics"]
+    settings = run.provenance["settings"]
+    assert settings["op_determinism"] is True and "intra_op_threads" in settings
+    assert settings["TF_ENABLE_ONEDNN_OPTS"] == os.environ["TF_ENABLE_ONEDNN_OPTS"]
+    assert len(run.provenance["source_sha256"]) == 16
+    assert run.provenance["git_commit"].endswith("+dirty") == ("git_diff_sha256" in run.provenance)
+
+
+@needs_mirror
+def test_a_transfer_source_of_other_numerics_is_not_used_for_training(tmp_store, monkeypatch):
+    from test_train import PHASE1, phase2
+    fake_run(tmp_store, PHASE1, JAX)  # no weights: using it would fail
+    run = tmp_store.get_or_train(phase2(0.0), verbose=0, log=lambda m: None)
+    assert run.numerics == config_module.current_numerics()
+    assert tmp_store.find(PHASE1, other_numerics=False) is not None
+
+
+def test_git_diff_hash_names_the_edit(tmp_path):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+    git("init", "-q")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "a.py").write_text("x = 1\n")
+    (tmp_path / "notes.md").write_text("n\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    assert provenance.git_diff_hash(tmp_path, (":/lib",)) is None
+    (tmp_path / "notes.md").write_text("edited\n")  # not training code
+    assert provenance.git_diff_hash(tmp_path, (":/lib",)) is None
+    (tmp_path / "lib" / "a.py").write_text("x = 2\n")
+    first = provenance.git_diff_hash(tmp_path, (":/lib",))
+    (tmp_path / "lib" / "a.py").write_text("x = 3\n")
+    second = provenance.git_diff_hash(tmp_path, (":/lib",))
+    assert first and second and first != second
+    (tmp_path / "lib" / "a.py").write_text("x = 1\n")
+    (tmp_path / "lib" / "new.py").write_text("y = 1\n")  # untracked code counts
+    assert provenance.git_diff_hash(tmp_path, (":/lib",)) not in (None, first, second)
+
+
+def test_the_committed_store_files_every_run_under_its_config_and_numerics():
+    from conftest import ROOT
+    store = store_module.ResultsStore(ROOT / "results")
+    runs = store.runs()
+    assert len(runs) > 100
+    for path in runs:
+        stored = json.loads((path / "config.json").read_text())
+        numerics = store_module.recorded_numerics(json.loads((path / "provenance.json").read_text()))
+        assert stored.get("numerics", config_module.DEFAULT_NUMERICS) == numerics, path
+        assert stored["key"] == path.name == RunConfig.from_canonical(stored).key(numerics), path

@@ -64,7 +64,7 @@ proto = protocol.resolve(
 store = ResultsStore(proto.store_root)
 runs = store.get_runs(proto.run_configs(), force=proto.force,
                       requested_by=proto.requested_by(), verbose=2)
-by_key = {r.key: r for r in runs}
+by_key = {r.config.key(): r for r in runs}
 paper = report.reported(CHAPTER)
 points = ntu.chapter_points(proto)
 chosen = {s.name: s for s in ntu.sweeps(proto)}

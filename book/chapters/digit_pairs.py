@@ -277,7 +277,7 @@ def moving_mean_gap(weights, images):
 
 
 phase1_images = np.repeat(mnist.x_train[:proto.source_train, ..., None].astype(np.float32) / 255.0, 2, axis=-1)
-gap = moving_mean_gap(store.load_weights(phase1[seed0].config), phase1_images)
+gap = moving_mean_gap(store.load_weights(phase1[seed0]), phase1_images)
 report.glue("bn_gap", f"{min(gap.values()):.2f} to {max(gap.values()):.2f} (seed {seed0})")
 report.table(phase1_frame, f"Phase 1: digit classifier on the first {proto.source_train:,} training images, "
              f"{proto.phase1_epochs} epochs, batch size {proto.batch_size} (report: about "
@@ -445,7 +445,7 @@ report.glue("binomial_sd", f"{np.sqrt(tail_val.mean() * (1 - tail_val.mean()) / 
 
 # %% tags=["remove-cell"]
 extractor = pair_transfer.feature_extraction()
-set_kept_weights(extractor, store.load_weights(phase1[seed0].config))
+set_kept_weights(extractor, store.load_weights(phase1[seed0]))
 probe = keras.Model(extractor.input, [extractor.get_layer("block1_concat").output,
                                       extractor.get_layer("block2_concat").output,
                                       extractor.output])

@@ -1,9 +1,10 @@
-"""Command line: ``python -m cnnrepro {list,run,train,book,build,bench}``.
+"""Command line: ``python -m cnnrepro {list,run,train,book,build,bench,verify,fingerprint,rekey}``.
 
     python -m cnnrepro run residual_depth -p batch_sizes '[32, 256]' -p seeds '[0]'
     python -m cnnrepro run residual_depth --reset     # back to the book's defaults
     python -m cnnrepro book --profile cpu --jobs 2    # = jupyter-book build book/
     python -m cnnrepro bench --models vgg16 resnet18 --repeats 3
+    python -m cnnrepro verify residual_depth --runs 3 # retrain the 3 cheapest, compare
 """
 
 from __future__ import annotations
@@ -121,12 +122,31 @@ def main(argv: list[str] | None = None) -> int:
                               "times each, on a copy of the book")
     p_bench.add_argument("--out", type=Path, default=None,
                          help="CSV to write (default: results/bench/<backend>-<cpu>.csv)")
+    p_verify = sub.add_parser("verify", help="retrain stored runs into a temporary store "
+                              "and compare them with the stored ones (cheapest first)")
+    p_verify.add_argument("chapters", nargs="*", help="default: every chapter, or with "
+                          "--store every run of that store")
+    p_verify.add_argument("--runs", type=int, default=None,
+                          help="at most this many runs per chapter, the cheapest first")
+    p_verify.add_argument("--store", type=Path, default=None,
+                          help="the store to verify (default: the book's results)")
+    p_verify.add_argument("--no-record", action="store_true",
+                          help="do not add the results to results/bench/verify.csv "
+                               "(never recorded for another --store)")
+    p_finger = sub.add_parser("fingerprint", help="store the reference runs of the training "
+                              "code's version (tests/fingerprint/); refused when they changed "
+                              "without a new TRAINING_CODE_VERSION")
+    p_finger.add_argument("--check", action="store_true",
+                          help="only retrain and compare them (what the tests do)")
+    p_rekey = sub.add_parser("rekey", help="file every run of a store under the key its "
+                             "config and recorded numerics give")
+    p_rekey.add_argument("--store", type=Path, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("traitlets", "nbclient", "papermill"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    if args.command in ("train", "bench"):
+    if args.command in ("train", "bench", "verify", "fingerprint"):
         with notices_dropped():
             import keras  # noqa: F401  (its notices dropped once, here)
     try:
@@ -177,10 +197,55 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 raise protocol.ProtocolError(str(exc)) from exc
             print(f"wrote {out}")
+        elif args.command == "verify":
+            return verify_command(args)
+        elif args.command == "fingerprint":
+            from . import verify
+            if args.check:
+                rows = verify.check_fingerprint()
+                print(f"{len(rows)} reference runs: "
+                      f"{rows['verdict'].value_counts().to_dict()}")
+            else:
+                removed = verify.renew_fingerprint()
+                print(f"reference runs of code version {verify.config_module.TRAINING_CODE_VERSION} stored "
+                      f"in {verify.reference_store().root}; {len(removed)} of other versions removed")
+        elif args.command == "rekey":
+            from .store import ResultsStore, rekey
+            moved = rekey(ResultsStore(args.store or protocol.default_store_root()))
+            print(f"{len(moved)} runs filed under new keys")
     except (protocol.ProtocolError, execution.PageFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from .verify import Drift
+        if not isinstance(exc, Drift):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def verify_command(args) -> int:
+    from . import verify
+    from .store import ResultsStore
+
+    if args.runs is not None and args.runs < 1:
+        raise protocol.ProtocolError(f"--runs={args.runs} is not allowed; allowed: an integer >= 1")
+    for name in args.chapters:
+        protocol.chapter(name)
+    store = ResultsStore(args.store or protocol.default_store_root())
+    chapters = args.chapters or (None if args.store else list(protocol.chapters()))
+    chosen = verify.select(store, chapters, args.runs)
+    if not chosen:
+        raise protocol.ProtocolError(f"no stored runs to verify in {store.root} for {chapters}")
+    rows = verify.verify(store, chosen)
+    print(verify.table(rows))
+    if not (args.no_record or args.store):
+        print(f"recorded in {verify.record(rows)}")
+    bad = int((~rows["ok"]).sum())
+    print(f"{len(rows) - bad} of {len(rows)} runs as expected: "
+          f"{rows['verdict'].value_counts().to_dict()}")
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -1,17 +1,64 @@
-"""What identifies a run: its config (every setting that changes its numbers) and the
-key the results store files it under. Imports no Keras, so that validating a
-chapter's parameters and listing its runs is instant."""
+"""What identifies a run: its config (every setting that changes its numbers), the
+numerics it was computed with, and the key the results store files it under.
+Imports no Keras, so that validating a chapter's parameters and listing its runs
+is instant."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 
 # Bump when the meaning of a stored run changes (training loop, data
-# preparation, what is recorded); runs of an older version are not reused.
+# preparation, model definitions, what is recorded); runs of an older version are
+# not reused. tests/test_fingerprint.py fails until it is bumped when a change alters
+# what the reference runs compute (``python -m cnnrepro fingerprint`` renews them).
 TRAINING_CODE_VERSION = 1
+
+# How a run's arithmetic was done, beyond its config: the Keras backend and, on
+# TensorFlow, whether its oneDNN kernels ran. The same config and seed give other
+# numbers under other numerics (0.03-0.06 test accuracy in chapter 1's single runs
+# with oneDNN on and off), so the numerics are part of a run's key. Runs computed
+# the default way keep the keys they had before numerics were recorded.
+DEFAULT_NUMERICS = {"backend": "tensorflow", "onednn": True}
+BACKENDS = ("tensorflow", "jax", "torch")
+ONEDNN_VAR = "TF_ENABLE_ONEDNN_OPTS"
+
+
+def onednn_enabled(value: str | None) -> bool:
+    """TensorFlow's reading of TF_ENABLE_ONEDNN_OPTS (cnnrepro sets it to 1 unless the
+    user chose; unset, TensorFlow leaves oneDNN off on processors without AVX512_VNNI,
+    such as the AMD EPYC the committed cpu runs were trained on)."""
+    return (value or "0").strip().lower() in ("1", "true")
+
+
+def numerics_of(backend: str, onednn: bool | None = None) -> dict:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown Keras backend {backend!r}; allowed: {list(BACKENDS)}")
+    return {"backend": backend, "onednn": bool(onednn)} if backend == "tensorflow" \
+        else {"backend": backend}
+
+
+def describe_numerics(numerics: dict) -> str:
+    """'tensorflow, oneDNN on', 'jax', ..."""
+    if numerics.get("backend") == "tensorflow":
+        return f"tensorflow, oneDNN {'on' if numerics.get('onednn') else 'off'}"
+    return str(numerics.get("backend", "?"))
+
+
+def current_numerics() -> dict:
+    """The numerics a run trained by this process gets, from the environment Keras and
+    TensorFlow read (KERAS_BACKEND, TF_ENABLE_ONEDNN_OPTS)."""
+    return numerics_of(os.environ.get("KERAS_BACKEND", "tensorflow"),
+                       onednn_enabled(os.environ.get(ONEDNN_VAR)))
+
+
+# Every numerics a stored run can have, in the order a lookup prefers them after the
+# current process's own: a run computed another way still answers for its config.
+KNOWN_NUMERICS = (DEFAULT_NUMERICS, numerics_of("tensorflow", False), numerics_of("jax"),
+                  numerics_of("torch"))
 
 
 @dataclass(frozen=True)
@@ -30,13 +77,19 @@ class RunConfig:
     precision: str = "float32"
     extra: dict = field(default_factory=dict)  # model- or chapter-specific settings
 
-    def canonical(self) -> dict:
+    def canonical(self, numerics: dict | None = None) -> dict:
+        """The config as stored and hashed; ``numerics`` other than the default are
+        part of it."""
         d = dataclasses.asdict(self)
         d["code_version"] = TRAINING_CODE_VERSION
+        if numerics is not None and numerics != DEFAULT_NUMERICS:
+            d["numerics"] = numerics
         return d
 
-    def key(self) -> str:
-        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+    def key(self, numerics: dict | None = None) -> str:
+        """The store key of this config computed with ``numerics`` (default: the
+        default numerics, TensorFlow with oneDNN)."""
+        blob = json.dumps(self.canonical(numerics), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @classmethod

@@ -13,7 +13,8 @@ from .paths import repo_root
 
 SETTINGS_CHECK = "settings-check.csv"   # bench --check-settings
 BOOK_TIMING = "book-timing.csv"         # bench --time-book
-OWN_SECTIONS = {SETTINGS_CHECK, BOOK_TIMING}  # not throughput files
+VERIFY = "verify.csv"                   # verify: stored runs retrained and compared
+OWN_SECTIONS = {SETTINGS_CHECK, BOOK_TIMING, VERIFY}  # not throughput files
 
 
 def bench_dir() -> Path:

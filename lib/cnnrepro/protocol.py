@@ -135,13 +135,19 @@ class Protocol:
 
     @property
     def store_root(self) -> Path:
-        if os.environ.get(STORE_VAR):
-            return Path(os.environ[STORE_VAR])
-        from .paths import repo_root
-        return repo_root() / (".cache/smoke-results" if self.profile == "smoke" else "results")
+        return default_store_root(self.profile)
 
     def requested_by(self) -> dict:
         return {"chapter": self.chapter.name, "profile": self.profile}
+
+
+def default_store_root(profile: str = DEFAULT_PROFILE) -> Path:
+    """``CNNREPRO_RESULTS``, else the committed store (``results/``); smoke runs go to
+    ``.cache/smoke-results`` and are never committed."""
+    if os.environ.get(STORE_VAR):
+        return Path(os.environ[STORE_VAR])
+    from .paths import repo_root
+    return repo_root() / (".cache/smoke-results" if profile == "smoke" else "results")
 
 
 _CHAPTERS: dict[str, ChapterSpec] = {}

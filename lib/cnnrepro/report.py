@@ -19,6 +19,7 @@ import yaml
 from pandas.io.formats.style import Styler
 
 from . import metrics
+from .config import describe_numerics
 from .execution import note_input
 from .paths import book_dir
 from .store import Run
@@ -204,6 +205,19 @@ def provenance_runs(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run")
 
 
+def settings_text(provenance: dict) -> str:
+    """Op determinism and thread pools as a run recorded them ('not recorded' for runs
+    stored before provenance held them)."""
+    s = provenance.get("settings") or {}
+    if "xla_gpu_deterministic_ops" in s:
+        return f"XLA deterministic GPU ops {'on' if s['xla_gpu_deterministic_ops'] else 'off'}"
+    if "op_determinism" not in s:
+        return "not recorded"
+    threads = {k: s.get(k) for k in ("intra_op_threads", "inter_op_threads")}
+    pools = ", ".join(f"{k.split('_')[0]}-op {v or 'one per core'}" for k, v in threads.items())
+    return f"op determinism {'on' if s['op_determinism'] else 'off'}; threads: {pools}"
+
+
 def provenance_environment(runs: list[Run], protocol) -> pd.DataFrame:
     """Facts shared by the runs (each distinct value listed once)."""
     def distinct(get):
@@ -216,8 +230,9 @@ def provenance_environment(runs: list[Run], protocol) -> pd.DataFrame:
         "book built from commit": _head_commit(),
         "runs computed at commit(s)": distinct(lambda r: r.provenance["git_commit"]),
         "CPU": distinct(lambda r: r.provenance["cpu"]),
-        "backend and devices": distinct(lambda r: f"{r.provenance['backend']} on "
-                                                  f"{', '.join(r.provenance['devices'])}"),
+        "numerics (backend, oneDNN) and devices": distinct(
+            lambda r: f"{describe_numerics(r.numerics)} on {', '.join(r.provenance['devices'])}"),
+        "determinism and threads": distinct(lambda r: settings_text(r.provenance)),
         "data": distinct(lambda r: f"{r.provenance['data_source'].get('origin')}: "
                                    f"{Path(r.provenance['data_source'].get('file', '-')).name} "
                                    f"sha256 {r.provenance['data_source'].get('sha256', 'n/a')}"),

@@ -1,6 +1,8 @@
-"""The results store: one folder per run, keyed by the canonical config.
+"""The results store: one folder per run, keyed by the canonical config and the
+numerics it was computed with (``config.current_numerics``).
 
-    <root>/<model>/<key>/config.json       canonical config (with code version) and key
+    <root>/<model>/<key>/config.json       canonical config (with code version and
+                                           numerics other than the default) and key
                          updates.csv       per-update train and random-test-batch metrics
                          epochs.csv        per-epoch train and full-test metrics
                          metrics.json      final test metrics
@@ -9,9 +11,15 @@
                          weights.npz       only for runs that keep layers' weights
                                            (``extra["keep_weights"]``) for later runs
 
-A run folder appears by one rename of a finished temporary folder, so an
-interrupted run leaves no entry behind, and ``force`` replaces an entry only
-once its replacement is complete.
+A run folder appears by one rename of a finished temporary folder under
+``<root>/.tmp/`` (named after the writing process), so an interrupted run leaves no
+entry behind, and ``force`` replaces an entry only once its replacement is
+complete. The next write clears what dead writers left there.
+
+A config is looked up under this process's numerics first; a run of the same
+config computed otherwise (the ``paper`` runs trained with Keras on JAX on a GPU,
+read on a CPU with TensorFlow) answers for it when there is none, and its
+provenance says how it was computed. Training always uses this process's numerics.
 """
 
 from __future__ import annotations
@@ -30,8 +38,9 @@ import numpy as np
 import pandas as pd
 
 from . import provenance
+from .config import (KNOWN_NUMERICS, TRAINING_CODE_VERSION, RunConfig, Transfer,
+                     current_numerics, numerics_of, onednn_enabled)
 from .execution import note_input
-from .config import RunConfig, Transfer
 
 if TYPE_CHECKING:
     from .train import RunResult
@@ -47,7 +56,7 @@ class Run:
     """A stored run, as the chapters read it."""
 
     config: RunConfig
-    key: str
+    key: str           # where it is stored: the config's key under its numerics
     path: Path
     updates: pd.DataFrame
     epochs: pd.DataFrame
@@ -55,10 +64,46 @@ class Run:
     test_labels: np.ndarray
     test_probs: np.ndarray
     provenance: dict
+    numerics: dict
 
     @property
     def test_pred(self) -> np.ndarray:
         return self.test_probs.argmax(axis=1)
+
+
+def read_run(path: Path) -> Run:
+    """The run stored in folder ``path``."""
+    stored = json.loads((path / "config.json").read_text())
+    with np.load(path / "predictions.npz") as f:
+        labels, probs = f["labels"], f["probs"]
+    note_input(path)
+    return Run(RunConfig.from_canonical(stored), stored["key"], path,
+               pd.read_csv(path / "updates.csv"), pd.read_csv(path / "epochs.csv"),
+               json.loads((path / "metrics.json").read_text()), labels, probs,
+               json.loads((path / "provenance.json").read_text()),
+               stored.get("numerics", KNOWN_NUMERICS[0]))
+
+
+def recorded_numerics(provenance: dict) -> dict:
+    """The numerics a stored run was computed with, from its provenance. Runs stored
+    before provenance recorded them name the backend and the environment's settings;
+    an unset TF_ENABLE_ONEDNN_OPTS there meant oneDNN off (those runs ran on AMD EPYC
+    processors, where TensorFlow leaves it off by default)."""
+    if "numerics" in provenance:
+        return provenance["numerics"]
+    settings = provenance.get("settings") or {}
+    return numerics_of(provenance["backend"],
+                       onednn_enabled(settings.get("TF_ENABLE_ONEDNN_OPTS")))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def train(config: RunConfig, **kw) -> "RunResult":
@@ -76,41 +121,64 @@ class ResultsStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
 
-    def path(self, config: RunConfig) -> Path:
-        return self.root / config.model / config.key()
+    def path(self, config: RunConfig, numerics: dict | None = None) -> Path:
+        """Where ``config`` computed with ``numerics`` (default: this process's) lives."""
+        return self.root / config.model / config.key(numerics or current_numerics())
+
+    def find(self, config: RunConfig, other_numerics: bool = True) -> Path | None:
+        """The stored run of ``config``: this process's numerics first, then (unless
+        ``other_numerics`` is off) any other."""
+        for numerics in (current_numerics(), *(KNOWN_NUMERICS if other_numerics else ())):
+            path = self.path(config, numerics)
+            if (path / "config.json").is_file():
+                return path
+        return None
 
     def has(self, config: RunConfig) -> bool:
-        return (self.path(config) / "config.json").is_file()
+        return self.find(config) is not None
 
     def load(self, config: RunConfig) -> Run:
-        path = self.path(config)
-        if not self.has(config):
+        path = self.find(config)
+        if path is None:
             raise KeyError(f"no stored run for {config.label()} (key {config.key()}) in {self.root}")
-        with np.load(path / "predictions.npz") as f:
-            labels, probs = f["labels"], f["probs"]
-        note_input(path)
-        return Run(config, config.key(), path,
-                   pd.read_csv(path / "updates.csv"), pd.read_csv(path / "epochs.csv"),
-                   json.loads((path / "metrics.json").read_text()), labels, probs,
-                   json.loads((path / "provenance.json").read_text()))
+        return read_run(path)
 
-    def load_weights(self, config: RunConfig) -> dict[str, np.ndarray]:
+    def runs(self) -> list[Path]:
+        """Every run folder of the store."""
+        return sorted(p.parent for p in self.root.glob("*/*/config.json"))
+
+    @staticmethod
+    def load_weights(run: Run) -> dict[str, np.ndarray]:
         """The weights a stored run kept, by "<layer>/<i>"."""
-        path = self.path(config) / "weights.npz"
+        path = run.path / "weights.npz"
         if not path.is_file():
-            raise KeyError(f"stored run {config.label()} (key {config.key()}) kept no weights; "
+            raise KeyError(f"stored run {run.config.label()} (key {run.key}) kept no weights; "
                            f"its extra['keep_weights'] names the layers to keep")
         with np.load(path) as f:
             return {k: f[k] for k in f.files}
 
+    def clear_staging(self) -> list[Path]:
+        """Remove what writers that are no longer running left under ``.tmp/`` (a run
+        killed while writing its files); returns what was removed."""
+        removed = []
+        for path in sorted((self.root / ".tmp").glob("*")):
+            pid = path.name.split("-", 1)[0]
+            if not (pid.isdigit() and _alive(int(pid))):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        return removed
+
     def save(self, result: RunResult, requested_by: dict | None = None) -> Path:
-        """Write a finished run atomically; replaces an existing entry of the same key."""
-        config, final = result.config, self.path(result.config)
+        """Write a finished run atomically under its config's key for the numerics it
+        was computed with; replaces an existing entry of that key."""
+        config, numerics = result.config, result.numerics
+        key, final = config.key(numerics), self.path(config, numerics)
         staging = self.root / ".tmp"
         staging.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{config.key()}-", dir=staging))
+        self.clear_staging()
+        tmp = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-{key}-", dir=staging))
         try:
-            _write_json(tmp / "config.json", {"key": config.key(), **config.canonical()})
+            _write_json(tmp / "config.json", {"key": key, **config.canonical(numerics)})
             result.updates.to_csv(tmp / "updates.csv", index=False, float_format="%.6g")
             result.epochs.to_csv(tmp / "epochs.csv", index=False, float_format="%.6g")
             _write_json(tmp / "metrics.json", result.metrics)
@@ -119,11 +187,11 @@ class ResultsStore:
             if result.weights:
                 np.savez_compressed(tmp / "weights.npz", **result.weights)
             _write_json(tmp / "provenance.json", {
-                **provenance.environment(), "timing": result.timing,
+                **provenance.environment(), "numerics": numerics, "timing": result.timing,
                 "data_source": result.data_source, "requested_by": requested_by or {}})
             final.parent.mkdir(parents=True, exist_ok=True)
             if final.exists():
-                old = staging / f"replaced-{config.key()}-{os.getpid()}"
+                old = staging / f"{os.getpid()}-replaced-{key}"
                 os.rename(final, old)
                 os.rename(tmp, final)
                 shutil.rmtree(old)
@@ -135,20 +203,24 @@ class ResultsStore:
         return final
 
     def get_or_train(self, config: RunConfig, force: bool = False, *,
-                     requested_by: dict | None = None, verbose="auto", log=log_line) -> Run:
+                     requested_by: dict | None = None, verbose="auto", log=log_line,
+                     other_numerics: bool = True) -> Run:
         """The stored run for ``config``; trains and stores it on a miss or with ``force``.
         A run that starts from another run's weights gets that run first (stored
-        or trained, never forced)."""
-        if self.has(config) and not force:
-            run = self.load(config)
+        or trained, never forced), computed with this process's numerics as the
+        run itself will be."""
+        found = None if force else self.find(config, other_numerics)
+        if found is not None:
+            run = read_run(found)
             log(f"{config.label()}: stored ({run.path})")
             return run
         pretrained = None
         transfer = Transfer.from_config(config)
         if transfer is not None:
-            self.get_or_train(transfer.source, requested_by=requested_by, verbose=verbose,
-                              log=lambda m: log(f"source: {m}"))
-            pretrained = self.load_weights(transfer.source)
+            source = self.get_or_train(transfer.source, requested_by=requested_by,
+                                       verbose=verbose, log=lambda m: log(f"source: {m}"),
+                                       other_numerics=False)
+            pretrained = self.load_weights(source)
         log(f"{config.label()}: training" + (" (force)" if force else ""))
         start = time.perf_counter()
         result = train(config, verbose=verbose, pretrained=pretrained)
@@ -156,7 +228,7 @@ class ResultsStore:
         note_input(path, trained=True)
         log(f"{config.label()}: trained in {time.perf_counter() - start:.1f} s, "
             f"test accuracy {result.metrics['accuracy']:.4f} -> {path}")
-        return self.load(config)
+        return read_run(path)
 
     def get_runs(self, configs: list[RunConfig], force: bool = False, log=log_line,
                  **kw) -> list[Run]:
@@ -164,3 +236,30 @@ class ResultsStore:
         n = len(configs)
         return [self.get_or_train(c, force, log=lambda m, i=i: log(f"[{i}/{n}] {m}"), **kw)
                 for i, c in enumerate(configs, start=1)]
+
+
+def rekey(store: ResultsStore, log=log_line) -> list[tuple[Path, Path]]:
+    """File every run of ``store`` under the key its config and recorded numerics
+    give (a store written before numerics were part of keys filed runs computed
+    with JAX, or with oneDNN off, under the default key). Moves folders, rewrites
+    their config.json, and returns (old, new) paths; a run whose new place is taken
+    stays where it is and is named in the log. Runs of another code version are
+    left alone: no current config reads them."""
+    moved = []
+    for path in store.runs():
+        stored = json.loads((path / "config.json").read_text())
+        if stored.get("code_version") != TRAINING_CODE_VERSION:
+            continue
+        numerics = recorded_numerics(json.loads((path / "provenance.json").read_text()))
+        config = RunConfig.from_canonical(stored)
+        new = store.path(config, numerics)
+        if new == path:
+            continue
+        if new.exists():
+            log(f"{path}: its place {new} is taken; left where it is")
+            continue
+        _write_json(path / "config.json", {"key": new.name, **config.canonical(numerics)})
+        os.rename(path, new)
+        log(f"{config.label()}: {path.name} -> {new.name} ({numerics})")
+        moved.append((path, new))
+    return moved

@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import metrics, provenance
 from .config import TRAINING_CODE_VERSION, RunConfig, Transfer  # noqa: F401 (re-exported)
+from .config import current_numerics
 from .data import Task, prepare_task
 from .models import build_model
 
@@ -47,6 +48,18 @@ class RunResult:
     timing: dict
     data_source: dict
     weights: dict[str, np.ndarray] | None = None  # kept layers' weights, "<layer>/<i>"
+    numerics: dict | None = None  # how it was computed (config.current_numerics)
+
+
+def run_numerics() -> dict:
+    """This process's numerics, checked against the backend Keras actually loaded (a
+    keras.json can choose one that KERAS_BACKEND does not name)."""
+    numerics = current_numerics()
+    if keras.backend.backend() != numerics["backend"]:
+        raise RuntimeError(f"Keras runs on {keras.backend.backend()!r} but KERAS_BACKEND says "
+                           f"{numerics['backend']!r}; set KERAS_BACKEND={keras.backend.backend()} "
+                           "so that runs are filed under the backend that computed them")
+    return numerics
 
 
 def seed_everything(seed: int) -> None:
@@ -252,7 +265,8 @@ def train(config: RunConfig, verbose: int | str = "auto",
           pretrained: dict | None = None) -> RunResult:
     """Train one run and evaluate it on the test set. A run with
     ``extra["transfer"]`` needs its source run's kept weights as ``pretrained``."""
-    provenance.code_commit()  # the code as it is when training starts
+    provenance.code_state()  # the code as it is when training starts
+    numerics = run_numerics()
     task = prepare_task(config.task, config.train_limit, config.test_limit,
                         **config.extra.get("task", {}))
     seed_everything(config.seed)
@@ -288,4 +302,5 @@ def train(config: RunConfig, verbose: int | str = "auto",
     return RunResult(config, pd.DataFrame(history.update_rows), pd.DataFrame(history.epoch_rows),
                      final,
                      history.test_probs.astype(np.float32), task.labels_test, timing,
-                     task.source, kept_weights(model, config.extra.get("keep_weights")))
+                     task.source, kept_weights(model, config.extra.get("keep_weights")),
+                     numerics)

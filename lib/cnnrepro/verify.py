@@ -1,0 +1,317 @@
+"""Does the code still give the stored numbers? Stored runs are retrained into a
+temporary store and compared with what the store holds.
+
+One rule book for the comparison, from strict to loose:
+
+- ``identical``: the same final metrics, test-set probabilities and per-update
+  history, to the last bit. Expected when the run is retrained with the numerics
+  (backend, oneDNN) it was stored with, on the same processor model.
+- ``round-off``: no test probability differs by more than ``ROUND_OFF``: the same
+  computation up to floating-point order (another processor's kernels).
+- ``within test noise``: the test accuracies differ by at most twice the binomial
+  standard error of the stored accuracy on the test set. Expected across numerics:
+  training amplifies a last-digit difference into another run of the same
+  experiment, as a new seed would.
+- ``differs``: more than that.
+
+A retrained run is ``ok`` when its verdict is at least as strict as expected.
+
+The reference runs (``REFERENCE_STORE``, one smoke-profile run per chapter, task
+and model) fingerprint what the training code computes: ``tests/test_fingerprint.py``
+verifies them, and ``renew_fingerprint`` refuses to re-store a reference run that
+changed under the same ``TRAINING_CODE_VERSION``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config as config_module
+from . import measurements, protocol
+from .config import RunConfig
+from .paths import repo_root
+from .store import ResultsStore, Run, log_line
+
+VERDICTS = ("identical", "round-off", "within test noise", "differs")
+ROUND_OFF = 1e-3
+REFERENCE_STORE = Path("tests") / "fingerprint"  # under the repository root
+
+
+class Drift(Exception):
+    """Retrained runs differ from the stored ones by more than their verdict allows."""
+
+
+def test_noise(accuracy: float, n_test: int) -> float:
+    """Twice the binomial standard error of an accuracy measured on ``n_test`` images."""
+    return 2 * math.sqrt(max(accuracy * (1 - accuracy), 0.0) / n_test)
+
+
+def same_machine(a: Run, b: Run) -> bool:
+    return (a.provenance.get("cpu"), a.provenance.get("devices")) == \
+        (b.provenance.get("cpu"), b.provenance.get("devices"))
+
+
+def _same_metrics(a: dict, b: dict) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # NaN == NaN
+
+
+def _close_metrics(a: dict, b: dict) -> bool:
+    """Every final metric equal within ROUND_OFF (relative above 1), NaN to NaN."""
+    for name in a.keys() & b.keys():
+        x, y = a[name], b[name]
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+            if not (math.isnan(x) and math.isnan(y)) and abs(x - y) > ROUND_OFF * max(1, abs(x)):
+                return False
+        elif x != y:
+            return False
+    return a.keys() == b.keys()
+
+
+def verdict(stored: Run, fresh: Run) -> str:
+    if (_same_metrics(stored.metrics, fresh.metrics)
+            and np.array_equal(stored.test_probs, fresh.test_probs, equal_nan=True)
+            and stored.updates.equals(fresh.updates)):
+        return "identical"
+    if stored.test_probs.shape == fresh.test_probs.shape and _close_metrics(
+            stored.metrics, fresh.metrics) and np.nanmax(
+            np.abs(stored.test_probs - fresh.test_probs), initial=0.0) <= ROUND_OFF:
+        return "round-off"
+    acc, acc2 = stored.metrics["accuracy"], fresh.metrics["accuracy"]
+    if abs(acc - acc2) <= test_noise(acc, len(stored.test_labels)):
+        return "within test noise"
+    return "differs"
+
+
+def expected(stored: Run, fresh: Run) -> str:
+    if stored.numerics != fresh.numerics:
+        return "within test noise"
+    return "identical" if same_machine(stored, fresh) else "round-off"
+
+
+def comparison(stored: Run, fresh: Run) -> dict:
+    """One row of the verification table."""
+    got, want = verdict(stored, fresh), expected(stored, fresh)
+    diff = np.abs(stored.test_probs.astype(np.float64) - fresh.test_probs)
+    return {"run": stored.config.label(), "key": stored.key, "model": stored.config.model,
+            "stored": stored.metrics["accuracy"], "retrained": fresh.metrics["accuracy"],
+            "difference": fresh.metrics["accuracy"] - stored.metrics["accuracy"],
+            "max |prob difference|": float(np.nanmax(diff, initial=0.0)),
+            "verdict": got, "expected": want, "ok": VERDICTS.index(got) <= VERDICTS.index(want),
+            "stored numerics": config_module.describe_numerics(stored.numerics),
+            "retrained numerics": config_module.describe_numerics(fresh.numerics),
+            "stored on": stored.provenance.get("cpu"), "retrained on": fresh.provenance.get("cpu"),
+            "stored at": stored.provenance.get("git_commit", "")[:12],
+            "retrained at": fresh.provenance.get("git_commit", "")[:12],
+            "seconds": fresh.provenance["timing"]["wall_seconds"],
+            "date": fresh.provenance.get("date")}
+
+
+def cost(run_path: Path) -> float:
+    return json.loads((run_path / "provenance.json").read_text())["timing"]["wall_seconds"]
+
+
+def chapter_configs(store: ResultsStore, chapters: list[str]) -> list[tuple[str, RunConfig]]:
+    """(chapter, config) of every stored run the book shows for ``chapters``."""
+    from .run import book_profile
+    out = []
+    for name in chapters:
+        proto = protocol.resolve(name, book_profile(name))
+        out += [(name, c) for c in proto.run_configs() if store.has(c)]
+    return out
+
+
+def select(store: ResultsStore, chapters: list[str] | None = None,
+           runs: int | None = None) -> list[tuple[str, RunConfig]]:
+    """The runs to verify, cheapest first (stored training time): those the book shows
+    for ``chapters``, or with no chapters every run of the store's code version;
+    at most ``runs`` per chapter."""
+    if chapters:
+        picked = chapter_configs(store, chapters)
+    else:
+        picked = [(json.loads((p / "provenance.json").read_text())
+                   .get("requested_by", {}).get("chapter", ""),
+                   RunConfig.from_canonical(json.loads((p / "config.json").read_text())))
+                  for p in store.runs()
+                  if json.loads((p / "config.json").read_text()).get("code_version")
+                  == config_module.TRAINING_CODE_VERSION]
+    unique = {}
+    for chapter, config in picked:
+        unique.setdefault(store.find(config), (chapter, config))
+    ordered = sorted(unique.items(), key=lambda item: cost(item[0]))
+    if runs is None:
+        return [v for _, v in ordered]
+    taken: dict[str, int] = {}
+    out = []
+    for _, (chapter, config) in ordered:
+        if taken.get(chapter, 0) < runs:
+            taken[chapter] = taken.get(chapter, 0) + 1
+            out.append((chapter, config))
+    return out
+
+
+def verify(store: ResultsStore, chosen: list[tuple[str, RunConfig]],
+           log=log_line) -> pd.DataFrame:
+    """Retrain each chosen run into a temporary store with this process's numerics
+    and compare it with the stored one: one row per run (``comparison``)."""
+    rows = []
+    scratch = Path(tempfile.mkdtemp(prefix="cnnrepro-verify-"))
+    try:
+        fresh_store = ResultsStore(scratch)
+        n = len(chosen)
+        for i, (chapter, config) in enumerate(chosen, start=1):
+            stored = store.load(config)
+            start = time.perf_counter()
+            fresh = fresh_store.get_or_train(config, verbose=0, log=lambda m: None)
+            row = {"chapter": chapter, **comparison(stored, fresh)}
+            log(f"[{i}/{n}] {config.label()}: stored {row['stored']:.4f}, retrained "
+                f"{row['retrained']:.4f} -> {row['verdict']} (expected {row['expected']}) "
+                f"in {time.perf_counter() - start:.0f} s")
+            rows.append(row)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return pd.DataFrame(rows)
+
+
+def record(rows: pd.DataFrame, out: Path | None = None) -> Path:
+    """Add ``rows`` to the verification record (results/bench/verify.csv, which the
+    Reliability appendix shows), replacing earlier rows of the same run retrained
+    with the same numerics on the same processor."""
+    out = out or measurements.bench_dir() / measurements.VERIFY
+    same = ["key", "retrained numerics", "retrained on"]
+    if out.is_file():
+        old = pd.read_csv(out)
+        old = old[~old.set_index(same).index.isin(rows.set_index(same).index)]
+        rows = pd.concat([old, rows], ignore_index=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    rows.to_csv(tmp, index=False, float_format="%.6g")
+    tmp.replace(out)
+    return out
+
+
+def table(rows: pd.DataFrame) -> str:
+    """The rows as the terminal shows them."""
+    cols = ["run", "stored", "retrained", "difference", "verdict", "expected"]
+    return rows[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+COLUMNS = ["chapter", "run", "key", "model", "stored", "retrained", "difference",
+           "max |prob difference|", "verdict", "expected", "ok", "stored numerics",
+           "retrained numerics", "stored on", "retrained on", "stored at", "retrained at",
+           "seconds", "date"]
+
+
+def read_record() -> pd.DataFrame:
+    """The verification record (empty when nothing was verified yet)."""
+    rows = measurements.read(measurements.VERIFY)
+    return pd.DataFrame(columns=COLUMNS) if rows is None else rows
+
+
+def counts(rows: pd.DataFrame) -> dict[str, int]:
+    """Runs verified, how many as expected, and how many per verdict (by names fit
+    for glue: round_off, within_test_noise)."""
+    return {"runs": len(rows), "ok": int(rows["ok"].astype(bool).sum()),
+            **{v.replace(" ", "_").replace("-", "_"): int((rows["verdict"] == v).sum())
+               for v in VERDICTS}}
+
+
+def by_chapter(rows: pd.DataFrame) -> pd.DataFrame:
+    """The verification record, one row per chapter and way of retraining: how many
+    runs were retrained, how many came out as expected, the count per verdict, and
+    what they were stored and retrained with, where and when."""
+    def joined(values) -> str:
+        return "; ".join(sorted({str(v) for v in values}))
+
+    def verdicts(values) -> str:
+        counts = values.value_counts()
+        return ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
+
+    grouped = rows.groupby(["chapter", "retrained numerics", "retrained on"], sort=False)
+    out = grouped.agg(runs=("key", "size"), **{
+        "as expected": ("ok", "sum"), "verdicts": ("verdict", verdicts),
+        "stored with": ("stored numerics", joined), "stored at": ("stored at", joined),
+        "retrained at": ("retrained at", joined),
+        "when": ("date", lambda d: joined(str(v)[:10] for v in d)),
+        "seconds": ("seconds", "sum")})
+    return out.reset_index().set_index("chapter")
+
+
+def run_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The verification record run by run, as the book lists it."""
+    cols = ["chapter", "run", "stored", "retrained", "difference", "max |prob difference|",
+            "verdict", "expected"]
+    return rows[cols].sort_values(["chapter", "run"]).set_index(["chapter", "run"])
+
+
+# -- the fingerprint: reference runs of the training code -----------------------
+
+def reference_configs() -> list[tuple[str, RunConfig]]:
+    """One smoke-profile run per chapter, task and model: every model family, task and
+    chapter-specific setting (transfer, early stopping, validation split, losses) the
+    chapters train with, at a few batches each."""
+    out = {}
+    for name in protocol.chapters():
+        for config in protocol.resolve(name, "smoke").run_configs():
+            out.setdefault((name, config.task, config.model), config)
+    return [(name, config) for (name, _, _), config in out.items()]
+
+
+def reference_store() -> ResultsStore:
+    return ResultsStore(repo_root() / REFERENCE_STORE)
+
+
+def check_fingerprint(store: ResultsStore | None = None, configs=None,
+                      log=log_line) -> pd.DataFrame:
+    """Retrain every reference run (or ``configs``, (chapter, config) pairs) and
+    compare; raises Drift naming what to do when one is missing (a new code version,
+    a new chapter setting) or differs."""
+    store = store or reference_store()
+    configs = configs or reference_configs()
+    version = config_module.TRAINING_CODE_VERSION
+    missing = [c for _, c in configs if store.find(c, other_numerics=False) is None]
+    if missing:
+        raise Drift(f"{len(missing)} reference run(s) of code version {version} with "
+                    f"{config_module.current_numerics()} are not in {store.root} (first: "
+                    f"{missing[0].label()}); `python -m cnnrepro fingerprint` stores them")
+    rows = verify(store, configs, log=log)
+    bad = rows[~rows["ok"]]
+    if len(bad):
+        raise Drift(f"the training code computes other numbers than its fingerprint "
+                    f"(code version {version}) for {list(bad['run'])}:\n"
+                    f"{table(bad)}\nIf the change is meant, bump TRAINING_CODE_VERSION in "
+                    f"lib/cnnrepro/config.py and run `python -m cnnrepro fingerprint`")
+    return rows
+
+
+def renew_fingerprint(store: ResultsStore | None = None, configs=None,
+                      log=log_line) -> list[Path]:
+    """Store the reference runs of this code version; runs of other versions are
+    removed. A reference run that is already stored for this version must come out
+    the same (``check_fingerprint``): otherwise the training code changed what it
+    computes without a new TRAINING_CODE_VERSION, and Drift says so."""
+    store = store or reference_store()
+    configs = configs or reference_configs()
+    present = [(ch, c) for ch, c in configs if store.find(c, other_numerics=False) is not None]
+    if present:
+        rows = verify(store, present, log=log)
+        if not rows["ok"].all():
+            raise Drift(f"reference runs of code version {config_module.TRAINING_CODE_VERSION} now "
+                        f"compute other numbers:\n{table(rows[~rows['ok']])}\nBump "
+                        f"TRAINING_CODE_VERSION in lib/cnnrepro/config.py, then renew")
+    for _, config in configs:
+        store.get_or_train(config, verbose=0, log=log, other_numerics=False,
+                           requested_by={"fingerprint": config_module.TRAINING_CODE_VERSION})
+    removed = [p for p in store.runs()
+               if json.loads((p / "config.json").read_text()).get("code_version")
+               != config_module.TRAINING_CODE_VERSION]
+    for path in removed:
+        shutil.rmtree(path)
+    return removed

@@ -1,0 +1,164 @@
+"""Verification: stored runs retrained and compared, and the fingerprint of the
+training code (reference runs that fail the suite when what training computes
+changes under the same TRAINING_CODE_VERSION)."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cnnrepro import config as config_module
+from cnnrepro import verify
+from cnnrepro.__main__ import main
+from cnnrepro.store import ResultsStore, Run
+from cnnrepro.train import RunConfig
+from conftest import needs_mirror
+from test_store import TINY, fake_run
+
+DEFAULT = config_module.DEFAULT_NUMERICS
+
+
+def run_of(probs, accuracy, numerics=DEFAULT, cpu="AMD EPYC", updates=None, n=None):
+    probs = np.asarray(probs, dtype=np.float32)
+    return Run(TINY, TINY.key(numerics), None,
+               updates if updates is not None else pd.DataFrame({"loss": [1.0, 0.5]}),
+               pd.DataFrame(), {"accuracy": accuracy}, np.zeros(n or len(probs), np.uint8),
+               probs, {"cpu": cpu, "devices": ["cpu:0"], "timing": {"wall_seconds": 1.0}},
+               numerics)
+
+
+P = [[0.9, 0.1], [0.2, 0.8]]
+
+
+def test_verdicts_from_identical_to_differs():
+    stored = run_of(P, 0.5)
+    assert verify.verdict(stored, run_of(P, 0.5)) == "identical"
+    changed_history = run_of(P, 0.5, updates=pd.DataFrame({"loss": [1.0, 0.4]}))
+    assert verify.verdict(stored, changed_history) == "round-off"
+    assert verify.verdict(stored, run_of(np.add(P, 5e-4), 0.5)) == "round-off"
+    # 10,000 test images at 0.97: twice the standard error is 0.0034
+    big = run_of(np.zeros((10000, 2)), 0.97)
+    assert verify.verdict(big, run_of(np.full((10000, 2), 0.5), 0.973)) == "within test noise"
+    assert verify.verdict(big, run_of(np.full((10000, 2), 0.5), 0.96)) == "differs"
+
+
+def test_what_is_expected_depends_on_numerics_and_machine():
+    stored = run_of(P, 0.5)
+    assert verify.expected(stored, run_of(P, 0.5)) == "identical"
+    assert verify.expected(stored, run_of(P, 0.5, cpu="Intel Xeon")) == "round-off"
+    assert verify.expected(stored, run_of(P, 0.5, numerics={"backend": "jax"})) == \
+        "within test noise"
+    row = verify.comparison(stored, run_of(np.add(P, 5e-4), 0.5))
+    assert row["verdict"] == "round-off" and not row["ok"]  # same machine: must be identical
+    row = verify.comparison(stored, run_of(np.add(P, 5e-4), 0.5, cpu="Intel Xeon"))
+    assert row["ok"]
+
+
+def test_selection_is_cheapest_first_and_limited_per_chapter(tmp_store):
+    paths = {}
+    for seed, seconds in ((0, 30.0), (1, 10.0), (2, 20.0)):
+        config = RunConfig(**{**TINY.__dict__, "seed": seed})
+        paths[seed] = fake_run(tmp_store, config, DEFAULT)
+        prov = json.loads((paths[seed] / "provenance.json").read_text())
+        prov.update(timing={"wall_seconds": seconds}, requested_by={"chapter": "residual_depth"})
+        (paths[seed] / "provenance.json").write_text(json.dumps(prov))
+    assert [c.seed for _, c in verify.select(tmp_store)] == [1, 2, 0]
+    assert [c.seed for _, c in verify.select(tmp_store, runs=2)] == [1, 2]
+
+
+@needs_mirror
+def test_verify_command_retrains_and_finds_a_run_identical(tmp_path, capsys):
+    store = ResultsStore(tmp_path / "results")
+    store.get_or_train(TINY, verbose=0, log=lambda m: None)
+    assert main(["verify", "--store", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert "identical" in out and "1 of 1 runs as expected" in out
+    assert not (tmp_path / "results" / "bench").exists()  # another store is never recorded
+
+
+@needs_mirror
+def test_verify_command_fails_when_a_stored_run_was_edited(tmp_path, capsys):
+    store = ResultsStore(tmp_path / "results")
+    run = store.get_or_train(TINY, verbose=0, log=lambda m: None)
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    (run.path / "metrics.json").write_text(json.dumps({**metrics, "accuracy": 0.01}))
+    assert main(["verify", "--store", str(store.root)]) == 1
+    assert "differs" in capsys.readouterr().out
+
+
+def test_verify_names_a_bad_option():
+    with pytest.raises(SystemExit):
+        main(["verify", "--runs", "many"])
+    assert main(["verify", "--runs", "0"]) == 2
+    assert main(["verify", "no_such_chapter"]) == 2
+
+
+def test_record_replaces_the_same_run_on_the_same_machine(tmp_path):
+    out = tmp_path / "verify.csv"
+    row = {"key": "k1", "retrained numerics": "tensorflow, oneDNN on", "retrained on": "AMD EPYC",
+           "verdict": "identical"}
+    verify.record(pd.DataFrame([row]), out)
+    verify.record(pd.DataFrame([{**row, "verdict": "round-off"},
+                                {**row, "retrained on": "Intel Xeon"}]), out)
+    saved = pd.read_csv(out)
+    assert len(saved) == 2 and set(saved["verdict"]) == {"round-off", "identical"}
+
+
+# -- the fingerprint ---------------------------------------------------------------
+
+needs_default_numerics = pytest.mark.skipif(
+    config_module.current_numerics() != DEFAULT,
+    reason="the reference runs are stored for TensorFlow with oneDNN")
+
+
+def test_every_chapter_task_and_model_has_a_reference_run():
+    configs = verify.reference_configs()
+    assert {ch for ch, _ in configs} == {"residual_depth", "digit_pairs", "vgg_resnet",
+                                         "cnn_sweeps", "dnn_convnet_resnet"}
+    assert len({(c.task, c.model) for _, c in configs}) == 13
+
+
+@needs_mirror
+@needs_default_numerics
+def test_the_training_code_computes_its_fingerprint(capsys):
+    """The suite's drift check (the same as `python -m cnnrepro fingerprint --check`):
+    every reference run retrained, identical on this processor, equal up to
+    round-off on another."""
+    assert main(["fingerprint", "--check"]) == 0
+    assert "reference runs" in capsys.readouterr().out
+
+
+def chapter_1_reference():
+    return next(item for item in verify.reference_configs()
+                if item[1].model == "resnet_shallow")
+
+
+@needs_mirror
+@needs_default_numerics
+def test_the_fingerprint_fails_when_training_changes_and_renewal_needs_a_new_version(
+        tmp_path, monkeypatch):
+    store = ResultsStore(tmp_path / "fingerprint")
+    chapter, config = chapter_1_reference()
+    found = verify.reference_store().find(config)
+    shutil.copytree(found, store.root / config.model / found.name)
+    assert verify.check_fingerprint(store, [(chapter, config)], log=lambda m: None)["ok"].all()
+
+    import keras
+    from cnnrepro import train
+    # a change to training: Adam with another first-moment decay
+    monkeypatch.setitem(train.OPTIMIZERS, "adam", lambda learning_rate, **kw:
+                        keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5, **kw))
+    with pytest.raises(verify.Drift, match="bump TRAINING_CODE_VERSION"):
+        verify.check_fingerprint(store, [(chapter, config)], log=lambda m: None)
+    with pytest.raises(verify.Drift, match="Bump TRAINING_CODE_VERSION"):
+        verify.renew_fingerprint(store, [(chapter, config)], log=lambda m: None)
+
+    # with the version bumped, renewal stores the new reference and drops the old
+    monkeypatch.setattr(config_module, "TRAINING_CODE_VERSION", 2)
+    with pytest.raises(verify.Drift, match="not in"):
+        verify.check_fingerprint(store, [(chapter, config)], log=lambda m: None)
+    removed = verify.renew_fingerprint(store, [(chapter, config)], log=lambda m: None)
+    assert [p.name for p in removed] == [found.name]
+    assert verify.check_fingerprint(store, [(chapter, config)], log=lambda m: None)["ok"].all()
