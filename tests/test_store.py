@@ -149,6 +149,7 @@ def test_rekey_files_runs_under_their_recorded_numerics(tmp_store):
     assert sorted(new.name for _, new in moved) == sorted([TINY.key(JAX), other.key(ONEDNN_OFF)])
     assert not old_jax.exists() and current.exists()
     assert tmp_store.load(TINY).numerics == JAX and tmp_store.load(other).numerics == ONEDNN_OFF
+    assert tmp_store.load(TINY).provenance["refiled"]["previous_key"] == TINY.key()
     assert store_module.rekey(tmp_store, log=lambda m: None) == []  # idempotent
 
 

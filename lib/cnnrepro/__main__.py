@@ -30,7 +30,8 @@ from . import execution, protocol, run  # noqa: E402  (after the setting above)
 NOTICES = re.compile(r"oneDNN custom operations|All log messages before absl|"
                      r"cpu_feature_guard|rebuild TensorFlow with|Unable to register cu|"
                      r"computation placer|could not find cuda drivers|"
-                     r"Kernel is running over TCP without encryption", re.I)
+                     r"Kernel is running over TCP without encryption|"
+                     r"NodeDef mentions attribute use_unbounded_threadpool", re.I)
 
 
 @contextlib.contextmanager
@@ -167,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             params = run.parse_params(args.parameter)
             if args.profile:
                 params["profile"] = args.profile
-            runs = run.train_chapter(args.chapter, params)
+            with notices_dropped():
+                runs = run.train_chapter(args.chapter, params)
             print(f"{len(runs)} runs of {args.chapter} in the store")
         elif args.command in ("book", "build"):
             if args.jobs is not None and args.jobs < 1:
@@ -198,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise protocol.ProtocolError(str(exc)) from exc
             print(f"wrote {out}")
         elif args.command == "verify":
-            return verify_command(args)
+            with notices_dropped():
+                return verify_command(args)
         elif args.command == "fingerprint":
             from . import verify
             if args.check:

@@ -39,7 +39,7 @@ import pandas as pd
 
 from . import provenance
 from .config import (KNOWN_NUMERICS, TRAINING_CODE_VERSION, RunConfig, Transfer,
-                     current_numerics, numerics_of, onednn_enabled)
+                     current_numerics, describe_numerics, numerics_of, onednn_enabled)
 from .execution import note_input
 
 if TYPE_CHECKING:
@@ -238,6 +238,17 @@ class ResultsStore:
                 for i, c in enumerate(configs, start=1)]
 
 
+def note_refiled(path: Path, old_key: str, numerics: dict) -> None:
+    """Say in a run's provenance why it lives under another key than it was stored
+    under."""
+    prov_path = path / "provenance.json"
+    prov = json.loads(prov_path.read_text())
+    prov["refiled"] = {"previous_key": old_key, "date": provenance.now_utc(),
+                       "why": f"computed with {describe_numerics(numerics)}, which became "
+                              "part of the key; the run is unchanged"}
+    _write_json(prov_path, prov)
+
+
 def rekey(store: ResultsStore, log=log_line) -> list[tuple[Path, Path]]:
     """File every run of ``store`` under the key its config and recorded numerics
     give (a store written before numerics were part of keys filed runs computed
@@ -259,6 +270,7 @@ def rekey(store: ResultsStore, log=log_line) -> list[tuple[Path, Path]]:
             log(f"{path}: its place {new} is taken; left where it is")
             continue
         _write_json(path / "config.json", {"key": new.name, **config.canonical(numerics)})
+        note_refiled(path, path.name, numerics)
         os.rename(path, new)
         log(f"{config.label()}: {path.name} -> {new.name} ({numerics})")
         moved.append((path, new))
