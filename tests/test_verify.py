@@ -162,3 +162,13 @@ def test_the_fingerprint_fails_when_training_changes_and_renewal_needs_a_new_ver
     removed = verify.renew_fingerprint(store, [(chapter, config)], log=lambda m: None)
     assert [p.name for p in removed] == [found.name]
     assert verify.check_fingerprint(store, [(chapter, config)], log=lambda m: None)["ok"].all()
+
+
+def test_processors_named_alike_are_told_apart_by_their_identity():
+    a = run_of(P, 0.5)
+    b = run_of(P, 0.5)
+    a.provenance["cpu_identity"] = "AMD EPYC (family 25 model 1; avx2 fma)"
+    b.provenance["cpu_identity"] = "AMD EPYC (family 25 model 17; avx2 fma avx512f)"
+    assert not verify.same_machine(a, b) and verify.expected(a, b) == "round-off"
+    del b.provenance["cpu_identity"]  # a run from before identities were recorded
+    assert verify.same_machine(a, b)

@@ -41,6 +41,21 @@ def cpu_model() -> str:
     return cpuinfo("model name") or platform.processor() or platform.machine()
 
 
+# Instruction sets that decide which kernels oneDNN and XLA pick, and so the last
+# digits of a run: two processors named alike ("AMD EPYC") can differ here.
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def cpu_identity() -> str:
+    """The processor as far as a run's numbers go: its name, family/model and the
+    instruction sets of ISA_FLAGS it has, e.g. 'AMD EPYC (family 25 model 1; avx2 fma)'."""
+    flags = set((cpuinfo("flags") or "").split())
+    isa = " ".join(f for f in ISA_FLAGS if f in flags) or "no flags read"
+    family, model = cpuinfo("cpu family"), cpuinfo("model\t")
+    where = f"family {family} model {model}; " if family else ""
+    return f"{cpu_model()} ({where}{isa})"
+
+
 def accelerators() -> list[str]:
     """Devices the Keras backend computes on, e.g. ['cpu:0'] or ['gpu:0']."""
     import keras
@@ -152,6 +167,6 @@ def now_utc() -> str:
 def environment() -> dict:
     import keras
     return {"backend": keras.backend.backend(), "devices": accelerators(),
-            "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+            "cpu": cpu_model(), "cpu_identity": cpu_identity(), "cpu_count": os.cpu_count(),
             "packages": package_versions(), **code_state(),
             "settings": numerics_settings(), "date": now_utc()}

@@ -55,8 +55,12 @@ def test_noise(accuracy: float, n_test: int) -> float:
 
 
 def same_machine(a: Run, b: Run) -> bool:
-    return (a.provenance.get("cpu"), a.provenance.get("devices")) == \
-        (b.provenance.get("cpu"), b.provenance.get("devices"))
+    """Same devices and processor: by its identity (name, family/model, instruction
+    sets) where both runs recorded it, else by name."""
+    field = "cpu_identity" if "cpu_identity" in a.provenance and \
+        "cpu_identity" in b.provenance else "cpu"
+    return (a.provenance.get(field), a.provenance.get("devices")) == \
+        (b.provenance.get(field), b.provenance.get("devices"))
 
 
 def _same_metrics(a: dict, b: dict) -> bool:
@@ -107,11 +111,16 @@ def comparison(stored: Run, fresh: Run) -> dict:
             "verdict": got, "expected": want, "ok": VERDICTS.index(got) <= VERDICTS.index(want),
             "stored numerics": config_module.describe_numerics(stored.numerics),
             "retrained numerics": config_module.describe_numerics(fresh.numerics),
-            "stored on": stored.provenance.get("cpu"), "retrained on": fresh.provenance.get("cpu"),
+            "stored on": _where(stored), "retrained on": _where(fresh),
             "stored at": stored.provenance.get("git_commit", "")[:12],
             "retrained at": fresh.provenance.get("git_commit", "")[:12],
             "seconds": fresh.provenance["timing"]["wall_seconds"],
             "date": fresh.provenance.get("date")}
+
+
+def _where(run: Run) -> str:
+    gpus = [d for d in run.provenance.get("devices", []) if not d.startswith("cpu")]
+    return ", ".join(gpus) or run.provenance.get("cpu_identity") or run.provenance.get("cpu", "?")
 
 
 def cost(run_path: Path) -> float:
