@@ -171,7 +171,7 @@ class ResultsStore:
     def save(self, result: RunResult, requested_by: dict | None = None) -> Path:
         """Write a finished run atomically under its config's key for the numerics it
         was computed with; replaces an existing entry of that key."""
-        config, numerics = result.config, result.numerics
+        config, numerics = result.config, result.numerics or current_numerics()
         key, final = config.key(numerics), self.path(config, numerics)
         staging = self.root / ".tmp"
         staging.mkdir(parents=True, exist_ok=True)
