@@ -172,3 +172,18 @@ def test_processors_named_alike_are_told_apart_by_their_identity():
     assert not verify.same_machine(a, b) and verify.expected(a, b) == "round-off"
     del b.provenance["cpu_identity"]  # a run from before identities were recorded
     assert verify.same_machine(a, b)
+
+
+def test_the_appendix_summary_counts_runs_and_verdicts_per_chapter():
+    stored = run_of(P, 0.5)
+    rows = pd.DataFrame([
+        {"chapter": "residual_depth", **verify.comparison(stored, run_of(P, 0.5))},
+        {"chapter": "residual_depth", **verify.comparison(stored, run_of(np.add(P, 5e-4), 0.5))},
+        {"chapter": "cnn_sweeps", **verify.comparison(
+            stored, run_of(np.add(P, 0.2), 0.5, numerics={"backend": "jax"}))}])
+    table = verify.by_chapter(rows)
+    assert table.loc["residual_depth", "runs"] == 2 and table.loc["residual_depth", "as expected"] == 1
+    assert table.loc["residual_depth", "verdicts"] == "1 identical, 1 round-off"
+    assert table.loc["cnn_sweeps", "numerics (stored → retrained)"] == "tensorflow, oneDNN on → jax"
+    assert verify.counts(rows) == {"runs": 3, "ok": 2, "identical": 1, "round_off": 1,
+                                   "within_test_noise": 1, "differs": 0}

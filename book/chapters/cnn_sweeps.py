@@ -406,7 +406,7 @@ if len(best_row):
     report.glue("best_during", f"{100 * b['best_epoch_accuracy']:.2f}%")
     report.glue("best_top5", f"{100 * b['top5_accuracy']:.2f}%")
     report.glue("best_epochs", f"{b['epochs']}")
-    epoch_log = by_key[b["key"]].epochs.set_index("epoch")[
+    epoch_log = {r.key: r for r in runs}[b["key"]].epochs.set_index("epoch")[
         ["loss", "accuracy", "test_loss", "test_accuracy", "test_top5_accuracy"]]
     epoch_log.columns = ["training loss", "training accuracy", "test loss", "test accuracy",
                          "test top-5"]

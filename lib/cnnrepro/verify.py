@@ -234,8 +234,9 @@ def counts(rows: pd.DataFrame) -> dict[str, int]:
 
 def by_chapter(rows: pd.DataFrame) -> pd.DataFrame:
     """The verification record, one row per chapter and way of retraining: how many
-    runs were retrained, how many came out as expected, the count per verdict, and
-    what they were stored and retrained with, where and when."""
+    runs were retrained and came out as expected, the count per verdict, the
+    numerics they were stored and retrained with, on what processor and when (the
+    commits are in the record's CSV)."""
     def joined(values) -> str:
         return "; ".join(sorted({str(v) for v in values}))
 
@@ -243,14 +244,13 @@ def by_chapter(rows: pd.DataFrame) -> pd.DataFrame:
         counts = values.value_counts()
         return ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
 
-    grouped = rows.groupby(["chapter", "retrained numerics", "retrained on"], sort=False)
+    frame = rows.assign(numerics=rows["stored numerics"] + " → " + rows["retrained numerics"])
+    grouped = frame.groupby(["chapter", "numerics", "retrained on"], sort=False)
     out = grouped.agg(runs=("key", "size"), **{
         "as expected": ("ok", "sum"), "verdicts": ("verdict", verdicts),
-        "stored with": ("stored numerics", joined), "stored at": ("stored at", joined),
-        "retrained at": ("retrained at", joined),
-        "when": ("date", lambda d: joined(str(v)[:10] for v in d)),
-        "seconds": ("seconds", "sum")})
-    return out.reset_index().set_index("chapter")
+        "when": ("date", lambda d: joined(str(v)[:10] for v in d))})
+    return out.reset_index().set_index("chapter").rename(
+        columns={"numerics": "numerics (stored → retrained)"})
 
 
 def run_rows(rows: pd.DataFrame) -> pd.DataFrame:
