@@ -187,3 +187,10 @@ def test_the_appendix_summary_counts_runs_and_verdicts_per_chapter():
     assert table.loc["cnn_sweeps", "numerics (stored → retrained)"] == "tensorflow, oneDNN on → jax"
     assert verify.counts(rows) == {"runs": 3, "ok": 2, "identical": 1, "round_off": 1,
                                    "within_test_noise": 1, "differs": 0}
+
+
+def test_the_reference_runs_are_read_beside_the_code_wherever_the_book_is(monkeypatch, tmp_path):
+    from conftest import ROOT
+    monkeypatch.setenv("CNNREPRO_ROOT", str(tmp_path))  # as the smoke build sets it
+    assert verify.reference_store().root == ROOT / "tests" / "fingerprint"
+    assert len(verify.reference_store().runs()) == len(verify.reference_configs())

@@ -37,12 +37,11 @@ import pandas as pd
 from . import config as config_module
 from . import measurements, protocol
 from .config import RunConfig
-from .paths import repo_root
 from .store import ResultsStore, Run, log_line
 
 VERDICTS = ("identical", "round-off", "within test noise", "differs")
 ROUND_OFF = 1e-3
-REFERENCE_STORE = Path("tests") / "fingerprint"  # under the repository root
+REFERENCE_STORE = Path("tests") / "fingerprint"  # in the checkout
 
 
 class Drift(Exception):
@@ -274,7 +273,9 @@ def reference_configs() -> list[tuple[str, RunConfig]]:
 
 
 def reference_store() -> ResultsStore:
-    return ResultsStore(repo_root() / REFERENCE_STORE)
+    """The reference runs beside the code that computed them (the checkout this
+    package runs from, whatever CNNREPRO_ROOT points the book at)."""
+    return ResultsStore(Path(__file__).resolve().parents[2] / REFERENCE_STORE)
 
 
 def check_fingerprint(store: ResultsStore | None = None, configs=None,
