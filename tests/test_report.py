@@ -66,3 +66,12 @@ def test_compute_devices_names_gpus_or_the_cpu_once_each():
     assert report.compute_devices([gpu, gpu]) == "gpu:0 (NVIDIA H100 80GB HBM3), jax backend"
     assert report.compute_devices([cpu, gpu]) == ("AMD EPYC (2 cores), tensorflow backend; "
                                                    "gpu:0 (NVIDIA H100 80GB HBM3), jax backend")
+
+
+def test_settings_text_says_how_a_run_computed_or_that_it_was_not_recorded():
+    from cnnrepro.report import settings_text
+    tf = {"settings": {"op_determinism": True, "intra_op_threads": 0, "inter_op_threads": 0}}
+    assert settings_text(tf) == "op determinism on; threads: TensorFlow's defaults (one per core)"
+    assert "2 intra-op" in settings_text({"settings": {**tf["settings"], "intra_op_threads": 2}})
+    assert settings_text({"settings": {"xla_gpu_deterministic_ops": False}}).endswith("off")
+    assert settings_text({"settings": None}) == "not recorded"

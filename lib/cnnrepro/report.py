@@ -213,9 +213,10 @@ def settings_text(provenance: dict) -> str:
         return f"XLA deterministic GPU ops {'on' if s['xla_gpu_deterministic_ops'] else 'off'}"
     if "op_determinism" not in s:
         return "not recorded"
-    threads = {k: s.get(k) for k in ("intra_op_threads", "inter_op_threads")}
-    pools = ", ".join(f"{k.split('_')[0]}-op {v or 'one per core'}" for k, v in threads.items())
-    return f"op determinism {'on' if s['op_determinism'] else 'off'}; threads: {pools}"
+    pools = [s.get("intra_op_threads"), s.get("inter_op_threads")]
+    threads = "TensorFlow's defaults (one per core)" if not any(pools) else \
+        f"{pools[0] or 'default'} intra-op, {pools[1] or 'default'} inter-op"
+    return f"op determinism {'on' if s['op_determinism'] else 'off'}; threads: {threads}"
 
 
 def provenance_environment(runs: list[Run], protocol) -> pd.DataFrame:
@@ -231,7 +232,7 @@ def provenance_environment(runs: list[Run], protocol) -> pd.DataFrame:
         "runs computed at commit(s)": distinct(lambda r: r.provenance["git_commit"]),
         "CPU": distinct(lambda r: r.provenance["cpu"]),
         "numerics (backend, oneDNN) and devices": distinct(
-            lambda r: f"{describe_numerics(r.numerics)} on {', '.join(r.provenance['devices'])}"),
+            lambda r: f"{describe_numerics(r.numerics)} ({', '.join(r.provenance['devices'])})"),
         "determinism and threads": distinct(lambda r: settings_text(r.provenance)),
         "data": distinct(lambda r: f"{r.provenance['data_source'].get('origin')}: "
                                    f"{Path(r.provenance['data_source'].get('file', '-')).name} "
