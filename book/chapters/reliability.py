@@ -139,10 +139,14 @@ report.table(cases, "What was tried, and what happened").set_properties(
 # - *round-off*: no metric and no test probability differs by more than 0.001:
 #   the same computation in another floating-point order (another processor).
 # - *within test noise*: the accuracies differ by at most twice the binomial
-#   standard error of the stored one on the test set. This is all that can be
-#   expected across numerics: a last-digit difference in one update grows, over
-#   hundreds of updates, into another run of the same experiment, as a new seed does.
+#   standard error of the stored one on the test set.
 # - *differs*: more than that.
+#
+# Across numerics nothing is expected ("another run"): a last-digit difference in
+# one update grows, over hundreds of updates, into another run of the same
+# experiment, which differs as a new seed's would, often by more than the test set's
+# noise. The retrained runs of chapter 4 below (stored from Keras on JAX on a GPU,
+# retrained with TensorFlow on this CPU) show how much.
 #
 # A run's key names its numerics when they are not the default (TensorFlow with
 # oneDNN), so a run computed with Keras on JAX on a GPU, or with oneDNN off, is

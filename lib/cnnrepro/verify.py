@@ -9,15 +9,17 @@ One rule book for the comparison, from strict to loose:
 - ``round-off``: no test probability differs by more than ``ROUND_OFF``: the same
   computation up to floating-point order (another processor's kernels).
 - ``within test noise``: the test accuracies differ by at most twice the binomial
-  standard error of the stored accuracy on the test set. Expected across numerics:
-  training amplifies a last-digit difference into another run of the same
-  experiment, as a new seed would.
+  standard error of the stored accuracy on the test set.
 - ``differs``: more than that.
 
-A retrained run is ``ok`` when its verdict is at least as strict as expected.
+A retrained run is ``ok`` when its verdict is at least as strict as expected. Across
+numerics nothing is expected (``ANOTHER_RUN``): training amplifies a last-digit
+difference in one update into another run of the same experiment, which differs
+as a new seed's would, often by more than the test set's noise; the difference is
+reported, not judged.
 
 The reference runs (``REFERENCE_STORE``, one smoke-profile run per chapter, task
-and model) fingerprint what the training code computes: ``tests/test_fingerprint.py``
+and model) fingerprint what the training code computes: ``tests/test_verify.py``
 verifies them, and ``renew_fingerprint`` refuses to re-store a reference run that
 changed under the same ``TRAINING_CODE_VERSION``.
 """
@@ -40,6 +42,7 @@ from .config import RunConfig
 from .store import ResultsStore, Run, log_line
 
 VERDICTS = ("identical", "round-off", "within test noise", "differs")
+ANOTHER_RUN = "another run"  # what is expected across numerics: any verdict
 ROUND_OFF = 1e-3
 REFERENCE_STORE = Path("tests") / "fingerprint"  # in the checkout
 
@@ -95,7 +98,7 @@ def verdict(stored: Run, fresh: Run) -> str:
 
 def expected(stored: Run, fresh: Run) -> str:
     if stored.numerics != fresh.numerics:
-        return "within test noise"
+        return ANOTHER_RUN
     return "identical" if same_machine(stored, fresh) else "round-off"
 
 
@@ -107,7 +110,8 @@ def comparison(stored: Run, fresh: Run) -> dict:
             "stored": stored.metrics["accuracy"], "retrained": fresh.metrics["accuracy"],
             "difference": fresh.metrics["accuracy"] - stored.metrics["accuracy"],
             "max |prob difference|": float(np.nanmax(diff, initial=0.0)),
-            "verdict": got, "expected": want, "ok": VERDICTS.index(got) <= VERDICTS.index(want),
+            "verdict": got, "expected": want,
+            "ok": want == ANOTHER_RUN or VERDICTS.index(got) <= VERDICTS.index(want),
             "stored numerics": config_module.describe_numerics(stored.numerics),
             "retrained numerics": config_module.describe_numerics(fresh.numerics),
             "stored on": _where(stored), "retrained on": _where(fresh),
