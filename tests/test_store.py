@@ -223,3 +223,9 @@ def test_the_committed_store_files_every_run_under_its_config_and_numerics():
         numerics = store_module.recorded_numerics(json.loads((path / "provenance.json").read_text()))
         assert stored.get("numerics", config_module.DEFAULT_NUMERICS) == numerics, path
         assert stored["key"] == path.name == RunConfig.from_canonical(stored).key(numerics), path
+
+
+def test_an_unknown_extra_setting_is_refused_not_hashed_into_a_key():
+    with pytest.raises(ValueError, match=r"extra=\['learning_rte'\].*allowed: \['class_weight'"):
+        RunConfig(**{**TINY.__dict__, "extra": {"learning_rte": 0.1}})
+    assert RunConfig(**{**TINY.__dict__, "extra": {"l2": 0.1}}).key() != TINY.key()

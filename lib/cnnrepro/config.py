@@ -61,6 +61,23 @@ KNOWN_NUMERICS = (DEFAULT_NUMERICS, numerics_of("tensorflow", False), numerics_o
                   numerics_of("torch"))
 
 
+# The model- or chapter-specific settings a run's ``extra`` may hold, and what reads
+# them. Anything else would be hashed into the key while no code reads it.
+EXTRA_KEYS = {
+    "model_options": "keyword arguments of the model's builder",
+    "optimizer_options": "keyword arguments of the Keras optimizer (momentum, ...)",
+    "l2": "L2 penalty added to every gradient (train.scaled_optimizer)",
+    "class_weight": "per-class loss weights (train.class_weights)",
+    "loss": "the loss as the report wrote it (train.LOSSES)",
+    "task": "the task's own settings, e.g. pair counts (data.prepare_task)",
+    "per_update_test": "whether a random test batch is scored after every update",
+    "validation_split": "the last fraction of the training images held out by fit",
+    "early_stopping": "keras.callbacks.EarlyStopping options",
+    "keep_weights": "layers whose weights the store keeps for later runs",
+    "transfer": "layers started from another run's weights (Transfer)",
+}
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Every setting that changes the result of one training run."""
@@ -76,6 +93,12 @@ class RunConfig:
     test_limit: int | None = None
     precision: str = "float32"
     extra: dict = field(default_factory=dict)  # model- or chapter-specific settings
+
+    def __post_init__(self):
+        unknown = sorted(set(self.extra) - set(EXTRA_KEYS))
+        if unknown:
+            raise ValueError(f"unknown run setting(s) extra={unknown} for {self.model}; "
+                             f"allowed: {sorted(EXTRA_KEYS)}")
 
     def canonical(self, numerics: dict | None = None) -> dict:
         """The config as stored and hashed; ``numerics`` other than the default are
