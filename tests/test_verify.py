@@ -197,3 +197,12 @@ def test_the_reference_runs_are_read_beside_the_code_wherever_the_book_is(monkey
     monkeypatch.setenv("CNNREPRO_ROOT", str(tmp_path))  # as the smoke build sets it
     assert verify.reference_store().root == ROOT / "tests" / "fingerprint"
     assert len(verify.reference_store().runs()) == len(verify.reference_configs())
+
+
+@needs_mirror
+def test_each_verified_run_is_passed_on_as_soon_as_it_is_known(tmp_path):
+    store = ResultsStore(tmp_path / "results")
+    store.get_or_train(TINY, verbose=0, log=lambda m: None)
+    seen = []
+    rows = verify.verify(store, [("residual_depth", TINY)], log=lambda m: None, on_row=seen.append)
+    assert len(seen) == 1 and seen[0].iloc[0]["key"] == rows.iloc[0]["key"]

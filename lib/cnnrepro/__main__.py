@@ -241,9 +241,10 @@ def verify_command(args) -> int:
     chosen = verify.select(store, chapters, args.runs)
     if not chosen:
         raise protocol.ProtocolError(f"no stored runs to verify in {store.root} for {chapters}")
-    rows = verify.verify(store, chosen)
+    recording = not (args.no_record or args.store)
+    rows = verify.verify(store, chosen, on_row=verify.record if recording else None)
     print(verify.table(rows))
-    if not (args.no_record or args.store):
+    if recording:
         print(f"recorded in {verify.record(rows)}")
     bad = int((~rows["ok"]).sum())
     print(f"{len(rows) - bad} of {len(rows)} runs as expected: "

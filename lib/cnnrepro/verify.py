@@ -170,9 +170,11 @@ def select(store: ResultsStore, chapters: list[str] | None = None,
 
 
 def verify(store: ResultsStore, chosen: list[tuple[str, RunConfig]],
-           log=log_line) -> pd.DataFrame:
+           log=log_line, on_row=None) -> pd.DataFrame:
     """Retrain each chosen run into a temporary store with this process's numerics
-    and compare it with the stored one: one row per run (``comparison``)."""
+    and compare it with the stored one: one row per run (``comparison``), each also
+    passed to ``on_row`` as soon as it is known (so an interrupted verification
+    keeps what it found)."""
     rows = []
     scratch = Path(tempfile.mkdtemp(prefix="cnnrepro-verify-"))
     try:
@@ -187,6 +189,8 @@ def verify(store: ResultsStore, chosen: list[tuple[str, RunConfig]],
                 f"{row['retrained']:.4f} -> {row['verdict']} (expected {row['expected']}) "
                 f"in {time.perf_counter() - start:.0f} s")
             rows.append(row)
+            if on_row is not None:
+                on_row(pd.DataFrame([row]))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return pd.DataFrame(rows)
