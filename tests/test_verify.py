@@ -188,6 +188,8 @@ def test_the_appendix_summary_counts_runs_and_verdicts_per_chapter():
     assert table.loc["residual_depth", "runs"] == 2 and table.loc["residual_depth", "as expected"] == 1
     assert table.loc["residual_depth", "verdicts"] == "1 identical, 1 round-off"
     assert table.loc["cnn_sweeps", "numerics (stored → retrained)"] == "tensorflow, oneDNN on → jax"
+    assert table.loc["residual_depth", "numerics (stored → retrained)"] == \
+        "tensorflow, oneDNN on (both)"
     assert verify.counts(rows) == {"runs": 3, "ok": 2, "identical": 1, "round_off": 1,
                                    "within_test_noise": 1, "differs": 0}
 

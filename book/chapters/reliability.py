@@ -164,11 +164,15 @@ for name, count in verify.counts(checks).items():
 
 # %% tags=["remove-input"]
 report.table(verify.by_chapter(checks), "Stored runs retrained, by chapter (`verify`)",
-             precision=0)
+             precision=0).set_properties(**{"white-space": "normal", "font-size": "0.85em"})
 
-# %% tags=["remove-input"]
-report.table(verify.run_rows(checks), "Each retrained run: test accuracy stored and "
-             "retrained", precision=4)
+# %% [markdown]
+# Run by run, test accuracy stored and retrained:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show each retrained run", "code_prompt_hide": "Hide the runs"}
+report.table(verify.run_rows(checks), "Each retrained run", precision=4).hide(
+    axis="index").set_properties(**{"font-size": "0.85em"}).set_properties(
+    subset=["run"], **{"text-align": "left", "white-space": "normal"})
 
 # %% [markdown]
 # The training code's own fingerprint: `tests/fingerprint/` holds one smoke-size
