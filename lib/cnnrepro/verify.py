@@ -39,7 +39,7 @@ import pandas as pd
 from . import config as config_module
 from . import measurements, protocol
 from .config import RunConfig
-from .store import ResultsStore, Run, log_line
+from .store import ResultsStore, Run, log_line, read_run
 
 VERDICTS = ("identical", "round-off", "within test noise", "differs")
 ANOTHER_RUN = "another run"  # what is expected across numerics: any verdict
@@ -130,6 +130,13 @@ def cost(run_path: Path) -> float:
     return json.loads((run_path / "provenance.json").read_text())["timing"]["wall_seconds"]
 
 
+def current_runs(store: ResultsStore) -> list[Path]:
+    """The run folders of ``store`` stored by this TRAINING_CODE_VERSION."""
+    return [p for p in store.runs()
+            if json.loads((p / "config.json").read_text()).get("code_version")
+            == config_module.TRAINING_CODE_VERSION]
+
+
 def chapter_configs(store: ResultsStore, chapters: list[str]) -> list[tuple[str, RunConfig]]:
     """(chapter, config) of every stored run the book shows for ``chapters``."""
     from .run import book_profile
@@ -148,12 +155,8 @@ def select(store: ResultsStore, chapters: list[str] | None = None,
     if chapters:
         picked = chapter_configs(store, chapters)
     else:
-        picked = [(json.loads((p / "provenance.json").read_text())
-                   .get("requested_by", {}).get("chapter", ""),
-                   RunConfig.from_canonical(json.loads((p / "config.json").read_text())))
-                  for p in store.runs()
-                  if json.loads((p / "config.json").read_text()).get("code_version")
-                  == config_module.TRAINING_CODE_VERSION]
+        picked = [(run.provenance.get("requested_by", {}).get("chapter", ""), run.config)
+                  for run in map(read_run, current_runs(store))]
     unique = {}
     for chapter, config in picked:
         unique.setdefault(store.find(config), (chapter, config))
@@ -329,9 +332,7 @@ def renew_fingerprint(store: ResultsStore | None = None, configs=None,
     for _, config in configs:
         store.get_or_train(config, verbose=0, log=log, other_numerics=False,
                            requested_by={"fingerprint": config_module.TRAINING_CODE_VERSION})
-    removed = [p for p in store.runs()
-               if json.loads((p / "config.json").read_text()).get("code_version")
-               != config_module.TRAINING_CODE_VERSION]
+    removed = sorted(set(store.runs()) - set(current_runs(store)))
     for path in removed:
         shutil.rmtree(path)
     return removed
