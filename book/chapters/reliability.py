@@ -111,9 +111,10 @@ cases = pd.DataFrame(rows).set_index("case")
 
 # %% tags=["remove-input"]
 report.table(cases, "What was tried, and what happened").set_properties(
-    **{"text-align": "left", "white-space": "normal", "font-size": "0.85em"}).set_properties(
-    subset=["test"], **{"word-break": "break-all", "min-width": "11em"}).set_properties(
-    subset=["tried"], **{"min-width": "9em"})
+    **{"text-align": "left", "white-space": "normal", "font-size": "0.85em",
+       "overflow-wrap": "anywhere"}).set_properties(
+    subset=["test"], **{"word-break": "break-all", "min-width": "9em"}).set_properties(
+    subset=["tried"], **{"min-width": "7em"})
 
 # %% [markdown]
 # An error names the bad value and what is allowed, and comes before any training
