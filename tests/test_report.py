@@ -18,31 +18,18 @@ def test_headlines_follow_book_order_whatever_the_publishing_order(tmp_path):
     assert report.read_headlines(tmp_path)["result"].tolist() == ["a2", "b"]
 
 
-@pytest.mark.parametrize("kind, reported, ours, decimals, sd, verdict", [
-    ("accuracy", 0.93, 0.939, 2, float("nan"), "reproduced"),       # within 1 point
-    ("accuracy", 0.93, 0.945, 2, float("nan"), "not reproduced"),
-    ("accuracy", 0.93, 0.96, 2, 0.02, "reproduced"),                # 2 sd of our seeds
-    ("accuracy", 0.9, 0.944, 1, float("nan"), "reproduced"),        # printed 0.9: +-0.05
-    ("loss", 0.40, 0.43, 2, float("nan"), "reproduced"),            # within 10%
-    ("loss", 0.40, 0.50, 2, float("nan"), "not reproduced"),
-    ("parameters", 98060, 98060, 0, float("nan"), "reproduced"),    # exact
-    ("parameters", 98060, 98061, 0, float("nan"), "not reproduced"),
-    ("seconds", 640, 40, 0, float("nan"), "not compared"),
-    ("f1", float("nan"), 0.9, 3, float("nan"), "not in the report"),
-])
-def test_verdict_follows_the_stated_tolerance(kind, reported, ours, decimals, sd, verdict):
-    row = report.headline("x", kind, reported, ours, profile="paper", decimals=decimals, sd=sd)
-    assert row["verdict"] == verdict
-
-
-def test_a_miss_names_a_reason_and_a_hit_none():
-    miss = report.headline("x", "accuracy", 0.99, 0.5, profile="cpu", decimals=2)
-    assert miss["reason"] == "protocol difference (cpu profile)"
-    given = report.headline("x", "accuracy", 0.99, 0.5, profile="paper", decimals=2,
-                            reason="defect in the report's code")
-    assert given["reason"] == "defect in the report's code"
-    hit = report.headline("x", "accuracy", 0.99, 0.99, profile="paper", decimals=2, reason="z")
-    assert hit["reason"] == ""
+def test_a_number_row_carries_the_verdict_modules_verdict_and_a_reason():
+    nan = float("nan")
+    hit = report.headline("x", "accuracy", 0.93, 0.931, profile="paper", decimals=2,
+                          sd=0.002, seeds=5, test_size=10000)
+    assert (hit["verdict"], hit["direction"]) == ("holds", "ours higher")
+    short = report.headline("x", "accuracy", 0.99, 0.5, profile="cpu", decimals=2)
+    assert short["verdict"] == "not tested" and "short of the report's protocol" in short["reason"]
+    given = report.headline("x", "accuracy", 0.99, 0.5, profile="paper", decimals=2, sd=0.01,
+                            seeds=3, reason="defect in the report's code")
+    assert (given["verdict"], given["reason"]) == ("contradicted", "defect in the report's code")
+    unprinted = report.headline("x", "f1", nan, 0.9, profile="paper", decimals=3)
+    assert unprinted["counted"] is False
     with pytest.raises(ValueError, match="kind='speed' is not allowed"):
         report.headline("x", "speed", 1, 1, profile="paper", decimals=0)
 

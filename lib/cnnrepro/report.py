@@ -18,7 +18,7 @@ import yaml
 
 from pandas.io.formats.style import Styler
 
-from . import metrics
+from . import metrics, verdicts
 from .config import describe_numerics
 from .execution import note_input
 from .paths import book_dir
@@ -266,54 +266,30 @@ def _head_commit() -> str:
 
 # --- headline numbers and their verdicts --------------------------------------
 
-# How far ours may sit from a printed number and still count as reproduced, by kind
-# of number (the Summary page states the same rule):
-# - accuracy, top5, f1: 1 percentage point;
-# - loss: 10% of the reported value;
-# - parameters: exact;
-# - seconds: never compared (the reports' hardware differs from ours or is unstated).
-# The tolerance widens to half a unit of the report's last printed digit (a count
-# printed in millions: half a million) and to two
-# standard deviations of our seeds where those are larger.
-FLOORS = {"accuracy": lambda rep: 0.01, "top5": lambda rep: 0.01, "f1": lambda rep: 0.01,
-          "loss": lambda rep: 0.1 * abs(rep), "parameters": lambda rep: 0.0}
-KINDS = [*FLOORS, "seconds"]
-
-
-def tolerance(kind: str, reported: float, decimals: int, sd: float = math.nan) -> float:
-    """The largest |ours - reported| that counts as reproduced (see FLOORS)."""
-    if kind not in FLOORS:
-        raise ValueError(f"kind={kind!r} has no tolerance; allowed: {list(FLOORS)}")
-    rounding = 0.5 * 10.0 ** -decimals  # decimals=-6: a count printed in millions
-    return max(FLOORS[kind](reported), rounding, 0.0 if math.isnan(sd) else 2 * sd)
-
-
 def headline(result: str, kind: str, reported: float, ours: float, *, profile: str,
-             decimals: int, sd: float = math.nan, seeds: int = 1, reason: str = "") -> dict:
-    """One row of the book's summary: a number the report printed, ours (mean over
-    ``seeds``, with their standard deviation), the difference, the tolerance and a
-    verdict. ``reason`` says why a number is not reproduced, where that is known;
-    without one, a profile short of the report's protocol is the stated reason."""
-    if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} is not allowed; allowed: {KINDS}")
+             decimals: int, sd: float = math.nan, seeds: int = 1, reason: str = "",
+             at_protocol: bool | None = None, noise: verdicts.Noise | None = None,
+             test_size: int | None = None, counted: bool = True) -> dict:
+    """One row of the book's numbers table: a number the report printed, ours (mean
+    over ``seeds``, with their standard deviation) and the verdict of
+    ``verdicts.number_from``. ``at_protocol`` defaults to ``profile == "paper"``;
+    ``noise`` is the stated seed spread a single run may use; ``counted=False``
+    shows a row the counts leave out (a counterfactual, a number the report did not
+    print). ``reason`` replaces the rule's account where a chapter knows the cause."""
     reported, ours = float(reported), float(ours)
-    diff = ours - reported
-    tol = math.nan
-    if kind == "seconds":
-        verdict = "not compared"
-        reason = reason or "training time depends on the hardware"
-    elif math.isnan(reported):
-        verdict = "not in the report"
+    if math.isnan(reported):
+        counted = False
+        verdict = verdicts.Verdict(verdicts.NOT_TESTED, reason="the report prints no such number")
     else:
-        tol = tolerance(kind, reported, decimals, sd)
-        verdict = "reproduced" if abs(diff) <= tol else "not reproduced"
-    if verdict == "not reproduced" and not reason:
-        reason = "unknown" if profile == "paper" else f"protocol difference ({profile} profile)"
-    if verdict == "reproduced":
-        reason = ""
+        verdict = verdicts.number_from(
+            kind, reported, ours, sd, seeds, decimals=decimals,
+            at_protocol=profile == "paper" if at_protocol is None else at_protocol,
+            noise=noise, test_size=test_size)
     return {"result": result, "kind": kind, "reported": reported, "decimals": decimals,
             "ours": ours, "ours_sd": sd, "seeds": seeds, "profile": profile,
-            "difference": diff, "tolerance": tol, "verdict": verdict, "reason": reason}
+            "difference": ours - reported, "low": verdict.low, "high": verdict.high,
+            "verdict": verdict.verdict, "direction": verdict.direction, "counted": counted,
+            "reason": reason if reason and verdict.verdict != verdicts.HOLDS else verdict.reason}
 
 
 def publish_headlines(chapter: str, rows: list[dict], book: Path | None = None) -> Path:
@@ -346,20 +322,21 @@ def format_number(kind: str, value: float, decimals: int) -> str:
 
 
 def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One chapter's headline rows as the Summary page shows them: numbers at the
-    report's printed precision (ours one digit finer, ± the sd over seeds), the
-    difference with its tolerance, the verdict and the reason."""
+    """One chapter's numbers as the Summary page shows them: numbers at the report's
+    printed precision (ours one digit finer, ± the sd over seeds), the difference,
+    the 95% interval for another run of ours, the verdict and its reason."""
     out = []
     for r in rows.itertuples():
         fine = int(r.decimals) + (1 if r.kind not in ("parameters", "seconds") else 0)
         ours = format_number(r.kind, r.ours, fine)
         if not math.isnan(r.ours_sd) and r.seeds > 1:
             ours += f" ± {format_number(r.kind, r.ours_sd, fine)}"
-        diff = format_number(r.kind, r.difference, fine)
-        if not math.isnan(r.tolerance):
-            diff += f" (± {format_number(r.kind, r.tolerance, fine)})"
+        interval = "" if math.isnan(r.low) else \
+            f"{format_number(r.kind, r.low, fine)} to {format_number(r.kind, r.high, fine)}"
         out.append({"result": r.result,
                     "reported": format_number(r.kind, r.reported, int(r.decimals)),
-                    "ours": ours, "difference (tolerance)": diff, "verdict": r.verdict,
+                    "ours": ours, "difference": format_number(r.kind, r.difference, fine),
+                    "interval for another run": interval,
+                    "verdict": r.verdict + ("" if r.counted else " (not counted)"),
                     "reason": r.reason if isinstance(r.reason, str) else ""})
     return pd.DataFrame(out)

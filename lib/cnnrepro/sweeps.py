@@ -79,6 +79,12 @@ def results_frame(pts: list[Point], runs: dict[str, Run]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def evidence_frame(pts: list[Point], runs: dict[str, Run]) -> pd.DataFrame:
+    """One row per point for the claims module: sweep, value, seed and the run."""
+    return pd.DataFrame([{"sweep": p.sweep.name, "value": p.value, "seed": p.seed,
+                          "run": runs[p.config.key()]} for p in pts])
+
+
 def last_epoch_updates(pts: list[Point], runs: dict[str, Run], sweep: str,
                        seed: int | None = None) -> pd.DataFrame:
     """Per-update training loss and accuracy of the last epoch of each variant's run

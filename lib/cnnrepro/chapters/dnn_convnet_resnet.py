@@ -78,3 +78,15 @@ register(ChapterSpec(
                   "2 epochs with a patience of 1"]},
     configs=_configs,
 ))
+
+
+def loss_label(config: RunConfig) -> str:
+    """The chapter's name for a run's loss ("as printed", "double softmax", "corrected")."""
+    computed = config.extra.get("loss", "categorical_crossentropy")
+    return next(name for name, value in LOSSES.items() if value == computed)
+
+
+def labels(config: RunConfig) -> dict:
+    """A run's model, learning rate, loss and seed, for the claims."""
+    return {"model": config.model, "learning_rate": f"{config.learning_rate:g}",
+            "loss": loss_label(config), "seed": config.seed}

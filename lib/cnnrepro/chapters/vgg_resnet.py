@@ -71,3 +71,9 @@ register(ChapterSpec(
         "smoke": ["128 training and 64 test images of each dataset, 2 epochs each"]},
     configs=_configs,
 ))
+
+
+def labels(config: RunConfig) -> dict:
+    """A run's model, dataset (as the report names it) and seed, for the claims."""
+    dataset = next(name for name, task in DATASETS.items() if task == config.task)
+    return {"model": config.model, "dataset": dataset, "seed": config.seed}

@@ -1,0 +1,106 @@
+"""Claims as data: every chapter's claims load, and a claim is judged on the evidence
+it names (a curve claim on the curve, not on the final number)."""
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cnnrepro import claims, protocol
+from cnnrepro import verdicts as v
+
+
+def fake_run(final: float, early: float, seed: int, model: str):
+    updates = pd.DataFrame({"update": np.arange(1, 401),
+                            "accuracy": np.r_[np.full(200, early), np.full(200, final)],
+                            "loss": np.ones(400)})
+    return NS(config=NS(model=model, task="mnist", batch_size=64, learning_rate=1e-3, seed=seed),
+              metrics={"accuracy": final}, updates=updates,
+              epochs=pd.DataFrame({"accuracy": [early, final]}),
+              test_labels=np.array([0, 1, 1, 0]), test_pred=np.array([0, 1, 0, 0]),
+              provenance={"timing": {"train_seconds": 10.0}})
+
+
+# A ends higher, but B leads through the first 200 updates.
+RUNS = [fake_run(0.98 + 0.001 * s, 0.50 + 0.01 * s, s, "a") for s in range(3)] + \
+       [fake_run(0.95 + 0.001 * s, 0.80 + 0.01 * s, s, "b") for s in range(3)]
+FRAME = claims.evidence_frame(RUNS)
+
+
+def claim(**kw):
+    return {"id": "x", "quote": "q", "section": "1", "kind": "comparison",
+            "a": {"model": "a"}, "b": {"model": "b"}, "expect": ">", **kw}
+
+
+def test_a_curve_claim_is_judged_on_the_curve():
+    on_final, _ = claims.judge(claim(metric="accuracy"), FRAME, at_protocol=True)
+    on_curve, text = claims.judge(claim(metric="updates.accuracy.mean[1:201]"), FRAME,
+                                  at_protocol=True)
+    assert on_final.verdict == v.HOLDS
+    assert on_curve.verdict == v.CONTRADICTED and on_curve.direction == "A lower"
+    assert text.startswith("-0.3000")
+
+
+def test_value_of_reads_final_epoch_update_and_class_statistics():
+    run = RUNS[0]
+    assert claims.value_of(run, "accuracy") == pytest.approx(0.98)
+    assert claims.value_of(run, "epochs.accuracy.first") == pytest.approx(0.5)
+    assert claims.value_of(run, "updates.accuracy.mean[201:]") == pytest.approx(0.98)
+    assert claims.value_of(run, "class.recall.1") == pytest.approx(0.5)
+    assert claims.value_of(run, "seconds.train") == 10.0
+    with pytest.raises(ValueError, match="metric='speed' is not allowed"):
+        claims.value_of(run, "speed")
+    with pytest.raises(ValueError, match="label 'colour' is not allowed"):
+        claims.select(FRAME, {"colour": "red"})
+
+
+def test_a_report_contradicting_itself_overrides_our_verdict_but_keeps_our_evidence():
+    check = {"check": "equal", "stated": 0.992, "derived": 0.9882, "decimals": 3,
+             "explanation": "table vs log"}
+    out, text = claims.judge(claim(metric="accuracy", report_check=check), FRAME,
+                             at_protocol=True)
+    assert out.verdict == v.INCONSISTENT and out.reason == "table vs log"
+    assert "holds (ours)" in text
+
+
+def test_single_runs_use_a_noise_figure_only_where_the_claim_asks_for_it():
+    single = claims.evidence_frame([RUNS[0], RUNS[3]])
+    assert claims.judge(claim(metric="accuracy"), single, at_protocol=True)[0].verdict \
+        == v.INCONCLUSIVE
+    noise = claims.noise_for({"noise": True, "metric": "accuracy"}, FRAME, {"model": "a"},
+                             "model a's seeds")
+    assert noise.seeds == 3 and noise.sd == pytest.approx(0.001)
+    assert claims.noise_for({"metric": "accuracy"}, FRAME, {"model": "a"}, "x") is None
+
+
+def test_counterfactual_claims_are_shown_but_not_counted():
+    table = pd.DataFrame({"chapter": ["c", "c"], "verdict": [v.HOLDS, v.CONTRADICTED],
+                          "counted": [True, False]})
+    counts = claims.counts(table)
+    assert counts.loc["c", v.HOLDS] == 1 and counts.loc["c", v.CONTRADICTED] == 0
+
+
+@pytest.mark.parametrize("chapter", list(protocol.chapters()))
+def test_every_chapter_has_claims_with_quotes_links_and_known_checks(chapter):
+    loaded = claims.load(chapter)
+    assert len(loaded) >= 5
+    for c in loaded:
+        assert c["quote"] and c.get("link", "").startswith("#"), c["id"]
+        for spec in (c.get("check"), c.get("report_check")):
+            if spec:
+                assert isinstance(claims.report_check(spec), v.Verdict)
+    assert any(c.get("central") for c in loaded)
+
+
+def test_the_report_checks_catch_the_inconsistencies_they_name():
+    assert claims.report_check({"check": "sum_of_shares", "shares": [3.33, 96.80], "total": 100,
+                                "decimals": 2, "explanation": "e"}).verdict == v.INCONSISTENT
+    assert claims.report_check({"check": "f1_bound", "accuracy": 0.965, "f1": 0.995,
+                                "decimals": 3, "explanation": "e"}).verdict == v.INCONSISTENT
+    assert claims.report_check({"check": "f1_bound", "accuracy": 0.965, "f1": 0.965,
+                                "decimals": 3, "explanation": "e"}).verdict == v.HOLDS
+    table = {"0.1": 0.97, "0.01": 0.99, "0.001": 0.982}
+    assert claims.report_check({"check": "best_of", "claimed": 0.01, "table": table,
+                                "explanation": "e"}).verdict == v.HOLDS
+    with pytest.raises(ValueError, match="check='guess' is not allowed"):
+        claims.report_check({"check": "guess"})

@@ -1,0 +1,81 @@
+"""The verdict rule on hand-made cases: every verdict reachable, each for its reason."""
+import math
+
+import pytest
+
+from cnnrepro import verdicts as v
+
+
+def test_a_number_inside_a_narrow_interval_holds_and_outside_is_contradicted():
+    ours = [0.975, 0.977, 0.978, 0.976, 0.974]
+    hit = v.number("accuracy", 0.98, ours, decimals=2, test_size=10000)
+    assert hit.verdict == v.HOLDS and hit.low < 0.98 < hit.high
+    miss = v.number("accuracy", 0.93, ours, decimals=2, test_size=10000)
+    assert miss.verdict == v.CONTRADICTED
+    assert miss.direction == "ours higher" and miss.difference == pytest.approx(0.046)
+
+
+def test_a_wide_interval_is_inconclusive_never_holds():
+    # one of three seeds collapsed: the report's 0.94 lies inside, but the interval
+    # is far wider than the 2 points that "holds" needs
+    wide = v.number("accuracy", 0.94, [0.872, 0.967, 0.971], decimals=2, test_size=10000)
+    assert wide.verdict == v.INCONCLUSIVE and "too wide" in wide.reason
+    assert v.comparison([0.872, 0.967, 0.971], [0.95, 0.951, 0.949]).verdict == v.INCONCLUSIVE
+
+
+def test_a_short_profile_is_not_tested_whatever_the_difference():
+    out = v.number("accuracy", 0.99, [0.02], decimals=3, at_protocol=False)
+    assert out.verdict == v.NOT_TESTED and out.direction == "ours lower"
+    assert v.comparison([0.1, 0.2], [0.9, 0.8], at_protocol=False).verdict == v.NOT_TESTED
+    assert v.trend([[0.1, 0.11], [0.9, 0.91]], at_protocol=False).verdict == v.NOT_TESTED
+
+
+def test_one_run_needs_a_stated_noise_figure():
+    assert v.number("accuracy", 0.97, [0.975], decimals=4).verdict == v.INCONCLUSIVE
+    noise = v.Noise(0.001, 5, "the base model's seeds")
+    judged = v.number("accuracy", 0.97, [0.975], decimals=4, noise=noise)
+    assert judged.verdict == v.CONTRADICTED and "the base model's seeds" in judged.reason
+    with pytest.raises(ValueError, match="seeds=1"):
+        v.Noise(0.01, 1, "one run")
+
+
+def test_comparisons_report_direction_and_size():
+    deep, shallow = [0.96, 0.961, 0.962], [0.93, 0.931, 0.929]
+    out = v.comparison(deep, shallow, ">")
+    assert out.verdict == v.HOLDS and out.direction == "A higher"
+    assert out.difference == pytest.approx(0.031) and 0 < out.low < out.high
+    reversed_ = v.comparison(shallow, deep, ">")
+    assert reversed_.verdict == v.CONTRADICTED and reversed_.direction == "A lower"
+    assert v.comparison(deep, [0.9601, 0.9612, 0.9618], "~", margin=0.01).verdict == v.HOLDS
+
+
+def test_a_trend_holds_only_if_every_step_does():
+    assert v.trend([[0.98, 0.981], [0.95, 0.951], [0.9, 0.901]]).verdict == v.HOLDS
+    broken = v.trend([[0.98, 0.981], [0.99, 0.991], [0.9, 0.901]])
+    assert broken.verdict == v.CONTRADICTED and len(broken.parts) == 2
+
+
+def test_parameters_are_exact_and_seconds_never_judged():
+    assert v.number("parameters", 98060, [98060], decimals=0).verdict == v.HOLDS
+    assert v.number("parameters", 98060, [98061], decimals=0).verdict == v.CONTRADICTED
+    assert v.number("seconds", 640, [40], decimals=0).verdict == v.NOT_TESTED
+
+
+def test_the_report_against_itself():
+    assert v.consistency(100.13, 100, 0.01, "shares").verdict == v.INCONSISTENT
+    assert v.consistency(0.0333, 0.033347, 0.00005, "log").verdict == v.HOLDS
+
+
+def test_combining_parts():
+    h, c, i = (v.Verdict(x, 0.1) for x in (v.HOLDS, v.CONTRADICTED, v.INCONCLUSIVE))
+    assert v.combine([h, h]).verdict == v.HOLDS
+    assert v.combine([h, c]).verdict == v.CONTRADICTED
+    assert v.combine([h, i]).verdict == v.INCONCLUSIVE
+    with pytest.raises(ValueError, match="verdict='reproduced' is not allowed"):
+        v.Verdict("reproduced")
+
+
+def test_a_systematic_offset_shows_in_the_sign_test():
+    positive, n, p = v.sign_test([0.01] * 24 + [-0.01])
+    assert (positive, n) == (24, 25) and p < 0.001
+    assert math.isclose(v.sign_test([0.01, -0.01])[2], 1.0)
