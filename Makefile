@@ -48,9 +48,10 @@ chapter: install
 ## make build: the same as make book
 build: book
 
-## make test: library tests, the end-to-end smoke build of the whole book, and that
-## build opened in headless Chromium
+## make test: lint (ruff: pyflakes + pycodestyle), library tests, the end-to-end smoke
+## build of the whole book, and that build opened in headless Chromium
 test: install browser
+	$(BIN)/ruff check lib tests book/chapters
 	$(BIN)/python -m pytest -q
 
 ## make test-fast: library tests only

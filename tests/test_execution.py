@@ -9,7 +9,8 @@ import pytest
 from cnnrepro import execution, run
 from cnnrepro.execution import Job, PageFailed
 
-HEADER = "# ---\n# jupyter:\n#   kernelspec:\n#     display_name: Python 3\n#     language: python\n#     name: python3\n# ---\n\n"
+HEADER = ("# ---\n# jupyter:\n#   kernelspec:\n#     display_name: Python 3\n"
+          "#     language: python\n#     name: python3\n# ---\n\n")
 
 
 def page(body: str) -> str:

@@ -26,15 +26,15 @@ def test_parameter_counts_match_report_table_1(name, total, trainable):
 ])
 def test_parameter_split_matches_report_table_2(name, blocks, linear):
     model = build_model(name, (28, 28, 1), 10)
-    in_blocks = sum(l.count_params() for l in model.layers if l.name.startswith("block"))
-    in_dense = sum(l.count_params() for l in model.layers if l.name in ("dense", "output"))
+    in_blocks = sum(line.count_params() for line in model.layers if line.name.startswith("block"))
+    in_dense = sum(line.count_params() for line in model.layers if line.name in ("dense", "output"))
     assert (in_blocks, in_dense) == (blocks, linear)
 
 
 def test_block_concatenates_input_with_three_conv_bn():
     block = concat_residual.residual_block_model((32, 32, 1), filters=6)
     assert block.output_shape == (None, 32, 32, 7)
-    kinds = [type(l).__name__ for l in block.layers]
+    kinds = [type(line).__name__ for line in block.layers]
     assert kinds.count("Conv2D") == 3 and kinds.count("BatchNormalization") == 3
     assert kinds[-1] == "Concatenate"
 
@@ -53,7 +53,7 @@ def test_report_3_modules_match_table_1(model, head, head_params):
     extractor = m.get_layer("feature_extraction")
     assert extractor.output_shape == (None, 1536) and extractor.count_params() == 3226
     assert m.get_layer(head).count_params() == head_params
-    assert [l.name for l in m.layers[1:]] == ["feature_extraction", head]
+    assert [line.name for line in m.layers[1:]] == ["feature_extraction", head]
 
 
 @pytest.mark.parametrize("config, params", [
@@ -113,7 +113,7 @@ def test_torchvision_initialisation_of_vgg_and_resnet():
 
 def test_simple_cnn_dropout_sits_between_the_fully_connected_layers():
     m = build_model("simple_cnn", (28, 28, 1), 10, fc_units=[500], dropout=0.5)
-    names = [l.name for l in m.layers]
+    names = [line.name for line in m.layers]
     assert names[-3:] == ["fc1", "dropout1", "output"]
     assert m.get_layer("conv2").output.shape[1:] == (14, 14, 100)
     assert m.get_layer("flatten").output.shape[1] == 4900   # the report's 100 x 7 x 7
@@ -123,7 +123,7 @@ def test_simple_cnn_dropout_sits_between_the_fully_connected_layers():
 def test_any_resnet_depth_by_options_on_mnist(depth, blocks):
     m = build_model("resnet", (28, 28, 1), 10, depth=depth)
     assert m.output_shape == (None, 10) and m.name == f"resnet{depth}"
-    assert any(l.name.endswith("_3_conv") for l in m.layers) == (blocks == "bottleneck")
+    assert any(line.name.endswith("_3_conv") for line in m.layers) == (blocks == "bottleneck")
 
 
 def test_uc_dnn_applies_its_dense_layers_to_pixel_rows_before_flatten():
@@ -143,5 +143,5 @@ def test_uc_resnet_has_two_convolution_and_two_identity_blocks():
     assert m.get_layer("stem_pool").output.shape[1:] == (12, 12, 64)
     assert m.get_layer("id_block1_out").output.shape[1:] == (12, 12, 256)
     assert m.get_layer("id_block2_out").output.shape[1:] == (6, 6, 256)
-    shortcuts = [l.name for l in m.layers if l.name.endswith("_shortcut_conv")]
+    shortcuts = [line.name for line in m.layers if line.name.endswith("_shortcut_conv")]
     assert shortcuts == ["conv_block1_shortcut_conv", "conv_block2_shortcut_conv"]

@@ -2,42 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cnnrepro import protocol, report, sweeps
+from cnnrepro import claims, protocol, report, sweeps
 from cnnrepro.chapters import cnn_sweeps
 from cnnrepro.protocol import ProtocolError
-
-
-def table(rows):
-    """A sweeps.summary-shaped table from (sweep, value, mean accuracy[, outcome])."""
-    frame = pd.DataFrame([{"sweep": r[0], "value": r[1], "ours": r[2],
-                           "outcome": r[3] if len(r) > 3 else ""} for r in rows])
-    return frame.set_index(["sweep", "value"])
-
-
-T = table([("lr", "0.01", 0.90), ("lr", "0.1", 0.97), ("lr", "1", np.nan, "diverged"),
-           ("loss", "a", 0.970), ("loss", "b", 0.972)])
-
-
-@pytest.mark.parametrize("claim, verdict", [
-    ({"kind": "best", "value": "0.1"}, "holds beyond the noise"),
-    ({"kind": "worst", "value": "1"}, "holds beyond the noise"),       # diverged ranks last
-    ({"kind": "order", "values": ["0.01", "0.1"]}, "does not hold"),
-    ({"kind": "collapses", "value": "1"}, "holds"),
-    ({"kind": "collapses", "value": "0.1"}, "does not hold"),
-])
-def test_claims_are_checked_against_our_means(claim, verdict):
-    assert sweeps.check_claim({"sweep": "lr", **claim}, T, noise_sd=0.005)["verdict"] == verdict
-
-
-def test_small_differences_hold_only_within_the_noise():
-    order = {"sweep": "loss", "kind": "order", "values": ["b", "a"]}
-    similar = {"sweep": "loss", "kind": "similar", "values": ["a", "b"]}
-    assert sweeps.check_claim(order, T, noise_sd=0.002)["verdict"] == "holds, within the noise"
-    assert sweeps.check_claim(order, T, noise_sd=0.0001)["verdict"] == "holds beyond the noise"
-    assert sweeps.check_claim(similar, T, noise_sd=0.002)["holds"]
-    assert not sweeps.check_claim(similar, T, noise_sd=0.0001)["holds"]
-    with pytest.raises(ValueError, match="'bigger'.*order"):
-        sweeps.check_claim({"sweep": "loss", "kind": "bigger"}, T, 0.01)
 
 
 def test_variants_that_share_settings_share_one_run():
@@ -74,9 +41,11 @@ def test_every_reported_number_names_a_variant_of_the_paper_protocol():
     variants = {(s.name, v) for s in cnn_sweeps.sweeps(p) for v in s.variants}
     rep = report.reported("cnn_sweeps")
     assert {(s, v) for s, values in rep["accuracy"].items() for v in values} <= variants
-    for claim in rep["claims"]:
-        named = claim.get("values", [claim.get("value")])
-        assert {(claim["sweep"], v) for v in named} <= variants, claim
+    for claim in claims.load("cnn_sweeps"):
+        named = [*claim.get("order", []), claim.get("value"), claim.get("where", {}).get("value"),
+                 claim.get("a", {}).get("value"), claim.get("b", {}).get("value")]
+        sweep = claim["where"]["sweep"]
+        assert {(sweep, v) for v in named if v} <= variants, claim["id"]
 
 
 @pytest.mark.parametrize("kwargs, fragments", [
@@ -117,15 +86,8 @@ def test_sweep_figure_ends_a_diverged_line_where_its_loss_stopped_being_finite()
                         "loss": [2.3, 5.0, 40.0, np.nan]})
     fig = plots.sweep_curves(pd.concat([ok, bad]), "t", "learning rate")
     acc_ax = fig.axes[0]
-    crosses = [l for l in acc_ax.lines if l.get_marker() == "x"]
+    crosses = [line for line in acc_ax.lines if line.get_marker() == "x"]
     assert len(crosses) == 1 and crosses[0].get_xdata()[0] == 3
-    assert all(np.isfinite(l.get_ydata()).all() for l in fig.axes[1].lines)
+    assert all(np.isfinite(line.get_ydata()).all() for line in fig.axes[1].lines)
 
 
-def test_a_claim_about_a_value_that_was_not_run_is_listed_as_not_tested():
-    claims = [{"sweep": "lr", "kind": "best", "value": "0.5", "text": "0.5 is best"},
-              {"sweep": "lr", "kind": "best", "value": "0.1", "text": "0.1 is best"},
-              {"sweep": "width", "kind": "best", "value": "8", "text": "not run at all"}]
-    out = sweeps.claims_table(claims, T, noise_sd=0.005)
-    assert out["verdict"].tolist() == ["not tested: a value it names was not run",
-                                       "holds beyond the noise"]

@@ -105,7 +105,8 @@ def test_store_trains_the_source_run_first_and_keeps_its_weights(tmp_store):
     run = tmp_store.get_or_train(phase2(0.0), verbose=0, log=lambda m: None)
     assert tmp_store.has(PHASE1) and (tmp_store.path(PHASE1) / "weights.npz").is_file()
     assert not (run.path / "weights.npz").exists()
-    assert len(tmp_store.load_weights(tmp_store.load(PHASE1))) == 36  # 6 convolutions (kernel, bias), 6 batch norms (4 each)
+    # 6 convolutions (kernel, bias), 6 batch norms (4 each)
+    assert len(tmp_store.load_weights(tmp_store.load(PHASE1))) == 36
     with pytest.raises(KeyError, match="kept no weights"):
         tmp_store.load_weights(run)
 

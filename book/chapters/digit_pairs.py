@@ -50,7 +50,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cnnrepro import data, pairs, plots, protocol, report
+from cnnrepro import claims, data, pairs, plots, protocol, report
+from cnnrepro.chapters import digit_pairs as dp
 from cnnrepro.chapters.digit_pairs import variant_of
 from cnnrepro.models import concat_residual, pair_transfer, shapes_only
 from cnnrepro.store import ResultsStore
@@ -87,6 +88,21 @@ for name, value in {"seed0": seed0,
                     "phase1_epochs": proto.phase1_epochs, "phase2_epochs": proto.phase2_epochs,
                     "batch_size": proto.batch_size}.items():
     report.glue(name, value)
+
+# %% tags=["remove-cell"]
+chapter_claims, verdict_box = claims.chapter_box(
+    CHAPTER, claims.evidence_frame(runs, dp.labels), proto)
+
+# %% [markdown]
+# ## The report's claims, judged
+#
+# Each claim of the report, in its words, with the verdict of the book's rule (see
+# the Summary page), judged on our runs with the frozen extractor, as the report
+# trained it, over every seed; *evidence* links lead to the table or figure. Class 1
+# is `same`, as the report's code labels it (see the errata section).
+
+# %% tags=["remove-input"]
+verdict_box
 
 # %% [markdown]
 # ## How this chapter was run
@@ -266,8 +282,8 @@ def moving_mean_gap(weights, images):
     of the layer's input, averaged over channels, on ``images`` in inference mode."""
     model = pair_transfer.feature_extraction()
     set_kept_weights(model, weights)
-    bns = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
-    inputs = keras.Model(model.input, [l.input for l in bns]).predict(images, batch_size=1000, verbose=0)
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    inputs = keras.Model(model.input, [layer.input for layer in bns]).predict(images, batch_size=1000, verbose=0)
     gaps = {}
     for layer, x in zip(bns, inputs):
         x = x.reshape(-1, x.shape[-1])
@@ -561,7 +577,8 @@ def pair_headline(result, variant, metric, reported, reason=""):
     row = summary.loc[variant]
     return report.headline(result, "f1" if metric == "f1" else "accuracy", reported,
                            row[f"{metric}_mean"], sd=row[f"{metric}_sd"], seeds=int(row["seeds"]),
-                           profile=proto.profile, decimals=2, reason=reason)
+                           profile=proto.profile, decimals=2, reason=reason,
+                           test_size=proto.test_pairs)
 
 
 # The report's own pair generator fails as printed (see the errata): its pairs were not
@@ -574,7 +591,7 @@ headline = [pair_headline("same-digit pairs, test accuracy, extractor frozen", m
             report.headline("phase 1 (10 digits), training accuracy (the report: \"about 93%\")",
                             "accuracy", paper["phase1_accuracy"], p1_train.mean(),
                             sd=p1_train.std(ddof=1), seeds=len(phase1), profile=proto.profile,
-                            decimals=2)]
+                            decimals=2, test_size=proto.source_train)]
 if "fine_tuned" in acc:
     headline.append(pair_headline("same-digit pairs, test accuracy, extractor fine-tuned "
                                   "(the report's proposed fix)", "fine_tuned", "accuracy", np.nan))

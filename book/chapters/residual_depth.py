@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Code
 
-from cnnrepro import data, plots, protocol, report
+from cnnrepro import claims, data, plots, protocol, report
 from cnnrepro.models import build_model, concat_residual, shapes_only
 from cnnrepro.store import ResultsStore
 
@@ -71,6 +71,20 @@ report.glue("main_bs", main_bs)
 report.glue("appendix_bs", appendix_bs)
 report.glue("seed0", seed0)
 report.glue("n_seeds", len(proto.seeds))
+
+# %% tags=["remove-cell"]
+chapter_claims, verdict_box = claims.chapter_box(CHAPTER, claims.evidence_frame(runs), proto)
+
+# %% [markdown]
+# ## The report's claims, judged
+#
+# Each claim of the report, in its words, with the verdict of the book's rule (see
+# the Summary page): a difference in accuracy counts only where its 95% interval
+# over our seeds excludes zero, and a wide interval is *inconclusive*. The
+# *evidence* links lead to the table or figure each verdict rests on.
+
+# %% tags=["remove-input"]
+verdict_box
 
 # %% [markdown]
 # ## How this chapter was run
@@ -172,38 +186,12 @@ report.table(table_321, "Table (section 3.2.1). Test metrics after 1 epoch: repo
 
 # %% tags=["remove-cell"]
 summary = report.seed_summary(results, ["batch_size", "model"])
-
-
-def deep_lead(bs):
-    """Mean accuracy of resnet_deep minus resnet_shallow, and the larger seed spread."""
-    if not {"resnet_shallow", "resnet_deep"} <= set(proto.models):
-        return None
-    s, d = summary.loc[(bs, "resnet_shallow")], summary.loc[(bs, "resnet_deep")]
-    return d["accuracy_mean"] - s["accuracy_mean"], max(s["accuracy_sd"], d["accuracy_sd"])
-
-
 reported_acc = reported_results.set_index(["batch_size", "model"])["accuracy"]
-sentences = []
-for bs in proto.batch_sizes:
-    lead = deep_lead(bs)
-    if lead is None:
-        continue
-    diff, spread = lead
-    reported_diff = reported_acc.get((bs, "resnet_deep"), np.nan) - reported_acc.get((bs, "resnet_shallow"), np.nan)
-    if np.isnan(spread):
-        verdict = "with one seed there is no spread to compare it with"
-    elif abs(diff) > 2 * spread:
-        verdict = f"more than twice the larger seed-to-seed standard deviation ({spread:.4f})"
-    else:
-        verdict = f"not larger than twice the seed-to-seed standard deviation ({spread:.4f})"
-    sentences.append(f"at batch size {bs}, resnet_deep differs by {diff:+.4f} in accuracy from "
-                     f"resnet_shallow (report: {reported_diff:+.2f}), {verdict}")
-report.glue("deep_lead_text", "; ".join(sentences) + "." if sentences else "(both models are needed for this comparison).")
-report.glue("acc_deep_main", f"{summary.loc[(main_bs, proto.models[-1]), 'accuracy_mean']:.4f}")
 
 # %% [markdown]
-# **Is `resnet_deep`'s lead larger than the seed-to-seed spread?** Measured:
-# {glue:text}`deep_lead_text`
+# Whether `resnet_deep`'s lead and the cost of the larger batch exceed the
+# seed-to-seed spread is judged in the claims table at the top of the chapter
+# (claims *deeper-is-better* and *larger-batch-hurts*).
 #
 # ## Training process (section 3.2.2)
 #
@@ -378,7 +366,8 @@ for (bs, model), row in summary.iterrows():
         headline.append(report.headline(
             f"{model}, MNIST test {'accuracy' if kind == 'accuracy' else 'macro F1'}, 1 epoch, "
             f"batch size {bs}", kind, rep.get((bs, model), np.nan), row[f"{kind}_mean"],
-            sd=row[f"{kind}_sd"], seeds=int(row["seeds"]), profile=proto.profile, decimals=2))
+            sd=row[f"{kind}_sd"], seeds=int(row["seeds"]), profile=proto.profile, decimals=2,
+            test_size=proto.test_images))
 for name, model in keras_models.items():
     headline.append(report.headline(f"{name}, parameters", "parameters",
                                     paper["parameters"][name]["total"],

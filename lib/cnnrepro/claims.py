@@ -373,3 +373,18 @@ def read_all(book=None) -> pd.DataFrame:
         note_input(f)
     frames = [pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in files]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def chapter_box(chapter: str, frame: pd.DataFrame, proto, **kw):
+    """Judge a chapter's claims on its evidence frame at its protocol's profile,
+    publish them for the Summary page, and return the verdict box to display."""
+    from . import report
+    judged = table(chapter, frame, profile=proto.profile,
+                   at_protocol=proto.profile == "paper" or not proto.deviations, **kw)
+    publish(chapter, judged)
+    shown = (report.table(box_frame(judged), f"The report's claims and their verdicts "
+                          f"({proto.profile} profile; ★ central claims)", csv=judged)
+             .hide(axis="index")
+             .set_properties(subset=["the report's claim", "why"], **{"text-align": "left"})
+             .set_properties(**{"font-size": "0.85em"}))
+    return judged, shown

@@ -1,7 +1,8 @@
 """Profiles and chapter parameters: one validated protocol per chapter run.
 
 A chapter declares its parameters (with a check each) and its settings per
-profile (one module per chapter in ``cnnrepro.chapters``); ``resolve`` merges a profile's settings with the caller's overrides
+profile (one module per chapter in ``cnnrepro.chapters``); ``resolve`` merges a
+profile's settings with the caller's overrides
 and stops with a message naming the bad value and the allowed ones.
 
 - ``paper``: the source report's protocol exactly.

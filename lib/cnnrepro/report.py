@@ -275,7 +275,8 @@ def headline(result: str, kind: str, reported: float, ours: float, *, profile: s
     ``verdicts.number_from``. ``at_protocol`` defaults to ``profile == "paper"``;
     ``noise`` is the stated seed spread a single run may use; ``counted=False``
     shows a row the counts leave out (a counterfactual, a number the report did not
-    print). ``reason`` replaces the rule's account where a chapter knows the cause."""
+    print). ``reason``, the cause where a chapter knows it, follows the rule's account
+    for any verdict but holds."""
     reported, ours = float(reported), float(ours)
     if math.isnan(reported):
         counted = False
@@ -289,7 +290,8 @@ def headline(result: str, kind: str, reported: float, ours: float, *, profile: s
             "ours": ours, "ours_sd": sd, "seeds": seeds, "profile": profile,
             "difference": ours - reported, "low": verdict.low, "high": verdict.high,
             "verdict": verdict.verdict, "direction": verdict.direction, "counted": counted,
-            "reason": reason if reason and verdict.verdict != verdicts.HOLDS else verdict.reason}
+            "reason": "; ".join(filter(None, [verdict.reason, reason if verdict.verdict
+                                               != verdicts.HOLDS else ""]))}
 
 
 def publish_headlines(chapter: str, rows: list[dict], book: Path | None = None) -> Path:

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from . import protocol
+from . import protocol, verdicts
 from .models import build_model, shapes_only
 from .store import ResultsStore
 
@@ -57,3 +57,29 @@ def mnist_models(runs_by_chapter: dict[str, tuple[str, list]]) -> pd.DataFrame:
                          "hardware": "GPU" if devices else "CPU"})
     return pd.DataFrame(rows)
 
+
+
+def offsets(numbers: pd.DataFrame) -> pd.DataFrame:
+    """Per report: of its counted accuracies judged at the report's protocol (a run
+    that collapsed left out), how many of ours are higher, the mean difference and
+    the sign test's p-value. A lopsided split is a systematic offset, not noise."""
+    rows = []
+    judged = numbers[(numbers["kind"] == "accuracy") & numbers["counted"].astype(bool)
+                     & (numbers["verdict"] != verdicts.NOT_TESTED)
+                     & ~numbers["reason"].fillna("").str.contains("our run")]
+    for chapter, g in judged.groupby("chapter", sort=False):
+        higher, n, p = verdicts.sign_test(g["difference"])
+        rows.append({"chapter": chapter, "accuracies": n, "ours higher": higher,
+                     "mean difference": g["difference"].mean(), "sign-test p": p})
+    return pd.DataFrame(rows, columns=["chapter", "accuracies", "ours higher",
+                                       "mean difference", "sign-test p"])
+
+
+def write_tables(claims_frame: pd.DataFrame, numbers: pd.DataFrame, book=None) -> None:
+    """claims.csv and numbers.csv beside the book's sources (linked from the Summary
+    page, copied into the HTML by the build)."""
+    from .paths import book_dir
+    folder = (book or book_dir()) / "_generated"
+    folder.mkdir(parents=True, exist_ok=True)
+    claims_frame.to_csv(folder / "claims.csv", index=False)
+    numbers.to_csv(folder / "numbers.csv", index=False)

@@ -1,5 +1,6 @@
 """One-factor sweeps as data: a base setting plus the values of one factor, the
-runs they name, and the tables and claim checks a chapter draws from them.
+runs they name, and the tables a chapter draws from them (the claims about them
+are judged by ``claims``).
 
 A sweep's variants are settings that differ from the base; a chapter turns
 settings into a RunConfig, so variants of different sweeps that land on the same
@@ -114,71 +115,3 @@ def summary(frame: pd.DataFrame, reported: dict[str, dict[str, float]]) -> pd.Da
     out["ours - reported"] = out["ours"] - out["reported"]
     return out[["factor", "figure", "ours", "sd", "seeds", "reported", "ours - reported",
                 "outcome"]]
-
-
-# --- the report's claims, checked against our runs -------------------------------
-
-def _means(table: pd.DataFrame, sweep: str, values) -> list[float]:
-    """Mean accuracies, a diverged run (NaN) ranking below every other."""
-    return [-np.inf if np.isnan(m) else m for m in (table.loc[(sweep, v), "ours"] for v in values)]
-
-
-def check_claim(claim: dict, table: pd.DataFrame, noise_sd: float) -> dict:
-    """Does ``claim`` hold in our runs, and by more than the seed noise?
-
-    kinds: ``order`` (values listed best first), ``best`` / ``worst`` (one value
-    against every other), ``similar`` (two values within the noise), ``collapses``
-    (a value ends below 50% or diverges). A difference of two single runs has a
-    standard deviation of sqrt(2) times the per-run ``noise_sd``; "beyond noise"
-    means every difference the claim rests on exceeds twice that.
-    """
-    sweep, kind = claim["sweep"], claim["kind"]
-    values = list(table.loc[sweep].index)
-    margin = 2 * np.sqrt(2) * noise_sd
-    if kind == "order":
-        means = _means(table, sweep, claim["values"])
-        gaps = [a - b for a, b in zip(means, means[1:])]
-    elif kind in ("best", "worst"):
-        sign = 1 if kind == "best" else -1
-        mine = _means(table, sweep, [claim["value"]])[0]
-        others = _means(table, sweep, [v for v in values if v != claim["value"]])
-        gaps = [sign * (mine - o) for o in others]
-    elif kind == "similar":
-        a, b = _means(table, sweep, claim["values"])
-        holds = abs(a - b) <= margin
-        return {"holds": holds, "smallest margin": abs(a - b),
-                "beyond noise": "n/a (a claim of no difference)",
-                "verdict": "holds" if holds else "does not hold"}
-    elif kind == "collapses":
-        row = table.loc[(sweep, claim["value"])]
-        holds = bool(row["outcome"]) or row["ours"] < 0.5
-        return {"holds": holds, "smallest margin": np.nan, "beyond noise": "n/a",
-                "verdict": "holds" if holds else "does not hold"}
-    else:
-        raise ValueError(f"unknown claim kind {kind!r}; allowed: order, best, worst, "
-                         "similar, collapses")
-    gaps = [-np.inf if np.isnan(g) else g for g in gaps]  # both diverged: no ranking
-    holds = all(g > 0 for g in gaps)
-    beyond = holds and min(gaps) > margin
-    return {"holds": holds, "smallest margin": min(gaps),
-            "beyond noise": "yes" if beyond else ("no" if holds else "–"),
-            "verdict": ("holds beyond the noise" if beyond else "holds, within the noise")
-            if holds else "does not hold"}
-
-
-NOT_TESTED = {"holds": False, "smallest margin": np.nan, "beyond noise": "–",
-              "verdict": "not tested: a value it names was not run"}
-
-
-def claims_table(claims: list[dict], table: pd.DataFrame, noise_sd: float) -> pd.DataFrame:
-    """Every claim about a sweep that ran; one that names a value this chapter run
-    left out (other sweep values set by parameter) is listed as not tested."""
-    rows = []
-    for c in claims:
-        if c["sweep"] not in table.index.get_level_values(0):
-            continue
-        named = c.get("values", [c.get("value")])
-        tested = all((c["sweep"], v) in table.index for v in named)
-        rows.append({"sweep": c["sweep"], "claim": c["text"],
-                     **(check_claim(c, table, noise_sd) if tested else NOT_TESTED)})
-    return pd.DataFrame(rows)
