@@ -75,3 +75,12 @@ def test_the_status_page_lists_every_page_with_a_duration(built_book):
         assert row, f"{name} missing from the status page"
         cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
         assert cells[1] in ("smoke", "none (trains nothing)") and float(cells[4]) > 0, cells
+
+
+@pytest.mark.parametrize("name", run.chapters())
+def test_every_claims_evidence_link_leads_to_a_place_on_its_page(built_book, name):
+    from cnnrepro import claims
+    page = (built_book / "book" / "_build" / "html" / "chapters" / f"{name}.html").read_text()
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    missing = [c["link"] for c in claims.load(name) if c["link"][1:] not in ids]
+    assert not missing, missing

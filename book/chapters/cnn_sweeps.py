@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from cnnrepro import claims, flops, plots, protocol, report, verdicts
+from cnnrepro import summary as book_summary
 from cnnrepro import sweeps as sw
 from cnnrepro.chapters import cnn_sweeps as ntu
 from cnnrepro.models import build_model, shapes_only
@@ -504,13 +505,6 @@ paired_gap = seed_table["balanced - plain"].abs().max()
 _ = report.glue("paired_gap", f"{100 * paired_gap:.2f}" if np.isfinite(paired_gap) else "n/a")
 report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by seed: test "
                                        f"accuracy ({proto.profile} profile)"))
-offset = summary.dropna(subset=["reported"])
-offset = offset[offset["outcome"] == ""]["ours - reported"]
-n_higher, n_rows, p_sign = verdicts.sign_test(offset)
-report.glue("n_higher", f"{n_higher}")
-report.glue("n_offset_rows", f"{n_rows}")
-report.glue("mean_offset", f"{100 * offset.mean():+.2f}")
-report.glue("p_sign", f"{p_sign:.1g}")
 
 # %% [markdown]
 # (ntu-noise)=
@@ -579,3 +573,8 @@ if len(best_row):
                                         best_row.iloc[0][key], noise=noise, decimals=4,
                                         profile=proto.profile, test_size=proto.test_images))
 _ = report.publish_headlines(CHAPTER, headline)
+offset = book_summary.offsets(pd.DataFrame(headline).assign(chapter=CHAPTER)).iloc[0]
+report.glue("n_higher", f"{offset['ours higher']}")
+report.glue("n_offset_rows", f"{offset['accuracies']}")
+report.glue("mean_offset", f"{100 * offset['mean difference']:+.2f}")
+_ = report.glue("p_sign", f"{offset['sign-test p']:.1g}")

@@ -34,21 +34,15 @@ summary.write_tables(every_claim, rows)
 claim_counts = claims.counts(every_claim).rename(index=LINKS)
 number_counts = claims.counts(rows).rename(index=LINKS)
 for name, frame in (("claims", claim_counts), ("numbers", number_counts)):
-    total = frame.sum()
-    report.glue(f"n_{name}", f"{int(total.sum())}")
-    for verdict, n in total.items():
-        report.glue(f"n_{name}_{verdict.replace(' ', '_')}", f"{int(n)}")
+    for glue_name, value in summary.count_glues(name, frame).items():
+        report.glue(glue_name, value)
 report.glue("n_not_counted", f"{int((~rows['counted'].astype(bool)).sum())}")
 offset = summary.offsets(rows).set_index("chapter").rename(index=LINKS)
-profiles = rows.groupby("chapter", sort=False)["profile"].first()
-report.glue("profiles", "; ".join(f"{LINKS[c]} {p}" for c, p in profiles.items()))
+profiles = rows.groupby("chapter", sort=False)["profile"].first().rename(index=LINKS)
+report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 # One line for the book's introduction (book/_generated/, a build product).
 (book_dir() / "_generated" / "summary.md").write_text(
-    f"Of the {int(claim_counts.values.sum())} claims the five reports make, "
-    + ", ".join(f"{int(n)} {v}" for v, n in claim_counts.sum().items() if n)
-    + f"; of their {int(number_counts.values.sum())} printed numbers, "
-    + ", ".join(f"{int(n)} {v}" for v, n in number_counts.sum().items() if n)
-    + ". Profiles shown: " + "; ".join(f"{LINKS[c]} `{p}`" for c, p in profiles.items()) + ".\n")
+    summary.intro_line(claim_counts, number_counts, profiles.to_dict()))
 
 # %% [markdown]
 # **{glue:text}`n_claims` claims**: {glue:text}`n_claims_holds` hold,
@@ -117,7 +111,8 @@ report.table(offset, "Ours minus the report's accuracy, per report (runs at the 
              formatter={"sign-test p": "{:.2g}", "mean difference": "{:+.4f}"})
 
 # %% [markdown]
-# NTU's lopsided split is a finding of its own, examined in its chapter.
+# A small p-value marks a systematic offset, a finding of its own; the NTU chapter
+# examines its split.
 #
 # ## Every number
 #

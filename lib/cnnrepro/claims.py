@@ -333,7 +333,14 @@ def box_frame(claims: pd.DataFrame) -> pd.DataFrame:
     """The chapter-opening verdict box: one line per claim (the report's words, its
     section, the verdict, what it rests on, and a link to the evidence)."""
     def evidence(row):
-        text = html.escape(row.reason or row.evidence)
+        # the report against itself: the explanation; our runs: the difference and
+        # interval of each part, with the rule's reason where it adds to them
+        if row.kind == "consistency":
+            text = row.reason
+        else:
+            text = "; ".join(filter(None, [row.evidence, "" if str(row.reason).startswith(
+                "parts:") else row.reason]))
+        text = html.escape(str(text))
         return f'{text} <a href="{row.link}">evidence</a>' if row.link else text
     return pd.DataFrame({
         "section": claims["section"],
@@ -341,6 +348,11 @@ def box_frame(claims: pd.DataFrame) -> pd.DataFrame:
                                for q, c in zip(claims["quote"], claims["central"])],
         "verdict": [badge(x) for x in claims["verdict"]],
         "why": [evidence(r) for r in claims.itertuples()]})
+
+
+def inconsistencies(claims: pd.DataFrame) -> pd.DataFrame:
+    """The box lines of the claims on which the report contradicts itself."""
+    return box_frame(claims[claims["verdict"] == v.INCONSISTENT])
 
 
 def counts(claims: pd.DataFrame, by: str | None = "chapter") -> pd.DataFrame:

@@ -62,15 +62,17 @@ def mnist_models(runs_by_chapter: dict[str, tuple[str, list]]) -> pd.DataFrame:
 def offsets(numbers: pd.DataFrame) -> pd.DataFrame:
     """Per report: of its counted accuracies judged at the report's protocol (a run
     that collapsed left out), how many of ours are higher, the mean difference and
-    the sign test's p-value. A lopsided split is a systematic offset, not noise."""
+    the sign test's p-value. A lopsided split is a systematic offset, not noise. A
+    report with no such accuracy gets a row of zero accuracies."""
     rows = []
-    judged = numbers[(numbers["kind"] == "accuracy") & numbers["counted"].astype(bool)
-                     & (numbers["verdict"] != verdicts.NOT_TESTED)
-                     & ~numbers["reason"].fillna("").str.contains("our run")]
-    for chapter, g in judged.groupby("chapter", sort=False):
-        higher, n, p = verdicts.sign_test(g["difference"])
+    judged = (numbers["kind"] == "accuracy") & numbers["counted"].astype(bool) \
+        & (numbers["verdict"] != verdicts.NOT_TESTED) \
+        & ~numbers["reason"].fillna("").str.contains("our run")
+    for chapter in dict.fromkeys(numbers["chapter"]):
+        diffs = numbers.loc[judged & (numbers["chapter"] == chapter), "difference"]
+        higher, n, p = verdicts.sign_test(diffs)
         rows.append({"chapter": chapter, "accuracies": n, "ours higher": higher,
-                     "mean difference": g["difference"].mean(), "sign-test p": p})
+                     "mean difference": diffs.mean() if n else float("nan"), "sign-test p": p})
     return pd.DataFrame(rows, columns=["chapter", "accuracies", "ours higher",
                                        "mean difference", "sign-test p"])
 
@@ -83,3 +85,23 @@ def write_tables(claims_frame: pd.DataFrame, numbers: pd.DataFrame, book=None) -
     folder.mkdir(parents=True, exist_ok=True)
     claims_frame.to_csv(folder / "claims.csv", index=False)
     numbers.to_csv(folder / "numbers.csv", index=False)
+
+
+def intro_line(claim_counts: pd.DataFrame, number_counts: pd.DataFrame,
+               profiles: dict[str, str]) -> str:
+    """The book introduction's one-line summary: claims and printed numbers by
+    verdict (counted rows), and the profile each report is shown at."""
+    def by_verdict(frame):
+        return ", ".join(f"{int(n)} {v}" for v, n in frame.sum().items() if n)
+    return (f"Of the {int(claim_counts.values.sum())} claims the five reports make, "
+            f"{by_verdict(claim_counts)}; of their {int(number_counts.values.sum())} printed "
+            f"numbers, {by_verdict(number_counts)}. Profiles shown: "
+            + "; ".join(f"{name} `{p}`" for name, p in profiles.items()) + ".\n")
+
+
+def count_glues(name: str, counts: pd.DataFrame) -> dict[str, str]:
+    """Glue names and values for a counts table (``claims.counts``): ``n_<name>``
+    and ``n_<name>_<verdict>`` summed over reports."""
+    total = counts.sum()
+    return {f"n_{name}": f"{int(total.sum())}",
+            **{f"n_{name}_{v.replace(' ', '_')}": f"{int(n)}" for v, n in total.items()}}

@@ -1,0 +1,36 @@
+"""The Summary page's library side: the offset test and the introduction's line."""
+import math
+
+import pandas as pd
+
+from cnnrepro import claims, summary
+
+
+def numbers(diffs, chapter="c", **kw):
+    return pd.DataFrame({"chapter": chapter, "kind": "accuracy", "counted": True,
+                         "verdict": "contradicted", "reason": "", "difference": diffs, **kw})
+
+
+def test_a_lopsided_split_shows_as_a_small_sign_test_p_value():
+    rows = pd.concat([numbers([0.01] * 12), numbers([0.01, -0.01], chapter="d"),
+                      numbers([0.5], chapter="d", reason="x; our run collapsed")])
+    out = summary.offsets(rows).set_index("chapter")
+    assert out.loc["c", "ours higher"] == 12 and out.loc["c", "sign-test p"] < 0.001
+    assert out.loc["d", "accuracies"] == 2  # the collapsed run is left out
+
+
+def test_a_report_with_nothing_judged_still_gets_a_row():
+    out = summary.offsets(numbers([0.01], verdict="not tested"))
+    assert out["accuracies"].tolist() == [0] and math.isnan(out["sign-test p"].iloc[0])
+
+
+def test_the_introduction_line_and_glues_count_every_verdict():
+    table = pd.DataFrame({"chapter": ["a", "a", "b"], "verdict": ["holds", "inconclusive", "holds"],
+                          "counted": True})
+    counts = claims.counts(table)
+    glues = summary.count_glues("claims", counts)
+    assert glues["n_claims"] == "3" and glues["n_claims_holds"] == "2"
+    assert glues["n_claims_report_inconsistent"] == "0"
+    line = summary.intro_line(counts, counts, {"Report A": "paper"})
+    assert line.startswith("Of the 3 claims the five reports make, 2 holds, 1 inconclusive;")
+    assert line.endswith("Report A `paper`.\n")
