@@ -1,38 +1,38 @@
 import pandas as pd
 import pytest
 
-from cnnrepro import report, run
+from cnnrepro import headlines, provenance_block, report, run
 
 
 def _row(result, **kw):
-    return report.headline(result, "accuracy", 0.9, 0.9, profile="paper", decimals=2, **kw)
+    return headlines.headline(result, "accuracy", 0.9, 0.9, profile="paper", decimals=2, **kw)
 
 
 def test_headlines_follow_book_order_whatever_the_publishing_order(tmp_path):
     first, second = run.chapters()[:2]
-    report.publish_headlines(second, [_row("b")], book=tmp_path)
-    report.publish_headlines(first, [_row("a")], book=tmp_path)
-    assert report.read_headlines(tmp_path)["chapter"].tolist() == [first, second]
+    headlines.publish_headlines(second, [_row("b")], book=tmp_path)
+    headlines.publish_headlines(first, [_row("a")], book=tmp_path)
+    assert headlines.read_headlines([first, second], tmp_path)["chapter"].tolist() == [first, second]
     # republishing a chapter replaces its rows instead of adding to them
-    report.publish_headlines(first, [_row("a2")], book=tmp_path)
-    assert report.read_headlines(tmp_path)["result"].tolist() == ["a2", "b"]
+    headlines.publish_headlines(first, [_row("a2")], book=tmp_path)
+    assert headlines.read_headlines([first, second], tmp_path)["result"].tolist() == ["a2", "b"]
 
 
 def test_a_number_row_carries_the_verdict_modules_verdict_and_a_reason():
     nan = float("nan")
-    hit = report.headline("x", "accuracy", 0.93, 0.931, profile="paper", decimals=2,
+    hit = headlines.headline("x", "accuracy", 0.93, 0.931, profile="paper", decimals=2,
                           sd=0.002, seeds=5, test_size=10000)
     assert (hit["verdict"], hit["direction"]) == ("holds", "ours higher")
-    short = report.headline("x", "accuracy", 0.99, 0.5, profile="cpu", decimals=2)
+    short = headlines.headline("x", "accuracy", 0.99, 0.5, profile="cpu", decimals=2)
     assert short["verdict"] == "not tested" and "short of the report's protocol" in short["reason"]
-    given = report.headline("x", "accuracy", 0.99, 0.5, profile="paper", decimals=2, sd=0.01,
+    given = headlines.headline("x", "accuracy", 0.99, 0.5, profile="paper", decimals=2, sd=0.01,
                             seeds=3, reason="defect in the report's code")
     assert given["verdict"] == "contradicted"
     assert given["reason"].endswith("; defect in the report's code")
-    unprinted = report.headline("x", "f1", nan, 0.9, profile="paper", decimals=3)
+    unprinted = headlines.headline("x", "f1", nan, 0.9, profile="paper", decimals=3)
     assert unprinted["counted"] is False
     with pytest.raises(ValueError, match="kind='speed' is not allowed"):
-        report.headline("x", "speed", 1, 1, profile="paper", decimals=0)
+        headlines.headline("x", "speed", 1, 1, profile="paper", decimals=0)
 
 
 def test_tables_download_their_data_as_csv():
@@ -51,13 +51,13 @@ def test_compute_devices_names_gpus_or_the_cpu_once_each():
                          "cpu_count": 16, "backend": "jax"})
     cpu = NS(provenance={"devices": ["cpu:0"], "cpu": "AMD EPYC", "cpu_count": 2,
                          "backend": "tensorflow"})
-    assert report.compute_devices([gpu, gpu]) == "gpu:0 (NVIDIA H100 80GB HBM3), jax backend"
-    assert report.compute_devices([cpu, gpu]) == ("AMD EPYC (2 cores), tensorflow backend; "
+    assert provenance_block.compute_devices([gpu, gpu]) == "gpu:0 (NVIDIA H100 80GB HBM3), jax backend"
+    assert provenance_block.compute_devices([cpu, gpu]) == ("AMD EPYC (2 cores), tensorflow backend; "
                                                    "gpu:0 (NVIDIA H100 80GB HBM3), jax backend")
 
 
 def test_settings_text_says_how_a_run_computed_or_that_it_was_not_recorded():
-    from cnnrepro.report import settings_text
+    from cnnrepro.provenance_block import settings_text
     tf = {"settings": {"op_determinism": True, "intra_op_threads": 0, "inter_op_threads": 0}}
     assert settings_text(tf) == "op determinism on; threads: TensorFlow's defaults (one per core)"
     assert "2 intra-op" in settings_text({"settings": {**tf["settings"], "intra_op_threads": 2}})

@@ -35,45 +35,28 @@ force = False        # retrain even when the store holds the run
 # %% tags=["remove-cell"]
 import inspect
 
-import numpy as np
 import pandas as pd
 from IPython.display import Code
 
-from cnnrepro import claims, data, plots, protocol, report
+from cnnrepro import data, headlines, plots, report, stats
+from cnnrepro.chapter import open_chapter
+from cnnrepro.chapters import residual_depth as rd
 from cnnrepro.models import build_model, concat_residual, shapes_only
-from cnnrepro.store import ResultsStore
 
 CHAPTER = "residual_depth"
-proto = protocol.resolve(CHAPTER, profile, models=models, batch_sizes=batch_sizes,
-                         seeds=seeds, epochs=epochs, train_images=train_images,
-                         test_images=test_images, force=force)
-store = ResultsStore(proto.store_root)
-runs = store.get_runs(proto.run_configs(), force=proto.force,
-                      requested_by=proto.requested_by(), verbose=2)
-results = report.runs_frame(runs)
-paper = report.reported(CHAPTER)
+ch = open_chapter(CHAPTER, globals())
+results = stats.runs_frame(ch.runs)
 mnist = data.load_mnist()
 classes = mnist.class_names
-
 # The figures show the first seed; the tables average over all seeds.
-main_bs = proto.batch_sizes[0]
-appendix_bs = proto.batch_sizes[1] if len(proto.batch_sizes) > 1 else main_bs
-seed0 = proto.seeds[0]
-
-
-def run_of(model, bs, seed=seed0):
-    return next(r for r in runs if (r.config.model, r.config.batch_size, r.config.seed)
-                == (model, bs, seed))
-
-
-report.glue_profile(proto)
-report.glue("main_bs", main_bs)
-report.glue("appendix_bs", appendix_bs)
-report.glue("seed0", seed0)
-report.glue("n_seeds", len(proto.seeds))
+main_bs = ch.proto.batch_sizes[0]
+appendix_bs = ch.proto.batch_sizes[-1]
+for name, value in {"main_bs": main_bs, "appendix_bs": appendix_bs, "seed0": ch.seed0,
+                    "n_seeds": len(ch.proto.seeds)}.items():
+    report.glue(name, value)
 
 # %% tags=["remove-cell"]
-chapter_claims, verdict_box = claims.chapter_box(CHAPTER, claims.evidence_frame(runs), proto)
+chapter_claims, verdict_box = ch.judge_claims()
 
 # %% [markdown]
 # ## The report's claims, judged
@@ -127,31 +110,14 @@ verdict_box
 
 # %% tags=["remove-cell"]
 with shapes_only():
-    keras_models = {name: build_model(name, (28, 28, 1), 10) for name in proto.models}
+    keras_models = {name: build_model(name, (28, 28, 1), 10) for name in ch.proto.models}
     block = concat_residual.residual_block_model()
 report.figure("fig_models", plots.model_diagram(list(keras_models.values()), group=r"^(block\d+)_"))
 report.figure("fig_block", plots.model_diagram(block))
 
-
-def parameter_counts(model):
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    return model.count_params(), trainable
-
-
 # %% tags=["remove-input"]
-rows = []
-for name, model in keras_models.items():
-    total, trainable = parameter_counts(model)
-    rep = paper["parameters"][name]
-    rows.append({"model": name, "blocks": rep["blocks"],
-                 ("total params", "reported"): f"{rep['total']:,} ({rep['total_kb']} KB)",
-                 ("total params", "ours"): f"{total:,} ({total * 4 / 1024:.2f} KB)",
-                 ("trainable params", "reported"): f"{rep['trainable']:,} ({rep['trainable_kb']} KB)",
-                 ("trainable params", "ours"): f"{trainable:,} ({trainable * 4 / 1024:.2f} KB)",
-                 "match": total == rep["total"] and trainable == rep["trainable"]})
-table1 = pd.DataFrame(rows).set_index("model")
-table1.columns = pd.MultiIndex.from_tuples([c if isinstance(c, tuple) else (c, "") for c in table1.columns])
-report.table(table1, "Table 1. Parameter counts (KB = float32 bytes / 1024), report vs our Keras models")
+report.table(rd.parameter_table(keras_models, ch.reported["parameters"]),
+             "Table 1. Parameter counts (KB = float32 bytes / 1024), report vs our Keras models")
 
 # %% [markdown]
 # Both parameter counts are reproduced to the parameter, which pins down the
@@ -179,14 +145,12 @@ report.figure("fig_samples", plots.image_grid(mnist.x_train[:30], [f"label {y}" 
 # report's number (which it printed with two decimals).
 
 # %% tags=["remove-input"]
-reported_results = pd.DataFrame(paper["results"])
-table_321 = report.compare(results, reported_results, on=["batch_size", "model"])
+table_321 = stats.compare(results, pd.DataFrame(ch.reported["results"]), on=["batch_size", "model"])
 report.table(table_321, "Table (section 3.2.1). Test metrics after 1 epoch: report vs ours "
              "(ours: mean ± sd over seeds)", precision=3)
 
 # %% tags=["remove-cell"]
-summary = report.seed_summary(results, ["batch_size", "model"])
-reported_acc = reported_results.set_index(["batch_size", "model"])["accuracy"]
+summary = stats.seed_summary(results, ["batch_size", "model"])
 
 # %% [markdown]
 # Whether `resnet_deep`'s lead and the cost of the larger batch exceed the
@@ -217,22 +181,9 @@ reported_acc = reported_results.set_index(["batch_size", "model"])["accuracy"]
 # ```
 
 # %% tags=["remove-cell"]
-def curves(bs):
-    frames = [run_of(m, bs).updates.assign(model=m) for m in proto.models]
-    return plots.update_curves(pd.concat(frames), hue="model", skip_loss=20,
-                               title=f"batch size {bs}, seed {seed0}, 1 epoch" if proto.epochs == 1
-                               else f"batch size {bs}, seed {seed0}, {proto.epochs} epochs")
-
-
-def confusions(bs):
-    return plots.confusion_panels([report.confusion_panel(m, run_of(m, bs), classes)
-                                   for m in proto.models], classes)
-
-
-report.figure("fig_curves_main", curves(main_bs))
-report.figure("fig_confusion_main", confusions(main_bs))
-report.figure("fig_curves_appendix", curves(appendix_bs))
-report.figure("fig_confusion_appendix", confusions(appendix_bs))
+for where, bs in (("main", main_bs), ("appendix", appendix_bs)):
+    report.figure(f"fig_curves_{where}", rd.curves(ch, bs))
+    report.figure(f"fig_confusion_{where}", rd.confusions(ch, bs, classes))
 
 # %% [markdown]
 # The report reads precision of digit 9 as 0.99 for `resnet_shallow` and 0.92 for
@@ -241,25 +192,8 @@ report.figure("fig_confusion_appendix", confusions(appendix_bs))
 # {glue:text}`main_bs`):
 
 # %% tags=["remove-input"]
-per_class_rows = []
-for run in runs:
-    if run.config.batch_size != main_bs:
-        continue
-    rep = report.per_class(run, classes)
-    per_class_rows.append({"model": run.config.model, "seed": run.config.seed,
-                           "precision 7": rep.loc["7", "precision"], "recall 8": rep.loc["8", "recall"],
-                           "precision 9": rep.loc["9", "precision"],
-                           "lowest-F1 digit": rep["f1"].idxmin(), "highest-F1 digit": rep["f1"].idxmax()})
-per_class_frame = pd.DataFrame(per_class_rows)
-numeric = per_class_frame.groupby("model", sort=False)[["precision 7", "recall 8", "precision 9"]]
-means, sds = numeric.mean(), numeric.std(ddof=1)
-claims = pd.DataFrame({c: [report.mean_sd(m, sd, 3) for m, sd in zip(means[c], sds[c])]
-                       for c in means.columns}, index=means.index)
-claims["precision 9 (report)"] = [next((c["precision"] for c in paper["class_precision"] if c["model"] == m), np.nan)
-                                  for m in claims.index]
-claims["lowest-F1 digit (per seed)"] = per_class_frame.groupby("model", sort=False)["lowest-F1 digit"].agg(", ".join)
-claims["highest-F1 digit (per seed)"] = per_class_frame.groupby("model", sort=False)["highest-F1 digit"].agg(", ".join)
-report.table(claims, f"Per-class claims of section 3.3.3, batch size {main_bs}", precision=2)
+report.table(rd.per_class_claims(ch.runs, main_bs, classes, ch.reported["class_precision"]),
+             f"Per-class claims of section 3.3.3, batch size {main_bs}", precision=2)
 
 # %% [markdown]
 # ```{glue:figure} fig_distribution
@@ -281,15 +215,10 @@ report.table(claims, f"Per-class claims of section 3.3.3, batch size {main_bs}",
 # %% tags=["remove-cell"]
 report.figure("fig_distribution", plots.class_distribution(mnist.y_train, classes))
 
-preds = {m: run_of(m, main_bs).test_pred for m in proto.models}
-labels = run_of(proto.models[0], main_bs).test_labels
+preds = {m: ch.run(model=m, batch_size=main_bs).test_pred for m in ch.proto.models}
+labels = ch.run(model=ch.proto.models[0], batch_size=main_bs).test_labels
+picked, titles = rd.confused(labels, preds)
 images = mnist.x_test[: len(labels)]
-picked, titles = [], []
-for true, wrong in ((7, 9), (9, 7)):
-    hits = np.flatnonzero((labels == true) & np.any([p == wrong for p in preds.values()], axis=0))[:8]
-    picked += list(hits)
-    titles += [f"true {true}\n" + " ".join(f"{m.split('_')[1][0]}:{preds[m][i]}" for m in proto.models)
-               for i in hits]
 report.glue("n_confused", len(picked))
 report.figure("fig_confused", plots.image_grid(images[picked], titles, ncols=8, size=1.4,
                                                title_colors=["firebrick"] * len(picked))
@@ -303,20 +232,7 @@ report.figure("fig_confused", plots.image_grid(images[picked], titles, ncols=8, 
 # blocks" = convolutions and batch norm; "linear" = the two dense layers):
 
 # %% tags=["remove-input"]
-rows = []
-for name, model in keras_models.items():
-    blocks = sum(layer.count_params() for layer in model.layers if layer.name.startswith("block"))
-    linear = sum(layer.count_params() for layer in model.layers if layer.name in ("dense", "output"))
-    total = model.count_params()
-    rep = paper["parameter_split"][name]
-    rows.append({"model": name, ("residual blocks", "reported"): f"{rep['blocks']:,} ({rep['blocks_pct']}%)",
-                 ("residual blocks", "ours"): f"{blocks:,} ({100 * blocks / total:.2f}%)",
-                 ("linear layers", "reported"): f"{rep['linear']:,} ({rep['linear_pct']}%)",
-                 ("linear layers", "ours"): f"{linear:,} ({100 * linear / total:.2f}%)",
-                 ("total", ""): f"{total:,}"})
-table2 = pd.DataFrame(rows).set_index("model")
-table2.columns = pd.MultiIndex.from_tuples(table2.columns)
-report.table(table2, "Table 2. Parameters in residual blocks vs linear layers, report vs ours")
+report.table(rd.parameter_split(keras_models, ch.reported["parameter_split"]), "Table 2. Parameters in residual blocks vs linear layers, report vs ours")
 
 # %% [markdown]
 # The counts agree exactly; the report's percentages do not. Its shares add up to
@@ -356,20 +272,9 @@ Code(inspect.getsource(concat_residual), language="python")
 # config, per-update and per-epoch history, predictions and provenance).
 
 # %% tags=["remove-input"]
-report.provenance_tables(runs, proto)
+ch.provenance()
 
 # %% tags=["remove-cell"]
-headline = []
-reported_f1 = reported_results.set_index(["batch_size", "model"])["f1"]
-for (bs, model), row in summary.iterrows():
-    for kind, rep in (("accuracy", reported_acc), ("f1", reported_f1)):
-        headline.append(report.headline(
-            f"{model}, MNIST test {'accuracy' if kind == 'accuracy' else 'macro F1'}, 1 epoch, "
-            f"batch size {bs}", kind, rep.get((bs, model), np.nan), row[f"{kind}_mean"],
-            sd=row[f"{kind}_sd"], seeds=int(row["seeds"]), profile=proto.profile, decimals=2,
-            test_size=proto.test_images))
-for name, model in keras_models.items():
-    headline.append(report.headline(f"{name}, parameters", "parameters",
-                                    paper["parameters"][name]["total"],
-                                    parameter_counts(model)[0], profile=proto.profile, decimals=0))
-_ = report.publish_headlines(CHAPTER, headline)
+_ = headlines.publish_headlines(CHAPTER, rd.headlines(
+    summary, ch.reported["results"], keras_models, ch.reported["parameters"], profile=ch.profile,
+    test_size=ch.proto.test_images))

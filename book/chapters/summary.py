@@ -23,13 +23,13 @@ profile = "cpu"  # the book's profile (chapters with every paper run stored show
 # %% tags=["remove-cell"]
 from IPython.display import display
 
-from cnnrepro import claims, plots, protocol, report, summary
+from cnnrepro import claims, headlines, plots, protocol, report, summary
 from cnnrepro.paths import book_dir
 
 LINKS = {"residual_depth": "Report 2 (HUST)", "digit_pairs": "Report 3 (HUST)",
          "vgg_resnet": "QMUL", "cnn_sweeps": "NTU", "dnn_convnet_resnet": "UC"}
-every_claim = claims.read_all()
-rows = report.read_headlines()
+every_claim = claims.read_all(list(protocol.chapters()))
+rows = headlines.read_headlines(list(protocol.chapters()))
 summary.write_tables(every_claim, rows)
 claim_counts = claims.counts(every_claim).rename(index=LINKS)
 number_counts = claims.counts(rows).rename(index=LINKS)
@@ -126,7 +126,7 @@ report.table(number_counts, "Printed numbers per report, by verdict (counted row
 
 # %% tags=["remove-input"]
 for chapter, chapter_rows in rows.groupby("chapter", sort=False):
-    shown = report.summary_table(chapter_rows)
+    shown = headlines.summary_table(chapter_rows)
     display(report.table(shown, f"{LINKS[chapter]}: printed numbers "
                          f"({chapter_rows['profile'].iloc[0]} profile)",
                          csv=chapter_rows.set_index("result"))

@@ -36,6 +36,7 @@ import pandas as pd
 import yaml
 
 from . import verdicts as v
+from .spec import default_labels
 from .store import Run
 
 CLAIM_KINDS = ("number", "comparison", "trend", "best", "worst", "collapse", "versus",
@@ -93,13 +94,7 @@ def value_of(run: Run, metric: str) -> float:
                      f"seconds.train")
 
 
-def config_labels(config) -> dict:
-    """What tells a chapter's runs apart, for most chapters."""
-    return {"model": config.model, "task": config.task, "batch_size": config.batch_size,
-            "learning_rate": f"{config.learning_rate:g}", "seed": config.seed}
-
-
-def evidence_frame(runs: list[Run], labels: Callable[[object], dict] = config_labels
+def evidence_frame(runs: list[Run], labels: Callable[[object], dict] = default_labels
                    ) -> pd.DataFrame:
     """One row per run: ``labels(run.config)`` as columns, the run in column ``run``."""
     return pd.DataFrame([{**labels(r.config), "run": r} for r in runs])
@@ -374,13 +369,12 @@ def publish(chapter: str, claims: pd.DataFrame, book=None):
     return path
 
 
-def read_all(book=None) -> pd.DataFrame:
-    """Every chapter's judged claims, in book order."""
+def read_all(chapters: list[str], book=None) -> pd.DataFrame:
+    """The judged claims of ``chapters`` (those published), in that order."""
     from .execution import note_input
     from .paths import book_dir
-    from .protocol import chapters
     folder = (book or book_dir()) / "_generated" / "claims"
-    files = [folder / f"{name}.csv" for name in chapters() if (folder / f"{name}.csv").is_file()]
+    files = [folder / f"{name}.csv" for name in chapters if (folder / f"{name}.csv").is_file()]
     for f in files:
         note_input(f)
     frames = [pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in files]

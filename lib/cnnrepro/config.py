@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -78,6 +79,17 @@ EXTRA_KEYS = {
 }
 
 
+# Training images of each task's full training set (a run's ``train_limit`` keeps
+# the first N of them).
+FULL_TRAIN_SIZES = {"mnist": 60000, "mnist_2ch": 60000, "mnist_32x3": 60000, "cifar10": 50000}
+
+
+def fit_size(n: int, validation_split: float) -> int:
+    """The training images Keras keeps when ``fit`` holds out the last
+    ``validation_split`` of them (before shuffling) for validation."""
+    return int(math.ceil(n * (1.0 - validation_split)))
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Every setting that changes the result of one training run."""
@@ -114,6 +126,12 @@ class RunConfig:
         default numerics, TensorFlow with oneDNN)."""
         blob = json.dumps(self.canonical(numerics), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def images_per_epoch(self) -> int:
+        """The training images one epoch of this run fits on."""
+        pairs = self.extra.get("task", {}).get("train_pairs")
+        n = pairs or self.train_limit or FULL_TRAIN_SIZES[self.task]
+        return fit_size(n, self.extra.get("validation_split", 0.0))
 
     @classmethod
     def from_canonical(cls, d: dict) -> "RunConfig":

@@ -3,7 +3,6 @@ and determinism. Backend-agnostic Keras 3 (data are NumPy arrays)."""
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ import pandas as pd
 
 from . import metrics, provenance
 from .config import TRAINING_CODE_VERSION, RunConfig, Transfer  # noqa: F401 (re-exported)
-from .config import current_numerics
+from .config import current_numerics, fit_size  # noqa: F401 (re-exported)
 from .data import Task, prepare_task
 from .models import build_model
 
@@ -222,12 +221,6 @@ def compile_for_training(model: keras.Model, optimizer: str, learning_rate: floa
                                              **options),
                   loss=LOSSES[loss](), metrics=["accuracy"])
     return model
-
-
-def fit_size(n: int, validation_split: float) -> int:
-    """The training images Keras keeps when ``fit`` holds out the last
-    ``validation_split`` of them (before shuffling) for validation."""
-    return int(math.ceil(n * (1.0 - validation_split)))
 
 
 def early_stopping(config: RunConfig) -> list[keras.callbacks.EarlyStopping]:

@@ -1,7 +1,7 @@
-"""One module per chapter, each registering its ChapterSpec; import order is book order."""
+"""One module per chapter, each with its ChapterSpec (``SPEC``) and the functions
+its page calls; ``SPECS`` holds them by name in book order."""
 
-from . import residual_depth  # noqa: F401
-from . import digit_pairs  # noqa: F401
-from . import vgg_resnet  # noqa: F401
-from . import cnn_sweeps  # noqa: F401
-from . import dnn_convnet_resnet  # noqa: F401
+from . import cnn_sweeps, digit_pairs, dnn_convnet_resnet, residual_depth, vgg_resnet
+
+SPECS = {m.SPEC.name: m.SPEC for m in (residual_depth, digit_pairs, vgg_resnet, cnn_sweeps,
+                                       dnn_convnet_resnet)}

@@ -3,8 +3,8 @@ course project). Every sweep is a ``Sweep`` (sweeps.py): values of one factor as
 settings that differ from ``BASE``; ``run_config`` turns settings into a run."""
 
 from ..models.names import DEPTHS
-from ..protocol import (ChapterSpec, Protocol, boolean, choice_list, int_list, number_list,
-                        positive_int, positive_number, register, unit_interval)
+from ..spec import (ChapterSpec, Protocol, boolean, choice_list, int_list, number_list,
+                        positive_int, positive_number, unit_interval)
 from ..sweeps import Sweep, points, unique_configs
 from ..config import RunConfig
 
@@ -97,6 +97,15 @@ def _configs(p: Protocol) -> list[RunConfig]:
     return unique_configs(chapter_points(p))
 
 
+def labels(config: RunConfig) -> dict:
+    """Every setting a sweep can change (sizes and epochs aside), and the seed."""
+    extra = config.extra
+    return {"model": config.model, **extra["model_options"], "optimizer": config.optimizer,
+            "learning_rate": f"{config.learning_rate:g}", "batch_size": config.batch_size,
+            **extra.get("optimizer_options", {}), "l2": extra.get("l2", 0.0),
+            "class_weight": extra.get("class_weight"), "seed": config.seed}
+
+
 _PAPER = {"sweeps": SWEEPS, "seeds": [0], "repeat_seeds": [0, 1, 2],
           "learning_rates": [0.01, 0.1, 1.0], "batch_sizes": [32, 128, 512, 2048],
           "momenta": [0.0, 0.5, 0.9, 0.99], "weight_decays": [0.001, 0.01, 0.1, 1.0],
@@ -120,7 +129,7 @@ _SMOKE = {**_PAPER, "repeat_seeds": [0, 1], "learning_rates": [0.1, 1.0, 1e12],
           "test_images": 256, "resnet_train_images": 256, "best_epochs": 2}
 
 
-register(ChapterSpec(
+SPEC = ChapterSpec(
     name="cnn_sweeps",
     title="A simple CNN and one-factor sweeps of its training and shape (NTU project)",
     checks={"sweeps": lambda n, v: choice_list(n, v, SWEEPS),
@@ -147,4 +156,5 @@ register(ChapterSpec(
                   "sweep, ResNet-18 and -50 only, two seeds for the loss comparison, the best "
                   "model 2 epochs, and a learning rate of 1e12 that diverges"]},
     configs=_configs,
-))
+    labels=labels,
+)

@@ -10,8 +10,8 @@ learning rate (the fix its discussion proposes).
 from ..data import load_mnist
 from ..models.names import EXTRACTOR
 from ..pairs import pair_capacity
-from ..protocol import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, fraction,
-                        int_list, non_negative_int, positive_int, register)
+from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, fraction,
+                        int_list, non_negative_int, positive_int)
 from ..config import RunConfig, Transfer
 
 VARIANTS = ("frozen", "fine_tuned")
@@ -64,7 +64,13 @@ PAPER = {"seeds": [0, 1, 2, 3, 4], "batch_size": 64, "phase1_epochs": 2, "phase2
          "test_pairs": 10_000, "pair_seed": 0, "variants": list(VARIANTS),
          "finetune_lr_multiplier": 0.1, "force": False}
 
-SPEC = register(ChapterSpec(
+def labels(config: RunConfig) -> dict:
+    """A run's model, seed and (phase 2) extractor variant, for the claims."""
+    variant = variant_of(config) if config.model == "pair_classifier" else "none"
+    return {"model": config.model, "variant": variant, "seed": config.seed}
+
+
+SPEC = ChapterSpec(
     name="digit_pairs",
     title="Are two digits the same number? Pairs and transfer learning (Report 3)",
     checks={"seeds": lambda n, v: int_list(n, v, minimum=0),
@@ -86,11 +92,6 @@ SPEC = register(ChapterSpec(
                           "512 test pairs, instead of 6,000 / 1,000 and 100,000 / 10,000",
                           "one seed instead of five"]},
     configs=_configs,
+    labels=labels,
     cross_check=_pairs_fit,
-))
-
-
-def labels(config: RunConfig) -> dict:
-    """A run's model, seed and (phase 2) extractor variant, for the claims."""
-    variant = variant_of(config) if config.model == "pair_classifier" else "none"
-    return {"model": config.model, "variant": variant, "seed": config.seed}
+)

@@ -1,8 +1,8 @@
 """Chapter 5: DNN vs ConvNet vs a ResNet-50-style network across learning rates
 (Cincinnati, Deep Learning Homework 2)."""
 
-from ..protocol import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
-                        number_list, positive_int, positive_number, register)
+from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
+                        number_list, positive_int, positive_number)
 from ..config import RunConfig
 
 MODELS = ["dnn", "convnet", "resnet50_block"]
@@ -55,7 +55,19 @@ _CPU = {**_PAPER, "train_images": 4000, "test_images": 2000, "max_epochs": 5, "p
 _SMOKE = {**_PAPER, "learning_rates": [0.1, 0.001], "train_images": 300, "test_images": 200,
           "max_epochs": 2, "patience": 1}
 
-register(ChapterSpec(
+def loss_label(config: RunConfig) -> str:
+    """The chapter's name for a run's loss ("as printed", "double softmax", "corrected")."""
+    computed = config.extra.get("loss", "categorical_crossentropy")
+    return next(name for name, value in LOSSES.items() if value == computed)
+
+
+def labels(config: RunConfig) -> dict:
+    """A run's model, learning rate, loss and seed, for the claims."""
+    return {"model": config.model, "learning_rate": f"{config.learning_rate:g}",
+            "loss": loss_label(config), "seed": config.seed}
+
+
+SPEC = ChapterSpec(
     name="dnn_convnet_resnet",
     title="DNN vs ConvNet vs a ResNet-50-style network across learning rates (UC homework)",
     checks={"models": lambda n, v: choice_list(n, v, MODELS),
@@ -77,16 +89,5 @@ register(ChapterSpec(
         "smoke": ["300 training and 200 test images, learning rates 0.1 and 0.001, at most "
                   "2 epochs with a patience of 1"]},
     configs=_configs,
-))
-
-
-def loss_label(config: RunConfig) -> str:
-    """The chapter's name for a run's loss ("as printed", "double softmax", "corrected")."""
-    computed = config.extra.get("loss", "categorical_crossentropy")
-    return next(name for name, value in LOSSES.items() if value == computed)
-
-
-def labels(config: RunConfig) -> dict:
-    """A run's model, learning rate, loss and seed, for the claims."""
-    return {"model": config.model, "learning_rate": f"{config.learning_rate:g}",
-            "loss": loss_label(config), "seed": config.seed}
+    labels=labels,
+)

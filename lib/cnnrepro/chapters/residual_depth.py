@@ -1,7 +1,13 @@
 """Chapter 1: concatenation "residual" CNNs of two depths (Report 2)."""
 
-from ..protocol import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
-                        positive_int, register)
+import numpy as np
+import pandas as pd
+
+from .. import metrics
+from ..headlines import headline
+from ..stats import mean_sd
+from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
+                        positive_int)
 from ..config import RunConfig
 
 
@@ -25,7 +31,7 @@ _RESIDUAL_PAPER = {"models": ["resnet_shallow", "resnet_deep"], "batch_sizes": [
                    "seeds": [0, 1, 2, 3, 4], "epochs": 1, "train_images": 60000,
                    "test_images": 10000, "force": False}
 
-register(ChapterSpec(
+SPEC = ChapterSpec(
     name="residual_depth",
     title="Concatenation 'residual' CNNs of two depths (Report 2)",
     checks={"models": lambda n, v: choice_list(n, v, ["resnet_shallow", "resnet_deep"]),
@@ -42,4 +48,123 @@ register(ChapterSpec(
                           "one seed instead of five"]},
     configs=_residual_depth_configs,
     cross_check=_test_batch_fits,
-))
+)
+
+
+# --- the chapter's tables and figures -------------------------------------------
+
+def parameter_counts(model) -> tuple[int, int]:
+    """(all parameters, trainable ones) of a Keras model."""
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    return model.count_params(), trainable
+
+
+def _kb(n: int) -> str:
+    return f"{n:,} ({n * 4 / 1024:.2f} KB)"
+
+
+def parameter_table(models: dict, reported: dict) -> pd.DataFrame:
+    """Table 1: total and trainable parameters, the report's beside ours."""
+    rows = {}
+    for name, model in models.items():
+        total, trainable = parameter_counts(model)
+        rep = reported[name]
+        rows[name] = {("blocks", ""): rep["blocks"],
+                      ("total params", "reported"): f"{rep['total']:,} ({rep['total_kb']} KB)",
+                      ("total params", "ours"): _kb(total),
+                      ("trainable params", "reported"): f"{rep['trainable']:,} ({rep['trainable_kb']} KB)",
+                      ("trainable params", "ours"): _kb(trainable),
+                      ("match", ""): total == rep["total"] and trainable == rep["trainable"]}
+    return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def parameter_split(models: dict, reported: dict) -> pd.DataFrame:
+    """Table 2: parameters in the concatenation blocks and in the two dense layers,
+    with their share of the total, the report's beside ours."""
+    rows = {}
+    for name, model in models.items():
+        blocks = sum(layer.count_params() for layer in model.layers if layer.name.startswith("block"))
+        linear = sum(layer.count_params() for layer in model.layers if layer.name in ("dense", "output"))
+        total, rep = model.count_params(), reported[name]
+        rows[name] = {("residual blocks", "reported"): f"{rep['blocks']:,} ({rep['blocks_pct']}%)",
+                      ("residual blocks", "ours"): f"{blocks:,} ({100 * blocks / total:.2f}%)",
+                      ("linear layers", "reported"): f"{rep['linear']:,} ({rep['linear_pct']}%)",
+                      ("linear layers", "ours"): f"{linear:,} ({100 * linear / total:.2f}%)",
+                      ("total", ""): f"{total:,}"}
+    return pd.DataFrame(rows).T.rename_axis("model")
+
+
+# plots (matplotlib, seaborn) load only where a page draws, not where a protocol resolves.
+def curves(ch, batch_size: int):
+    """Figure 4 / 8: every model's per-update curves at ``batch_size``, first seed."""
+    from .. import plots
+    frames = [ch.run(model=m, batch_size=batch_size).updates.assign(model=m) for m in ch.proto.models]
+    epochs = "1 epoch" if ch.proto.epochs == 1 else f"{ch.proto.epochs} epochs"
+    return plots.update_curves(pd.concat(frames), hue="model", skip_loss=20,
+                               title=f"batch size {batch_size}, seed {ch.seed0}, {epochs}")
+
+
+def confusions(ch, batch_size: int, classes: list[str]):
+    """Figure 5 / 9: every model's confusion matrix and per-class scores, first seed."""
+    from .. import plots
+    from ..report import confusion_panel
+    return plots.confusion_panels([confusion_panel(m, ch.run(model=m, batch_size=batch_size), classes)
+                                   for m in ch.proto.models], classes)
+
+
+def per_class_claims(runs, batch_size: int, classes: list[str], reported: list[dict]) -> pd.DataFrame:
+    """The per-digit numbers section 3.3.3 reads off its reports, per model over seeds:
+    precision of 7 and 9 and recall of 8 (mean ± sd), the report's precision of 9, and
+    the lowest- and highest-F1 digit of each seed."""
+    rows = []
+    for run in runs:
+        if run.config.batch_size != batch_size:
+            continue
+        rep = metrics.per_class_report(run.test_labels, run.test_pred, classes)
+        rows.append({"model": run.config.model, "precision 7": rep.loc["7", "precision"],
+                     "recall 8": rep.loc["8", "recall"], "precision 9": rep.loc["9", "precision"],
+                     "lowest": rep["f1"].idxmin(), "highest": rep["f1"].idxmax()})
+    frame = pd.DataFrame(rows)
+    g = frame.groupby("model", sort=False)
+    numeric = ["precision 7", "recall 8", "precision 9"]
+    means, sds = g[numeric].mean(), g[numeric].std(ddof=1)
+    out = pd.DataFrame({c: [mean_sd(m, s, 3) for m, s in zip(means[c], sds[c])] for c in numeric},
+                       index=means.index)
+    stated = {r["model"]: r["precision"] for r in reported}
+    out["precision 9 (report)"] = [stated.get(m, np.nan) for m in out.index]
+    out["lowest-F1 digit (per seed)"] = g["lowest"].agg(", ".join)
+    out["highest-F1 digit (per seed)"] = g["highest"].agg(", ".join)
+    return out
+
+
+def confused(labels: np.ndarray, preds: dict[str, np.ndarray], pairs=((7, 9), (9, 7)),
+             per_pair: int = 8) -> tuple[list[int], list[str]]:
+    """Test images of digit a that at least one model calls b, for each (a, b) in
+    ``pairs`` (the first ``per_pair`` of each), with a title giving each model's answer
+    by the first letter of its second word (resnet_shallow: s)."""
+    picked, titles = [], []
+    for true, wrong in pairs:
+        hits = np.flatnonzero((labels == true) & np.any([p == wrong for p in preds.values()], axis=0))
+        for i in hits[:per_pair]:
+            picked.append(int(i))
+            titles.append(f"true {true}\n" + " ".join(f"{m.split('_')[1][0]}:{p[i]}"
+                                                       for m, p in preds.items()))
+    return picked, titles
+
+
+def headlines(summary: pd.DataFrame, reported_results: list[dict], models: dict, reported: dict,
+              *, profile: str, test_size: int) -> list[dict]:
+    """The chapter's rows of the book's numbers table: accuracy and macro F1 per (batch
+    size, model), and each model's parameter count."""
+    stated = pd.DataFrame(reported_results).set_index(["batch_size", "model"])
+    rows = []
+    for (bs, model), row in summary.iterrows():
+        for kind, name in (("accuracy", "accuracy"), ("f1", "macro F1")):
+            rows.append(headline(
+                f"{model}, MNIST test {name}, 1 epoch, batch size {bs}", kind,
+                stated[kind].get((bs, model), np.nan), row[f"{kind}_mean"], sd=row[f"{kind}_sd"],
+                seeds=int(row["seeds"]), profile=profile, decimals=2, test_size=test_size))
+    for name, model in models.items():
+        rows.append(headline(f"{name}, parameters", "parameters", reported[name]["total"],
+                             parameter_counts(model)[0], profile=profile, decimals=0))
+    return rows

@@ -1,7 +1,7 @@
 """Chapter 3: VGG16 against ResNet18 on MNIST and CIFAR-10 (QMUL coursework)."""
 
-from ..protocol import (ChapterSpec, Protocol, boolean, choice_list, int_list, positive_int,
-                        positive_number, register, unit_interval)
+from ..spec import (ChapterSpec, Protocol, boolean, choice_list, int_list, positive_int,
+                        positive_number, unit_interval)
 from ..config import RunConfig
 
 MODELS = ["vgg16", "resnet18"]
@@ -46,7 +46,13 @@ _SMOKE = {**_PAPER, "mnist_train_images": 128, "mnist_test_images": 64,
           "mnist_epochs": 2, "cifar10_epochs": 2}
 
 
-register(ChapterSpec(
+def labels(config: RunConfig) -> dict:
+    """A run's model, dataset (as the report names it) and seed, for the claims."""
+    dataset = next(name for name, task in DATASETS.items() if task == config.task)
+    return {"model": config.model, "dataset": dataset, "seed": config.seed}
+
+
+SPEC = ChapterSpec(
     name="vgg_resnet",
     title="VGG16 vs ResNet18 on MNIST and CIFAR-10 (QMUL coursework)",
     checks={"models": lambda n, v: choice_list(n, v, MODELS),
@@ -70,10 +76,5 @@ register(ChapterSpec(
                 "batch size 32 instead of 64, for 625 updates per dataset"],
         "smoke": ["128 training and 64 test images of each dataset, 2 epochs each"]},
     configs=_configs,
-))
-
-
-def labels(config: RunConfig) -> dict:
-    """A run's model, dataset (as the report names it) and seed, for the claims."""
-    dataset = next(name for name, task in DATASETS.items() if task == config.task)
-    return {"model": config.model, "dataset": dataset, "seed": config.seed}
+    labels=labels,
+)

@@ -1,0 +1,140 @@
+"""One setup call per chapter: ``ch = open_chapter(CHAPTER, globals())`` resolves the
+chapter's protocol from the parameters cell, fetches (or trains) its runs from the
+results store, and holds them with the report's numbers and the chapter's labels,
+so every chapter starts the same way and looks its runs up by what tells them apart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Mapping
+
+import pandas as pd
+
+from . import claims, protocol, provenance_block, report
+from .config import RunConfig
+from .store import ResultsStore, Run
+
+
+@dataclass
+class Chapter:
+    proto: protocol.Protocol
+    runs: list[Run]
+    by_key: dict[str, Run] = field(init=False)
+
+    def __post_init__(self):
+        self.by_key = {r.config.key(): r for r in self.runs}
+
+    @property
+    def name(self) -> str:
+        return self.proto.chapter.name
+
+    @property
+    def profile(self) -> str:
+        return self.proto.profile
+
+    @property
+    def seed0(self) -> int:
+        """The seed the figures show."""
+        return self.proto.seeds[0]
+
+    @property
+    def at_protocol(self) -> bool:
+        """The runs follow the report's protocol (the paper profile, or a profile
+        equal to it): only then can a claim about them fail."""
+        return self.profile == "paper" or not self.proto.deviations
+
+    @cached_property
+    def reported(self) -> dict:
+        return report.reported(self.name)
+
+    def labels(self, config: RunConfig) -> dict:
+        return self.proto.chapter.labels(config)
+
+    def run(self, seed: int | None = None, **labels) -> Run:
+        """The run whose labels equal ``labels`` (compared as text), at ``seed``
+        (default: the first seed)."""
+        wanted = {k: str(v) for k, v in {**labels, "seed": self.seed0 if seed is None else seed}.items()}
+        for r in self.runs:
+            have = self.labels(r.config)
+            if all(str(have.get(k)) == v for k, v in wanted.items()):
+                return r
+        raise KeyError(f"no run of chapter {self.name!r} with {wanted}; the runs have labels "
+                       f"{sorted(set(self.labels(self.runs[0].config)))}" if self.runs else
+                       f"chapter {self.name!r} has no runs")
+
+    def evidence(self) -> pd.DataFrame:
+        """One row per run, its labels as columns, for the claims module."""
+        return claims.evidence_frame(self.runs, self.labels)
+
+    def judge_claims(self, frame: pd.DataFrame | None = None, **kw):
+        """The chapter's claims judged on ``frame`` (default: ``evidence()``) and
+        published for the Summary: (judged claims, verdict box)."""
+        return claims.chapter_box(self.name, self.evidence() if frame is None else frame,
+                                  self.proto, **kw)
+
+    def paper_hours(self) -> float:
+        """Hours of training the report's protocol (the paper profile) would take at
+        the measured speed of these runs: every paper run whose labels (the seed
+        aside) match one of ours, at most all its epochs; runs with no match in
+        ours are left out."""
+        return paper_hours(protocol.resolve(self.name, "paper").run_configs(), self.runs,
+                           self.labels)
+
+    def provenance(self, extra_columns: dict | None = None) -> None:
+        """Show the block that ends the chapter: the runs' environment and one row per run."""
+        provenance_block.show(self.runs, self.proto, extra_columns)
+
+    def glue_cost(self) -> None:
+        """Glue what the runs cost: n_runs, wall_minutes, devices, paper_hours."""
+        report.glue("n_runs", f"{len(self.runs)}")
+        report.glue("wall_minutes", f"{wall_seconds(self.runs) / 60:,.0f}")
+        report.glue("devices", provenance_block.compute_devices(self.runs))
+        report.glue("paper_hours", f"{self.paper_hours():,.1f}")
+
+
+def identity(labels: dict) -> str:
+    """A run's labels without its seed, as one comparable string."""
+    return json.dumps({k: v for k, v in labels.items() if k != "seed"}, sort_keys=True, default=str)
+
+
+def wall_seconds(runs: list[Run]) -> float:
+    return sum(r.provenance["timing"]["wall_seconds"] for r in runs)
+
+
+def paper_hours(paper_configs: list[RunConfig], runs: list[Run], labels) -> float:
+    """Hours the distinct ``paper_configs`` would train (every epoch) at the mean
+    training speed (images per second) of the ``runs`` with the same labels."""
+    speeds: dict[str, list[float]] = {}
+    for r in runs:
+        speeds.setdefault(identity(labels(r.config)), []).append(
+            r.provenance["timing"]["train_images_per_second"])
+    seconds = 0.0
+    for c in {c.key(): c for c in paper_configs}.values():
+        measured = speeds.get(identity(labels(c)))
+        if measured:
+            seconds += c.epochs * c.images_per_epoch() / (sum(measured) / len(measured))
+    return seconds / 3600
+
+
+def parameters_of(name: str, namespace: Mapping) -> tuple[str, dict]:
+    """(profile, overrides): the chapter's parameters found in ``namespace`` (the
+    notebook's globals after its parameters cell)."""
+    spec = protocol.chapter(name)
+    profile = namespace.get("profile", protocol.DEFAULT_PROFILE)
+    return profile, {k: namespace[k] for k in spec.checks if k in namespace}
+
+
+def open_chapter(name: str, namespace: Mapping, verbose: int = 2) -> Chapter:
+    """Resolve chapter ``name``'s protocol from the parameters in ``namespace``, get its
+    runs from the results store (training what is missing, a line per run), and glue
+    the profile for the text."""
+    profile, overrides = parameters_of(name, namespace)
+    proto = protocol.resolve(name, profile, **overrides)
+    store = ResultsStore(proto.store_root)
+    runs = store.get_runs(proto.run_configs(), force=proto.force,
+                          requested_by=proto.requested_by(), verbose=verbose)
+    report.glue_profile(proto)
+    return Chapter(proto, runs)

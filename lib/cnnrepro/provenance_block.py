@@ -1,0 +1,102 @@
+"""The provenance block that ends every chapter: what the runs share (commit,
+packages, numerics, data, dates) and one row per run; what is recorded with each
+run is ``provenance``'s."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .config import describe_numerics
+from .paths import book_dir
+from .provenance import git_commit
+from .report import table
+from .store import Run
+
+
+def compute_devices(runs) -> str:
+    """Where runs trained, from their provenance: 'gpu:0 (NVIDIA H100 80GB HBM3), jax
+    backend' or 'AMD EPYC (2 cores), tensorflow backend'; distinct places joined by ';'."""
+    places = []
+    for r in runs:
+        p = r.provenance
+        gpus = [d for d in p.get("devices", []) if not d.startswith("cpu")]
+        where = ", ".join(gpus) if gpus else f"{p['cpu']} ({p['cpu_count']} cores)"
+        place = f"{where}, {p['backend']} backend"
+        if place not in places:
+            places.append(place)
+    return "; ".join(places)
+
+
+def runs_table(runs: list[Run]) -> pd.DataFrame:
+    """One row per run, narrow enough for the page: the environment table above it
+    holds what the runs share (backend, devices, dates)."""
+    rows = []
+    for run in runs:
+        p, c = run.provenance, run.config
+        rows.append({"run": run.key, "model": c.model, "batch size": c.batch_size,
+                     "seed": c.seed, "epochs": c.epochs,
+                     "wall time (s)": p["timing"]["wall_seconds"],
+                     "train img/s": p["timing"]["train_images_per_second"],
+                     "commit": p["git_commit"][:8] + ("+dirty" if "dirty" in p["git_commit"] else "")})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def settings_text(provenance: dict) -> str:
+    """Op determinism and thread pools as a run recorded them ('not recorded' for runs
+    stored before provenance held them)."""
+    s = provenance.get("settings") or {}
+    if "xla_gpu_deterministic_ops" in s:
+        return f"XLA deterministic GPU ops {'on' if s['xla_gpu_deterministic_ops'] else 'off'}"
+    if "op_determinism" not in s:
+        return "not recorded"
+    pools = [s.get("intra_op_threads"), s.get("inter_op_threads")]
+    threads = "TensorFlow's defaults (one per core)" if not any(pools) else \
+        f"{pools[0] or 'default'} intra-op, {pools[1] or 'default'} inter-op"
+    return f"op determinism {'on' if s['op_determinism'] else 'off'}; threads: {threads}"
+
+
+def environment(runs: list[Run], protocol) -> pd.DataFrame:
+    """Facts shared by the runs (each distinct value listed once)."""
+    def distinct(get):
+        return "; ".join(sorted({str(get(r)) for r in runs}))
+
+    rows = {
+        "chapter": protocol.chapter.name,
+        "profile": protocol.profile,
+        "parameters": json.dumps(protocol.values, sort_keys=True),
+        "book built from commit": _head_commit(),
+        "runs computed at commit(s)": distinct(lambda r: r.provenance["git_commit"]),
+        "CPU": distinct(lambda r: r.provenance["cpu"]),
+        "numerics (backend, oneDNN) and devices": distinct(
+            lambda r: f"{describe_numerics(r.numerics)} ({', '.join(r.provenance['devices'])})"),
+        "determinism and threads": distinct(lambda r: settings_text(r.provenance)),
+        "data": distinct(lambda r: f"{r.provenance['data_source'].get('origin')}: "
+                                   f"{Path(r.provenance['data_source'].get('file', '-')).name} "
+                                   f"sha256 {r.provenance['data_source'].get('sha256', 'n/a')}"),
+        "packages": distinct(lambda r: ", ".join(f"{k} {v}" for k, v in
+                                                 r.provenance["packages"].items())),
+        "total wall time of the runs (s)": f"{sum(r.provenance['timing']['wall_seconds'] for r in runs):.1f}",
+        "dates of the runs": " to ".join(sorted({min(r.provenance["date"][:10] for r in runs),
+                                                 max(r.provenance["date"][:10] for r in runs)})),
+    }
+    return pd.DataFrame({"value": rows}).rename_axis("")
+
+
+def show(runs: list[Run], protocol, extra_columns: dict | None = None):
+    """The two tables that end every chapter: the environment of its runs and one
+    row per run (``extra_columns``: name -> one value per run, inserted after the
+    model)."""
+    from IPython.display import display
+    display(table(environment(runs, protocol), "Environment of the runs")
+            .set_properties(**{"text-align": "left", "white-space": "normal"}))
+    per_run = runs_table(runs)
+    for i, (name, values) in enumerate((extra_columns or {}).items(), start=1):
+        per_run.insert(i, name, values)
+    display(table(per_run, "Runs", precision=1).set_properties(**{"font-size": "0.85em"}))
+
+
+def _head_commit() -> str:
+    return git_commit(book_dir())

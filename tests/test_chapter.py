@@ -1,0 +1,68 @@
+"""open_chapter: one setup call resolves the parameters, looks runs up by their labels
+and estimates the paper protocol's cost from the runs' measured speed."""
+from types import SimpleNamespace as NS
+
+import pytest
+
+from cnnrepro import chapter, protocol
+from cnnrepro.config import RunConfig
+
+
+def fake_run(config: RunConfig, images_per_second: float):
+    return NS(config=config, key=config.key(),
+              provenance={"timing": {"train_images_per_second": images_per_second,
+                                     "wall_seconds": 60.0}})
+
+
+def test_parameters_come_from_the_namespace_and_unrelated_names_are_ignored():
+    profile, overrides = chapter.parameters_of(
+        "residual_depth", {"profile": "smoke", "seeds": [3], "np": object(), "force": False})
+    assert profile == "smoke" and overrides == {"seeds": [3], "force": False}
+    assert chapter.parameters_of("residual_depth", {})[0] == protocol.DEFAULT_PROFILE
+    with pytest.raises(protocol.ProtocolError, match="unknown chapter 'nope'"):
+        chapter.parameters_of("nope", {})
+
+
+def test_bad_parameter_values_name_the_value_and_what_is_allowed():
+    with pytest.raises(protocol.ProtocolError, match="profile='fast' is not allowed"):
+        chapter.open_chapter("residual_depth", {"profile": "fast"})
+    with pytest.raises(protocol.ProtocolError, match="models=.*allowed"):
+        chapter.open_chapter("residual_depth", {"models": ["vgg"]})
+
+
+def cheap_chapter():
+    proto = protocol.resolve("residual_depth", "smoke", seeds=[0, 1])
+    runs = [fake_run(c, 100.0 if c.model == "resnet_shallow" else 50.0)
+            for c in proto.run_configs()]
+    return chapter.Chapter(proto, runs)
+
+
+def test_a_run_is_found_by_its_labels_at_the_first_seed_unless_another_is_named():
+    ch = cheap_chapter()
+    run = ch.run(model="resnet_deep", batch_size=128)
+    assert (run.config.model, run.config.batch_size, run.config.seed) == ("resnet_deep", 128, 0)
+    assert ch.run(model="resnet_deep", batch_size=128, seed=1).config.seed == 1
+    with pytest.raises(KeyError, match="no run of chapter 'residual_depth'"):
+        ch.run(model="resnet_deep", batch_size=32)
+    assert not ch.at_protocol  # smoke deviates from the report's protocol
+
+
+def test_paper_hours_prices_every_paper_run_at_the_speed_of_ours_with_the_same_labels():
+    ch = cheap_chapter()
+    paper = protocol.resolve("residual_depth", "paper").run_configs()
+    # 5 seeds x 2 batch sizes per model, one epoch of 60,000 images each
+    expected = (10 * 60000 / 100.0 + 10 * 60000 / 50.0) / 3600
+    assert ch.paper_hours() == pytest.approx(expected)
+    # a paper run with no counterpart among ours is left out, not guessed
+    only_shallow = [r for r in ch.runs if r.config.model == "resnet_shallow"]
+    assert chapter.paper_hours(paper, only_shallow, ch.labels) == pytest.approx(
+        10 * 60000 / 100.0 / 3600)
+
+
+def test_images_per_epoch_follows_limits_pairs_and_the_validation_split():
+    base = dict(model="m", epochs=1, batch_size=1, seed=0)
+    assert RunConfig(task="cifar10", **base).images_per_epoch() == 50000
+    assert RunConfig(task="mnist", train_limit=4000, **base).images_per_epoch() == 4000
+    assert RunConfig(task="mnist", extra={"validation_split": 0.1}, **base).images_per_epoch() == 54000
+    assert RunConfig(task="mnist_pairs", extra={"task": {"train_pairs": 1000}},
+                     **base).images_per_epoch() == 1000
