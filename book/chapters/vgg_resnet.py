@@ -40,68 +40,23 @@ cifar10_test_images = None   # default: 10000 (paper), 1000 (cpu)
 force = False                # retrain even when the store holds the run
 
 # %% tags=["remove-cell"]
-import numpy as np
-import pandas as pd
 from IPython.display import display
 
-from cnnrepro import claims, data, flops, measurements, plots, protocol, report
+from cnnrepro import headlines, measurements, plots, report
+from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import vgg_resnet as qmul
-from cnnrepro.chapters.vgg_resnet import DATASETS, FULL_SIZES
-from cnnrepro.models import build_model, resnet, shapes_only, vgg
-from cnnrepro.store import ResultsStore
+from cnnrepro.chapters.vgg_resnet import NAMES
+from cnnrepro.models import resnet
 
 CHAPTER = "vgg_resnet"
-proto = protocol.resolve(
-    CHAPTER, profile, models=models, datasets=datasets, seeds=seeds, mnist_epochs=mnist_epochs,
-    cifar10_epochs=cifar10_epochs, batch_size=batch_size, learning_rate=learning_rate,
-    momentum=momentum, mnist_train_images=mnist_train_images,
-    mnist_test_images=mnist_test_images, cifar10_train_images=cifar10_train_images,
-    cifar10_test_images=cifar10_test_images, force=force)
-store = ResultsStore(proto.store_root)
-runs = store.get_runs(proto.run_configs(), force=proto.force,
-                      requested_by=proto.requested_by(), verbose=2)
-paper = report.reported(CHAPTER)
-seed0 = proto.seeds[0]
-NAMES = {"vgg16": "VGG16", "resnet18": "ResNet18", "mnist": "MNIST", "cifar10": "CIFAR-10"}
-TASK_DATASET = {task: name for name, task in DATASETS.items()}
-
-
-def run_of(model, dataset, seed=seed0):
-    return next(r for r in runs if (r.config.model, r.config.task, r.config.seed)
-                == (model, DATASETS[dataset], seed))
-
-
-def has(model, dataset):
-    return model in proto.models and dataset in proto.datasets
-
-
-def sizes(dataset):
-    return (getattr(proto, f"{dataset}_train_images"), getattr(proto, f"{dataset}_test_images"),
-            getattr(proto, f"{dataset}_epochs"))
-
-
-def paper_hours():
-    """Hours the paper protocol would train on the processor of these runs, from their
-    measured training images per second."""
-    full = protocol.resolve(CHAPTER, "paper")
-    total = 0.0
-    for r in runs:
-        dataset = TASK_DATASET[r.config.task]
-        total += FULL_SIZES[dataset][0] * getattr(full, f"{dataset}_epochs") / \
-            r.provenance["timing"]["train_images_per_second"]
-    return total / 3600
-
-
-report.glue_cost(proto, runs, paper_hours)
-report.glue_profile(proto)
+ch = open_chapter(CHAPTER, globals())
+ch.glue_cost()
 for d in ("mnist", "cifar10"):
-    n_train, n_test, n_epochs = sizes(d)
-    report.glue(f"{d}_sizes", f"{n_train:,} training and {n_test:,} test images, "
-                              f"{n_epochs} epochs")
+    for what, n in qmul.sizes(ch.proto, d).items():
+        report.glue(f"{d}_{what}", f"{n:,}")
 
 # %% tags=["remove-cell"]
-chapter_claims, verdict_box = claims.chapter_box(
-    CHAPTER, claims.evidence_frame(runs, qmul.labels), proto, bench=measurements.throughput())
+chapter_claims, verdict_box = ch.judge_claims(bench=measurements.throughput())
 
 # %% [markdown]
 # ## The report's claims, judged
@@ -118,11 +73,15 @@ verdict_box
 # %% [markdown]
 # ## How this chapter was run
 #
-# Profile: {glue:text}`profile_note`. MNIST: {glue:text}`mnist_sizes`; CIFAR-10:
-# {glue:text}`cifar10_sizes`. Every caption below names the profile its numbers come
+# Profile: {glue:text}`profile_note`. MNIST: {glue:text}`mnist_train` training and
+# {glue:text}`mnist_test` test images, {glue:text}`mnist_epochs` epochs; CIFAR-10:
+# {glue:text}`cifar10_train` training and {glue:text}`cifar10_test` test images,
+# {glue:text}`cifar10_epochs` epochs. Every caption below names the profile its numbers come
 # from.
 #
-# Compute: {glue:text}`cost_note`. The full protocol (`paper`: 5 epochs of the
+# Compute: {glue:text}`n_runs` runs, {glue:text}`wall_minutes` minutes of wall time on
+# {glue:text}`devices`; at the speed of these runs the report's protocol would train
+# about {glue:text}`paper_hours` hours. The full protocol (`paper`: 5 epochs of the
 # 60,000 MNIST images and 25 epochs of the 50,000 CIFAR-10 images, for both
 # networks) takes many hours on this book's 2-core CPU (VGG16 trains 30 to 45 images per
 # second there; see the Performance appendix) and minutes on one GPU. The `cpu` profile keeps
@@ -168,19 +127,7 @@ verdict_box
 # beside the VGG paper's (the report reprints its Table 1 without the counts).
 
 # %% tags=["remove-input"]
-configs = list(vgg.CONFIGS)
-columns, vgg_params = {}, {}
-for c in configs:
-    stages = vgg.stage_layers(c)
-    with shapes_only():
-        model = vgg.vgg(c)
-    vgg_params[c] = model.count_params()
-    columns[c] = {**{f"stage {i}": "\n".join(layers) for i, layers in enumerate(stages, 1)},
-                  "classifier": "FC-4096\nFC-4096\nFC-1000\nsoft-max",
-                  "weight layers": str(vgg.WEIGHT_LAYERS[c]),
-                  "params (ours)": f"{model.count_params():,}",
-                  "params (paper, M)": str(paper["vgg_params_millions"][c])}
-vgg_table = pd.DataFrame(columns)
+vgg_table, vgg_params = qmul.vgg_configurations(ch.reported)
 display(report.table(vgg_table, "Table 1. ConvNet configurations (224x224 RGB input; "
                      "each stage ends in a max pool)").set_properties(
                          **{"white-space": "pre-wrap", "text-align": "center", "font-size": "0.8em"}))
@@ -196,17 +143,7 @@ display(report.table(vgg_table, "Table 1. ConvNet configurations (224x224 RGB in
 # the ResNet paper's "FLOPs" row counts.
 
 # %% tags=["remove-input"]
-rows = []
-for depth, (kind, blocks) in resnet.DEPTHS.items():
-    with shapes_only():
-        model = resnet.resnet(depth)
-    macs = flops.model_macs(model) / 1e9
-    rows.append({"layers": depth, "block": kind, "blocks per stage (conv2-conv5)": "-".join(map(str, blocks)),
-                 "parameters (trainable)": sum(int(np.prod(w.shape)) for w in model.trainable_weights),
-                 "multiply-adds (ours, x10^9)": macs,
-                 "FLOPs (report, x10^9)": paper["resnet_gflops"][depth],
-                 "ours / report": macs / paper["resnet_gflops"][depth]})
-resnet_table = pd.DataFrame(rows).set_index("layers")
+resnet_table = qmul.resnet_architectures(ch.reported)
 display(report.table(resnet_table, "Table 2. Architectures for ImageNet (224x224x3, 1,000 classes)",
                      precision=2))
 _ = report.glue("r50_ours", f"{resnet_table.loc[50, 'multiply-adds (ours, x10^9)']:.2f}")
@@ -224,22 +161,12 @@ _ = report.glue("r50_ours", f"{resnet_table.loc[50, 'multiply-adds (ours, x10^9)
 # ### The two networks as trained here (32x32x3 inputs, 10 classes)
 
 # %% tags=["remove-input"]
-sizes_rows = []
-for name in ["vgg16", "resnet18", "resnet18_small_stem"]:
-    with shapes_only():
-        m = build_model(name, (32, 32, 3), 10)
-    sizes_rows.append({"model": name, "parameters": m.count_params(),
-                       "multiply-adds per image (x10^6)": flops.model_macs(m) / 1e6,
-                       "trained in this chapter": "yes" if name in proto.models else "no (for comparison)"})
-trained_sizes = pd.DataFrame(sizes_rows).set_index("model")
+trained_sizes = qmul.model_sizes(ch.proto.models)
 display(report.table(trained_sizes, "Our 32x32 models: parameters and multiply-adds of one "
                      "forward pass", precision=1))
-ratio_macs = trained_sizes.loc["vgg16", "multiply-adds per image (x10^6)"] / \
-    trained_sizes.loc["resnet18", "multiply-adds per image (x10^6)"]
-report.glue("vgg_resnet_macs", f"{ratio_macs:.1f}")
-small_stem_ratio = trained_sizes.loc["resnet18_small_stem", "multiply-adds per image (x10^6)"] / \
-    trained_sizes.loc["vgg16", "multiply-adds per image (x10^6)"]
-_ = report.glue("small_stem_ratio", f"{small_stem_ratio:.1f}")
+macs = trained_sizes["multiply-adds per image (x10^6)"]
+report.glue("vgg_resnet_macs", f"{macs['vgg16'] / macs['resnet18']:.1f}")
+_ = report.glue("small_stem_ratio", f"{macs['resnet18_small_stem'] / macs['vgg16']:.1f}")
 
 # %% [markdown]
 # VGG16 needs {glue:text}`vgg_resnet_macs` times ResNet18's multiply-adds per image.
@@ -276,70 +203,24 @@ report.figure("fig_block", plots.model_diagram(resnet.residual_unit_model("basic
 # ```
 
 # %% tags=["remove-cell"]
-mnist_task = data.prepare_task("mnist_32x3", train_limit=20, test_limit=1)
-report.figure("fig_mnist", plots.image_grid(mnist_task.x_train[..., 0],
-                                            [str(int(y)) for y in mnist_task.y_train.argmax(1)]))
-cifar = data.load_cifar10()
-CLASS_NAMES = {"mnist": data.load_mnist().class_names, "cifar10": cifar.class_names}
-pick = data.balanced_first(cifar.y_train, 20)
-pick = pick[np.argsort(cifar.y_train[pick], kind="stable")]
-report.figure("fig_cifar", plots.image_grid(cifar.x_train[pick], [cifar.class_names[y] for y in cifar.y_train[pick]]))
+for name, fig in qmul.sample_figures().items():
+    report.figure(f"fig_{'mnist' if name == 'mnist' else 'cifar'}", fig)
+CLASS_NAMES = qmul.class_names()
 
 # %% [markdown]
 # ## Results
 
 # %% tags=["remove-cell"]
-def reported_result(model, dataset):
-    """The report's Table 3 or 4 row of ``model`` on ``dataset``."""
-    return next(r for r in paper["results"] if (r["dataset"], r["model"]) == (dataset, model))
-
-
-def reported_log(dataset, model):
-    rows = paper["logs"][dataset].get(model, [])
-    return pd.DataFrame(rows, columns=["epoch", "loss", "accuracy", "test_loss", "test_accuracy",
-                                       "test_top5_accuracy"])
-
-
-def results_table(dataset):
-    """Per model and metric: the report's number, ours and the difference."""
-    rows = []
-    for model in proto.models:
-        run = run_of(model, dataset)
-        rep = reported_result(model, dataset)
-        t = run.provenance["timing"]
-        for metric, ours, theirs in (("loss", run.metrics["loss"], rep["loss"]),
-                                     ("top-1", run.metrics["accuracy"], rep["top1"]),
-                                     ("top-5", run.metrics["top5_accuracy"], rep["top5"]),
-                                     ("training time (s)", t["wall_seconds"], rep["seconds"]),
-                                     ("training images/s", t["train_images_per_second"], np.nan)):
-            rows.append({"model": NAMES[model], "metric": metric, "report": theirs,
-                         "ours": ours, "ours - report": ours - theirs})
-    return pd.DataFrame(rows).set_index(["model", "metric"])
-
-
-def results_styler(dataset, caption):
-    frame = results_table(dataset)
-    counts = [i for i in frame.index if i[1] in ("training time (s)", "training images/s")]
-    return report.table(frame, caption).format("{:,.0f}", subset=pd.IndexSlice[counts, :],
-                                               na_rep="–")
-
-
-def hardware(dataset):
-    rs = [run_of(m, dataset) for m in proto.models]
-    return "; ".join(sorted({f"{r.provenance['cpu']} ({r.provenance['backend']} on "
-                             f"{', '.join(r.provenance['devices'])})" for r in rs}))
-
-
-for dataset in proto.datasets:
-    for model in proto.models:
-        run = run_of(model, dataset)
+for dataset in ch.proto.datasets:
+    for model in ch.proto.models:
+        run = ch.run(model=model, dataset=dataset)
         report.figure(f"fig_curves_{model}_{dataset}", plots.epoch_curves(
-            run.epochs, reported_log(dataset, model),
-            title=f"{NAMES[model]} on {NAMES[dataset]} ({proto.profile} profile)"))
+            run.epochs, qmul.reported_log(ch.reported, dataset, model),
+            title=f"{NAMES[model]} on {NAMES[dataset]} ({ch.profile} profile)"))
         report.figure(f"fig_confusion_{model}_{dataset}", plots.confusion_panels(
             [report.confusion_panel(f"{NAMES[model]}, {NAMES[dataset]}", run, CLASS_NAMES[dataset])],
             CLASS_NAMES[dataset]))
-    report.glue(f"hardware_{dataset}", hardware(dataset))
+    report.glue(f"hardware_{dataset}", qmul.hardware(ch, dataset))
 
 # %% [markdown]
 # ### MNIST
@@ -366,16 +247,10 @@ for dataset in proto.datasets:
 # ```
 
 # %% tags=["remove-cell"]
-if has("vgg16", "mnist"):
-    vgg_mnist = run_of("vgg16", "mnist")
-    n_test = len(vgg_mnist.test_labels)
-    test_images = data.prepare_task("mnist_32x3", train_limit=1,
-                                    test_limit=None if n_test == 10000 else n_test).x_test[..., 0]
-    wrong = np.flatnonzero(vgg_mnist.test_pred != vgg_mnist.test_labels)[:24]
-    report.figure("fig_misclassified", plots.misclassified_grid(
-        test_images[wrong], vgg_mnist.test_labels[wrong], vgg_mnist.test_pred[wrong],
-        CLASS_NAMES["mnist"]))
-    report.glue("vgg_mnist_wrong", f"{int((vgg_mnist.test_pred != vgg_mnist.test_labels).sum()):,} of {n_test:,}")
+if {"vgg16", "mnist"} <= {*ch.proto.models, *ch.proto.datasets}:
+    fig, n_wrong, n_test = qmul.misclassified(ch.run(model="vgg16", dataset="mnist"))
+    report.figure("fig_misclassified", fig)
+    report.glue("vgg_mnist_wrong", f"{n_wrong:,} of {n_test:,}")
 
 # %% [markdown]
 # ```{glue:figure} fig_curves_resnet18_mnist
@@ -393,8 +268,8 @@ if has("vgg16", "mnist"):
 # ```
 
 # %% tags=["remove-input"]
-display(results_styler("mnist", f"Table 3. Test results of VGG and ResNet in MNIST "
-                     f"({proto.profile} profile; ours on {hardware('mnist')})"))
+qmul.results_styler(ch, "mnist", f"Table 3. Test results of VGG and ResNet in MNIST ({ch.profile} profile; "
+                    f"ours on {qmul.hardware(ch, 'mnist')})")
 
 # %% [markdown]
 # ### CIFAR-10
@@ -428,8 +303,8 @@ display(results_styler("mnist", f"Table 3. Test results of VGG and ResNet in MNI
 # ```
 
 # %% tags=["remove-input"]
-display(results_styler("cifar10", f"Table 4. Test result of VGG and ResNet in CIFAR10 "
-                     f"({proto.profile} profile; ours on {hardware('cifar10')})"))
+qmul.results_styler(ch, "cifar10", f"Table 4. Test result of VGG and ResNet in CIFAR10 ({ch.profile} profile; "
+                    f"ours on {qmul.hardware(ch, 'cifar10')})")
 
 # %% [markdown]
 # ## Appendix: the epoch logs
@@ -439,47 +314,17 @@ display(results_styler("cifar10", f"Table 4. Test result of VGG and ResNet in CI
 # every MNIST epoch but only the last epochs of CIFAR-10.
 
 # %% tags=["remove-input"]
-LOG_COLUMNS = ["loss", "accuracy", "test_loss", "test_accuracy", "test_top5_accuracy"]
-LOG_NAMES = dict(zip(LOG_COLUMNS, ["train loss", "train acc.", "test loss", "top-1", "top-5"]))
-for dataset in proto.datasets:
-    for model in proto.models:
-        ours = run_of(model, dataset).epochs.set_index("epoch")[LOG_COLUMNS]
-        theirs = reported_log(dataset, model).set_index("epoch")[LOG_COLUMNS]
-        log = pd.concat({"report": theirs, "ours": ours}, axis=1).swaplevel(axis=1)
-        log = log[[(c, who) for c in LOG_COLUMNS for who in ("report", "ours")]]
-        log = log.rename(columns=LOG_NAMES, level=0).sort_index()
-        display(report.table(log, f"{NAMES[model]}, {NAMES[dataset]}: epoch log "
-                             f"(ours: {proto.profile} profile)").set_properties(
-                                 **{"font-size": "0.8em"}))
+for dataset in ch.proto.datasets:
+    for model in ch.proto.models:
+        display(report.table(qmul.epoch_log(ch, model, dataset), f"{NAMES[model]}, {NAMES[dataset]}: "
+                             f"epoch log (ours: {ch.profile} profile)").set_properties(**{"font-size": "0.8em"}))
 
 # %% [markdown]
 # ## Provenance
 
 # %% tags=["remove-input"]
-report.provenance_tables(runs, proto, {"dataset": [TASK_DATASET[r.config.task] for r in runs]})
+ch.provenance({"dataset": [ch.labels(r.config)["dataset"] for r in ch.runs]})
 
 # %% tags=["remove-cell"]
-CIFAR_REASON = ("unknown: the report states no augmentation or input normalisation (ours: "
-                "none), and our CIFAR-10 is a JPEG re-encoding")
-headline = []
-for dataset in proto.datasets:
-    for model in proto.models:
-        rep, run = reported_result(model, dataset), run_of(model, dataset)
-        reason = CIFAR_REASON if dataset == "cifar10" else ""
-        for kind, key, ours_key, decimals in (("loss", "loss", "loss", 4),
-                                              ("accuracy", "top1", "accuracy", 3),
-                                              ("top5", "top5", "top5_accuracy", 3)):
-            headline.append(report.headline(f"{NAMES[model]} on {NAMES[dataset]}, test {key}", kind,
-                                            rep[key], run.metrics[ours_key], profile=proto.profile,
-                                            decimals=decimals, reason=reason,
-                                            test_size=FULL_SIZES[dataset][1]))
-        headline.append(report.headline(
-            f"{NAMES[model]} on {NAMES[dataset]}, training time (s)", "seconds", rep["seconds"],
-            run.provenance["timing"]["train_seconds"], profile=proto.profile, decimals=0,
-            reason=f"hardware: ours on {report.compute_devices([run])}"))
-headline.append(report.headline("VGG16 (configuration D), parameters at 224x224, 1,000 classes",
-                                "parameters", paper["vgg_params_millions"]["D"] * 1e6,
-                                vgg_params["D"], profile=proto.profile, decimals=-6,
-                                counted=False,  # the VGG paper's count; the report prints none
-                                reason="the report prints no parameter count; 138 M is the VGG paper's"))
-_ = report.publish_headlines(CHAPTER, headline)
+_ = headlines.publish_headlines(CHAPTER, qmul.headlines(ch, vgg_params["D"]))
+

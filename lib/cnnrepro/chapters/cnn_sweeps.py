@@ -4,7 +4,7 @@ settings that differ from ``BASE``; ``run_config`` turns settings into a run."""
 
 from ..models.names import DEPTHS
 from ..spec import (ChapterSpec, Protocol, boolean, choice_list, int_list, number_list,
-                        positive_int, positive_number, unit_interval)
+                    positive_int, positive_number, unit_interval)
 from ..sweeps import Sweep, points, unique_configs
 from ..config import RunConfig
 
@@ -72,7 +72,7 @@ def sweeps(p: Protocol) -> list[Sweep]:
                "Adagrad": {"optimizer": "adagrad", "learning_rate": 0.01},
                "Adam": {"optimizer": "adam", "learning_rate": 0.001}}, seeds),
         Sweep("loss", "loss", 7, {"cross-entropy": {}, "balanced cross-entropy":
-                                  {"loss": "balanced"}}, tuple(p.repeat_seeds)),
+                              {"loss": "balanced"}}, tuple(p.repeat_seeds)),
         Sweep("conv_depth", "convolutional layers", 8,
               {"1": {"conv_filters": [50]}, "2": {}, "3": {"conv_filters": [50, 100, 200]}}, seeds),
         Sweep("fc_depth", "fully connected layers", 9,

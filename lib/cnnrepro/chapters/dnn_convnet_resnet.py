@@ -2,7 +2,7 @@
 (Cincinnati, Deep Learning Homework 2)."""
 
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
-                        number_list, positive_int, positive_number)
+                    number_list, positive_int, positive_number)
 from ..config import RunConfig
 
 MODELS = ["dnn", "convnet", "resnet50_block"]

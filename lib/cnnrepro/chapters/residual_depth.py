@@ -7,7 +7,7 @@ from .. import metrics
 from ..headlines import headline
 from ..stats import mean_sd
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
-                        positive_int)
+                    positive_int)
 from ..config import RunConfig
 
 
@@ -43,9 +43,9 @@ SPEC = ChapterSpec(
             "force": boolean},
     profiles={"paper": _RESIDUAL_PAPER, "cpu": _RESIDUAL_PAPER,
               "smoke": {**_RESIDUAL_PAPER, "seeds": [0], "train_images": 384,
-                        "test_images": 256}},
+                    "test_images": 256}},
     deviations={"smoke": ["384 training and 256 test images instead of 60,000 and 10,000",
-                          "one seed instead of five"]},
+                      "one seed instead of five"]},
     configs=_residual_depth_configs,
     cross_check=_test_batch_fits,
 )
@@ -101,7 +101,7 @@ def curves(ch, batch_size: int):
     frames = [ch.run(model=m, batch_size=batch_size).updates.assign(model=m) for m in ch.proto.models]
     epochs = "1 epoch" if ch.proto.epochs == 1 else f"{ch.proto.epochs} epochs"
     return plots.update_curves(pd.concat(frames), hue="model", skip_loss=20,
-                               title=f"batch size {batch_size}, seed {ch.seed0}, {epochs}")
+                           title=f"batch size {batch_size}, seed {ch.seed0}, {epochs}")
 
 
 def confusions(ch, batch_size: int, classes: list[str]):
@@ -109,7 +109,7 @@ def confusions(ch, batch_size: int, classes: list[str]):
     from .. import plots
     from ..report import confusion_panel
     return plots.confusion_panels([confusion_panel(m, ch.run(model=m, batch_size=batch_size), classes)
-                                   for m in ch.proto.models], classes)
+                               for m in ch.proto.models], classes)
 
 
 def per_class_claims(runs, batch_size: int, classes: list[str], reported: list[dict]) -> pd.DataFrame:
@@ -148,7 +148,7 @@ def confused(labels: np.ndarray, preds: dict[str, np.ndarray], pairs=((7, 9), (9
         for i in hits[:per_pair]:
             picked.append(int(i))
             titles.append(f"true {true}\n" + " ".join(f"{m.split('_')[1][0]}:{p[i]}"
-                                                       for m, p in preds.items()))
+                                                   for m, p in preds.items()))
     return picked, titles
 
 
@@ -166,5 +166,5 @@ def headlines(summary: pd.DataFrame, reported_results: list[dict], models: dict,
                 seeds=int(row["seeds"]), profile=profile, decimals=2, test_size=test_size))
     for name, model in models.items():
         rows.append(headline(f"{name}, parameters", "parameters", reported[name]["total"],
-                             parameter_counts(model)[0], profile=profile, decimals=0))
+                         parameter_counts(model)[0], profile=profile, decimals=0))
     return rows

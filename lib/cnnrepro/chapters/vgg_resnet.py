@@ -1,8 +1,11 @@
 """Chapter 3: VGG16 against ResNet18 on MNIST and CIFAR-10 (QMUL coursework)."""
 
-from ..spec import (ChapterSpec, Protocol, boolean, choice_list, int_list, positive_int,
-                        positive_number, unit_interval)
+import numpy as np
+import pandas as pd
+
 from ..config import RunConfig
+from ..spec import (ChapterSpec, Protocol, boolean, choice_list, int_list, positive_int,
+                    positive_number, unit_interval)
 
 MODELS = ["vgg16", "resnet18"]
 DATASETS = {"mnist": "mnist_32x3", "cifar10": "cifar10"}  # dataset -> task
@@ -78,3 +81,177 @@ SPEC = ChapterSpec(
     configs=_configs,
     labels=labels,
 )
+
+
+# --- the chapter's tables and figures -------------------------------------------
+
+NAMES = {"vgg16": "VGG16", "resnet18": "ResNet18", "mnist": "MNIST", "cifar10": "CIFAR-10"}
+CIFAR_REASON = ("unknown: the report states no augmentation or input normalisation (ours: "
+                "none), and our CIFAR-10 is a JPEG re-encoding")
+LOG_COLUMNS = {"loss": "train loss", "accuracy": "train acc.", "test_loss": "test loss",
+               "test_accuracy": "top-1", "test_top5_accuracy": "top-5"}
+
+
+def sizes(p: Protocol, dataset: str) -> dict:
+    """Training images, test images and epochs of ``dataset`` in protocol ``p``."""
+    return {"train": getattr(p, f"{dataset}_train_images"), "test": getattr(p, f"{dataset}_test_images"),
+            "epochs": getattr(p, f"{dataset}_epochs")}
+
+
+def vgg_configurations(reported: dict) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Table 1 (the VGG paper's configurations A-E, our layers and parameter counts
+    beside the paper's) and the parameter count of each configuration."""
+    from ..models import shapes_only, vgg
+    columns, params = {}, {}
+    for c in vgg.CONFIGS:
+        with shapes_only():
+            params[c] = vgg.vgg(c).count_params()
+        columns[c] = {**{f"stage {i}": "\n".join(layers) for i, layers in enumerate(vgg.stage_layers(c), 1)},
+                      "classifier": "FC-4096\nFC-4096\nFC-1000\nsoft-max",
+                      "weight layers": str(vgg.WEIGHT_LAYERS[c]), "params (ours)": f"{params[c]:,}",
+                      "params (paper, M)": str(reported["vgg_params_millions"][c])}
+    return pd.DataFrame(columns), params
+
+
+def resnet_architectures(reported: dict) -> pd.DataFrame:
+    """Table 2: the ResNet paper's five depths, our parameters and multiply-adds at
+    224x224 beside the FLOPs it prints."""
+    from .. import flops
+    from ..models import resnet, shapes_only
+    rows = []
+    for depth, (kind, blocks) in resnet.DEPTHS.items():
+        with shapes_only():
+            model = resnet.resnet(depth)
+        macs, stated = flops.model_macs(model) / 1e9, reported["resnet_gflops"][depth]
+        rows.append({"layers": depth, "block": kind,
+                     "blocks per stage (conv2-conv5)": "-".join(map(str, blocks)),
+                     "parameters (trainable)": sum(int(np.prod(w.shape))
+                                                   for w in model.trainable_weights),
+                     "multiply-adds (ours, x10^9)": macs, "FLOPs (report, x10^9)": stated,
+                     "ours / report": macs / stated})
+    return pd.DataFrame(rows).set_index("layers")
+
+
+def model_sizes(trained: list[str], names=("vgg16", "resnet18", "resnet18_small_stem")) -> pd.DataFrame:
+    """Parameters and multiply-adds per 32x32 image of our models."""
+    from .. import flops
+    from ..models import build_model, shapes_only
+    rows = []
+    for name in names:
+        with shapes_only():
+            m = build_model(name, (32, 32, 3), 10)
+        rows.append({"model": name, "parameters": m.count_params(),
+                     "multiply-adds per image (x10^6)": flops.model_macs(m) / 1e6,
+                     "trained in this chapter": "yes" if name in trained else "no (for comparison)"})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def reported_result(reported: dict, model: str, dataset: str) -> dict:
+    """The report's Table 3 or 4 row of ``model`` on ``dataset``."""
+    return next(r for r in reported["results"] if (r["dataset"], r["model"]) == (dataset, model))
+
+
+def reported_log(reported: dict, dataset: str, model: str) -> pd.DataFrame:
+    """The report's per-epoch log of ``model`` on ``dataset`` (empty where it printed none)."""
+    return pd.DataFrame(reported["logs"][dataset].get(model, []),
+                        columns=["epoch", "loss", "accuracy", "test_loss", "test_accuracy",
+                                 "test_top5_accuracy"])
+
+
+def results_table(ch, dataset: str) -> pd.DataFrame:
+    """Tables 3 and 4: per model and metric, the report's number, ours and the difference."""
+    rows = []
+    for model in ch.proto.models:
+        run, rep = ch.run(model=model, dataset=dataset), reported_result(ch.reported, model, dataset)
+        t = run.provenance["timing"]
+        for metric, ours, theirs in (("loss", run.metrics["loss"], rep["loss"]),
+                                     ("top-1", run.metrics["accuracy"], rep["top1"]),
+                                     ("top-5", run.metrics["top5_accuracy"], rep["top5"]),
+                                     ("training time (s)", t["wall_seconds"], rep["seconds"]),
+                                     ("training images/s", t["train_images_per_second"], np.nan)):
+            rows.append({"model": NAMES[model], "metric": metric, "report": theirs,
+                         "ours": ours, "ours - report": ours - theirs})
+    return pd.DataFrame(rows).set_index(["model", "metric"])
+
+
+def results_styler(ch, dataset: str, caption: str):
+    """``results_table`` as a book table: times and speeds as whole numbers."""
+    from ..report import table
+    frame = results_table(ch, dataset)
+    times = [i for i in frame.index if i[1] in ("training time (s)", "training images/s")]
+    return table(frame, caption).format("{:,.0f}", subset=pd.IndexSlice[times, :], na_rep="–")
+
+
+def hardware(ch, dataset: str) -> str:
+    """Where our runs on ``dataset`` trained: CPU (backend on devices)."""
+    rs = [ch.run(model=m, dataset=dataset) for m in ch.proto.models]
+    return "; ".join(sorted({f"{r.provenance['cpu']} ({r.provenance['backend']} on "
+                             f"{', '.join(r.provenance['devices'])})" for r in rs}))
+
+
+def epoch_log(ch, model: str, dataset: str) -> pd.DataFrame:
+    """The report's per-epoch log beside ours, column by column."""
+    cols = list(LOG_COLUMNS)
+    ours = ch.run(model=model, dataset=dataset).epochs.set_index("epoch")[cols]
+    theirs = reported_log(ch.reported, dataset, model).set_index("epoch")[cols]
+    log = pd.concat({"report": theirs, "ours": ours}, axis=1).swaplevel(axis=1)
+    log = log[[(c, who) for c in cols for who in ("report", "ours")]]
+    return log.rename(columns=LOG_COLUMNS, level=0).sort_index()
+
+
+def headlines(ch, vgg_d_parameters: int) -> list[dict]:
+    """The chapter's rows of the book's numbers table: test loss, top-1 and top-5 and
+    training time per model and dataset, and VGG16's parameter count (shown, not
+    counted: the report prints none)."""
+    from ..headlines import headline
+    from ..provenance_block import compute_devices
+    rows = []
+    for dataset in ch.proto.datasets:
+        for model in ch.proto.models:
+            rep, run = reported_result(ch.reported, model, dataset), ch.run(model=model, dataset=dataset)
+            name = f"{NAMES[model]} on {NAMES[dataset]}"
+            for kind, key, ours_key, decimals in (("loss", "loss", "loss", 4),
+                                                  ("accuracy", "top1", "accuracy", 3),
+                                                  ("top5", "top5", "top5_accuracy", 3)):
+                rows.append(headline(f"{name}, test {key}", kind, rep[key], run.metrics[ours_key],
+                                     profile=ch.profile, decimals=decimals, test_size=FULL_SIZES[dataset][1],
+                                     reason=CIFAR_REASON if dataset == "cifar10" else ""))
+            rows.append(headline(f"{name}, training time (s)", "seconds", rep["seconds"],
+                                 run.provenance["timing"]["train_seconds"], profile=ch.profile, decimals=0,
+                                 reason=f"hardware: ours on {compute_devices([run])}"))
+    rows.append(headline("VGG16 (configuration D), parameters at 224x224, 1,000 classes", "parameters",
+                         ch.reported["vgg_params_millions"]["D"] * 1e6, vgg_d_parameters,
+                         profile=ch.profile, decimals=-6, counted=False,
+                         reason="the report prints no parameter count; 138 M is the VGG paper's"))
+    return rows
+
+
+def class_names() -> dict[str, list[str]]:
+    from .. import data
+    return {"mnist": data.load_mnist().class_names, "cifar10": data.load_cifar10().class_names}
+
+
+def sample_figures() -> dict:
+    """Figures 2 and 3 of the report: 20 training images of each dataset as the
+    networks see them (MNIST padded to 32x32; CIFAR-10 two of each class)."""
+    from .. import data, plots
+    mnist = data.prepare_task("mnist_32x3", train_limit=20, test_limit=1)
+    cifar = data.load_cifar10()
+    pick = data.balanced_first(cifar.y_train, 20)
+    pick = pick[np.argsort(cifar.y_train[pick], kind="stable")]
+    digits = [str(int(y)) for y in mnist.y_train.argmax(1)]
+    return {"mnist": plots.image_grid(mnist.x_train[..., 0], digits),
+            "cifar10": plots.image_grid(cifar.x_train[pick],
+                                        [cifar.class_names[y] for y in cifar.y_train[pick]])}
+
+
+def misclassified(run, shown: int = 24):
+    """(figure of the first ``shown`` misclassified MNIST test digits, errors, test images)."""
+    from .. import data, plots
+    n_test = len(run.test_labels)
+    images = data.prepare_task("mnist_32x3", train_limit=1,
+                               test_limit=None if n_test == FULL_SIZES["mnist"][1] else n_test).x_test[..., 0]
+    wrong = np.flatnonzero(run.test_pred != run.test_labels)
+    fig = plots.misclassified_grid(images[wrong[:shown]], run.test_labels[wrong[:shown]],
+                                   run.test_pred[wrong[:shown]], class_names()["mnist"])
+    return fig, len(wrong), n_test
