@@ -44,65 +44,33 @@ resnet_train_images = None  # default: 60000 (paper), 10000 (cpu)
 force = False               # retrain even when the store holds the run
 
 # %% tags=["remove-cell"]
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-from cnnrepro import claims, flops, plots, protocol, report, verdicts
+from cnnrepro import headlines, plots, report
 from cnnrepro import summary as book_summary
 from cnnrepro import sweeps as sw
+from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import cnn_sweeps as ntu
 from cnnrepro.models import build_model, shapes_only
-from cnnrepro.store import ResultsStore
 
 CHAPTER = "cnn_sweeps"
-proto = protocol.resolve(
-    CHAPTER, profile, sweeps=sweeps, seeds=seeds, repeat_seeds=repeat_seeds,
-    learning_rates=learning_rates, batch_sizes=batch_sizes, momenta=momenta,
-    weight_decays=weight_decays, widths=widths, resnet_depths=resnet_depths,
-    best_epochs=best_epochs, train_images=train_images, test_images=test_images,
-    resnet_train_images=resnet_train_images, force=force)
-store = ResultsStore(proto.store_root)
-runs = store.get_runs(proto.run_configs(), force=proto.force,
-                      requested_by=proto.requested_by(), verbose=2)
-by_key = {r.config.key(): r for r in runs}
-paper = report.reported(CHAPTER)
-points = ntu.chapter_points(proto)
-chosen = {s.name: s for s in ntu.sweeps(proto)}
-results = sw.results_frame(points, by_key)
-summary = sw.summary(results, paper["accuracy"])
+ch = open_chapter(CHAPTER, globals())
+points = ntu.chapter_points(ch.proto)
+chosen = {s.name: s for s in ntu.sweeps(ch.proto)}
+results = sw.results_frame(points, ch.by_key)
+summary = sw.summary(results, ch.reported["accuracy"])
 
 # %% tags=["remove-cell"]
-report.glue_profile(proto)
-n_train = proto.train_images
-report.glue("updates_per_epoch", f"{-(-n_train // ntu.BASE['batch_size']):,}")
-report.glue("train_images", f"{n_train:,}")
-report.glue("n_runs", f"{len(runs)}")
-
-
-def paper_hours() -> float:
-    """Hours of training the paper protocol would take on the processor of these
-    runs: each of its distinct runs at the measured speed of ours for the same
-    sweep value (the paper's seeds; variants we did not run are left out)."""
-    ours = {(p.sweep.name, p.value, p.seed): by_key[p.config.key()] for p in points}
-    full = ntu.chapter_points(protocol.resolve(CHAPTER, "paper", sweeps=proto.sweeps))
-    seconds = {}
-    for p in full:
-        run = ours.get((p.sweep.name, p.value, p.seed))
-        if run is not None:
-            images = p.config.epochs * (p.config.train_limit or ntu.MNIST_SIZES[0])
-            seconds[p.config.key()] = images / run.provenance["timing"]["train_images_per_second"]
-    return sum(seconds.values()) / 3600
-
-
-report.glue_cost(proto, runs, paper_hours)
-_ = report.glue("n_points", f"{len(points)}")
+ch.glue_cost()
+for name, value in {"updates_per_epoch": -(-ch.proto.train_images // ntu.BASE["batch_size"]),
+                    "resnet_updates": -(-ch.proto.resnet_train_images // ntu.BASE["batch_size"]),
+                    "train_images": ch.proto.train_images, "n_points": len(points)}.items():
+    report.glue(name, f"{value:,}")
 
 # %% tags=["remove-cell"]
 NOISE_FROM = {"sweep": "loss", "value": "cross-entropy"}  # the base model, repeated seeds
-chapter_claims, verdict_box = claims.chapter_box(
-    CHAPTER, sw.evidence_frame(points, by_key), proto, noise_from=NOISE_FROM,
-    noise_source="the base model's repeated seeds")
+chapter_claims, verdict_box = ch.judge_claims(sw.evidence_frame(points, ch.by_key), noise_from=NOISE_FROM,
+                                              noise_source="the base model's repeated seeds")
 
 # %% [markdown]
 # ## The report's claims, judged
@@ -126,7 +94,9 @@ verdict_box
 # at batch size 128. The sweeps name {glue:text}`n_points` runs, of which
 # {glue:text}`n_runs` are distinct: the base setting appears in most sweeps (as
 # learning rate 0.1, batch size 128, momentum 0, two convolutions, one fully
-# connected layer, width 50) and is trained once. Compute: {glue:text}`cost_note`.
+# connected layer, width 50) and is trained once. Compute: {glue:text}`wall_minutes`
+# minutes of wall time on {glue:text}`devices`; at the speed of these runs the
+# report's protocol would train about {glue:text}`paper_hours` hours.
 # Every caption names the profile.
 #
 # The report's protocol (`paper`: every run on all 60,000 training images, the
@@ -164,24 +134,6 @@ with shapes_only():
     base_model = build_model("simple_cnn", (28, 28, 1), 10)
 report.figure("fig_base_model", plots.model_diagram(base_model))
 
-
-def settings_of(point):
-    c = point.config
-    return {"model": c.model, **c.extra["model_options"]}
-
-
-sizes = {}
-for point in points:
-    key = (point.sweep.name, point.value)
-    if key in sizes:
-        continue
-    s = settings_of(point)
-    with shapes_only():
-        model = build_model(s.pop("model"), (28, 28, 1), 10, **s)
-    sizes[key] = {"parameters": model.count_params(),
-                  "multiply-adds (M)": flops.model_macs(model) / 1e6}
-size_table = pd.DataFrame(sizes).T.rename_axis(["sweep", "value"])
-
 # %% [markdown]
 # ## The base model (Figure 1)
 #
@@ -193,58 +145,13 @@ size_table = pd.DataFrame(sizes).T.rename_axis(["sweep", "value"])
 # ```
 
 # %% tags=["remove-cell"]
-def sweep_figure(name: str) -> plt.Figure:
-    """The report's figure for one sweep, from the first seed's runs."""
-    sweep = chosen[name]
-    updates = sw.last_epoch_updates(points, by_key, name)
-    epochs = max(p.config.epochs for p in points if p.sweep.name == name)
-    title = f"{sweep.factor.capitalize()} ({proto.profile} profile)"
-    xlabel = "iteration" if epochs == 1 else f"iteration (of epoch {epochs} for the {epochs}-epoch run)"
-    return plots.sweep_curves(updates, title, sweep.factor, xlabel=xlabel)
-
-
-SHOWN = ["ours", "sd", "seeds", "reported", "ours - reported", "outcome"]
-
-
-def sweep_table(name: str):
-    if name not in chosen:
-        return report.table(pd.DataFrame({"note": ["not run"]}), f"Sweep '{name}'")
-    sweep = chosen[name]
-    t = summary.loc[name, SHOWN].rename_axis(sweep.factor)
-    t.columns = ["test accuracy (ours)", "sd over seeds", "seeds", "reported",
-                 "ours - reported", "note"]
-    return report.table(t, f"{sweep.factor.capitalize()}: test accuracy (the runs of "
-                        f"Figure {sweep.figure}; {proto.profile} profile)")
-
-
 for name in ntu.SWEEPS:
-    report.figure(f"fig_{name}", sweep_figure(name) if name in chosen else
+    sweep = chosen.get(name)
+    report.figure(f"fig_{name}", ntu.sweep_figure(points, ch.by_key, sweep, ch.profile) if sweep else
                   plots.note_figure(f"sweep '{name}' not run (see the sweeps parameter)"))
-    report.glue(f"table_{name}", sweep_table(name))
-
-
-def acc(sweep: str, value: str) -> str:
-    """Our mean test accuracy as a percentage, for the text."""
-    try:
-        return f"{100 * summary.loc[(sweep, value), 'ours']:.2f}%"
-    except KeyError:
-        return "(not run)"
-
-
-report.glue("base_acc", acc("base", "base"))
-
-
-def sweep_outcomes(name: str) -> str:
-    """'value: accuracy (note)' for every value of a sweep, for the text."""
-    if name not in chosen:
-        return "(not run)"
-    rows = summary.loc[name]
-    return "; ".join(f"{v} {100 * r['ours']:.2f}%" + (f" ({r['outcome']})" if r["outcome"] else "")
-                     for v, r in rows.iterrows())
-
-
-report.glue("resnet_outcomes", sweep_outcomes("resnet"))
-_ = report.glue("resnet_updates", f"{-(-proto.resnet_train_images // ntu.BASE['batch_size']):,}")
+    report.glue(f"table_{name}", ntu.sweep_table(summary, sweep, ch.profile) if sweep else
+                report.table(pd.DataFrame({"note": ["not run"]}), f"Sweep '{name}'"))
+_ = report.glue("base_acc", ntu.percent(summary, "base", "base"))
 
 # %% [markdown]
 # Figure 1 of the report: training accuracy per iteration of the base model's one
@@ -403,10 +310,9 @@ _ = report.glue("resnet_updates", f"{-(-proto.resnet_train_images // ntu.BASE['b
 # sign that deep enough networks train faster.
 #
 # Ours, after {glue:text}`resnet_updates` updates at learning rate 0.1 (plain SGD,
-# as the base model): {glue:text}`resnet_outcomes`. A network that answers one class
-# for every image has not left its starting point; whether these ResNets reach the
-# report's 97-98% with the full epoch of 469 updates is a question for the `paper`
-# profile.
+# as the base model), are in the table below Figure 11; its note column names any
+# network that answers one class for every image, one that has not left its
+# starting point.
 #
 # ```{glue:figure} fig_resnet
 # :name: fig-ntu-11
@@ -419,24 +325,17 @@ _ = report.glue("resnet_updates", f"{-(-proto.resnet_train_images // ntu.BASE['b
 # ```
 
 # %% tags=["remove-cell"]
-best_value = "best (100/200 channels)"
-best_row = results[(results["sweep"] == "improvements") & (results["value"] == best_value)]
-if len(best_row):
-    b = best_row.iloc[0]
-    report.glue("best_final", f"{100 * b['accuracy']:.2f}%")
-    report.glue("best_during", f"{100 * b['best_epoch_accuracy']:.2f}%")
-    report.glue("best_top5", f"{100 * b['top5_accuracy']:.2f}%")
-    report.glue("best_epochs", f"{b['epochs']}")
-    epoch_log = {r.key: r for r in runs}[b["key"]].epochs.set_index("epoch")[
-        ["loss", "accuracy", "test_loss", "test_accuracy", "test_top5_accuracy"]]
-    epoch_log.columns = ["training loss", "training accuracy", "test loss", "test accuracy",
-                         "test top-5"]
-    report.glue("best_log", report.table(epoch_log,
-                                         f"The best model per epoch ({proto.profile} profile)"))
+best = ntu.best_model(results, ch.runs)
+if best:
+    row, log = best
+    report.glue("best_final", f"{100 * row['accuracy']:.2f}%")
+    report.glue("best_during", f"{100 * row['best_epoch_accuracy']:.2f}%")
+    report.glue("best_top5", f"{100 * row['top5_accuracy']:.2f}%")
+    report.glue("best_epochs", f"{row['epochs']}")
+    report.glue("best_log", report.table(log, f"The best model per epoch ({ch.profile} profile)"))
 else:
-    for k in ("best_final", "best_during", "best_top5", "best_epochs"):
+    for k in ("best_final", "best_during", "best_top5", "best_epochs", "best_log"):
         report.glue(k, "(not run)")
-    report.glue("best_log", "(not run)")
 
 # %% [markdown]
 # ## Improvements (Figure 12)
@@ -475,36 +374,17 @@ else:
 # claim instead; the claims are checked in the next section.
 
 # %% tags=["remove-input"]
-consolidated = summary.reset_index()
-consolidated = pd.DataFrame({
-    "factor (figure)": [f"{f} ({n})" for f, n in zip(consolidated["factor"], consolidated["figure"])],
-    "value": consolidated["value"],
-    "ours (± sd, seeds)": [report.mean_sd(m, sd) + (f" ({n})" if n > 1 else "")
-                           for m, sd, n in zip(consolidated["ours"], consolidated["sd"],
-                                               consolidated["seeds"])],
-    "reported": consolidated["reported"], "ours - reported": consolidated["ours - reported"],
-    "note": consolidated["outcome"]})
-report.table(consolidated, f"Every sweep: test accuracy ({proto.profile} profile)").hide(
+report.table(ntu.every_sweep(summary), f"Every sweep: test accuracy ({ch.profile} profile)").hide(
     axis="index").set_properties(**{"font-size": "0.85em"}).set_properties(
         subset=["factor (figure)", "value", "note"], **{"text-align": "left"})
 
 # %% tags=["remove-cell"]
-loss_runs = results[results["sweep"] == "loss"]
-plain = loss_runs[loss_runs["value"] == "cross-entropy"]["accuracy"]
-noise_sd = float(plain.std(ddof=1)) if len(plain) > 1 else float("nan")
-report.glue("noise_sd", f"{100 * noise_sd:.2f} percentage points" if np.isfinite(noise_sd)
-            else "(needs two or more repeat seeds)")
-report.glue("noise_seeds", f"{len(plain)}")
-report.glue("noise_margin", f"{100 * 2 * np.sqrt(2) * noise_sd:.2f}" if np.isfinite(noise_sd)
-            else "n/a")
-seed_table = loss_runs.pivot_table(index="seed", columns="value", values="accuracy")
-seed_table = seed_table.reindex(columns=["cross-entropy", "balanced cross-entropy"])
-seed_table["balanced - plain"] = seed_table["balanced cross-entropy"] - seed_table["cross-entropy"]
-seed_table.columns.name = None
-paired_gap = seed_table["balanced - plain"].abs().max()
-_ = report.glue("paired_gap", f"{100 * paired_gap:.2f}" if np.isfinite(paired_gap) else "n/a")
+seed_table, noise = ntu.loss_seeds(results)
+report.glue("noise_sd", f"{100 * noise.sd:.2f} percentage points" if noise else "(needs two or more seeds)")
+report.glue("noise_seeds", f"{noise.seeds if noise else 1}")
+report.glue("paired_gap", f"{100 * seed_table['balanced - plain'].abs().max():.2f}")
 report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by seed: test "
-                                       f"accuracy ({proto.profile} profile)"))
+                                       f"accuracy ({ch.profile} profile)"))
 
 # %% [markdown]
 # (ntu-noise)=
@@ -543,38 +423,21 @@ report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by se
 # the sweeps train (convolutions and dense layers).
 
 # %% tags=["remove-input"]
-report.table(size_table, "Model sizes", precision=1,
-             formatter={"parameters": "{:,.0f}"})
+report.table(ntu.model_sizes(points), "Model sizes", precision=1, formatter={"parameters": "{:,.0f}"})
 
 # %% [markdown]
 # ## Provenance
 
 # %% tags=["remove-input"]
-report.provenance_tables(runs, proto)
+ch.provenance()
 
 # %% tags=["remove-cell"]
-# One row per tabled accuracy of the report; a single run uses the seed spread
-# measured on the base model, stated as such in the verdict's reason.
-noise = verdicts.Noise(noise_sd, len(plain), "the base model's repeated seeds") \
-    if len(plain) > 1 else None
-headline = []
-for (sweep, value), row in summary.iterrows():
-    if np.isnan(row["reported"]):
-        continue
-    headline.append(report.headline(
-        f"{row['factor']} ({row['figure']}): {value}, test accuracy", "accuracy",
-        row["reported"], row["ours"], sd=row["sd"], seeds=int(row["seeds"]), noise=noise,
-        profile=proto.profile, decimals=4, test_size=proto.test_images,
-        reason=f"our run {row['outcome']}" if row["outcome"] else ""))
-if len(best_row):
-    for key, kind, label in (("best_epoch_accuracy", "accuracy", "best epoch's test accuracy"),
-                             ("top5_accuracy", "top5", "top-5 test accuracy")):
-        headline.append(report.headline(f"best model, {label}", kind, paper["best_model"][key],
-                                        best_row.iloc[0][key], noise=noise, decimals=4,
-                                        profile=proto.profile, test_size=proto.test_images))
-_ = report.publish_headlines(CHAPTER, headline)
+headline = ntu.headlines(summary, best[0] if best else None, ch.reported, noise, profile=ch.profile,
+                         test_size=ch.proto.test_images)
+_ = headlines.publish_headlines(CHAPTER, headline)
 offset = book_summary.offsets(pd.DataFrame(headline).assign(chapter=CHAPTER)).iloc[0]
 report.glue("n_higher", f"{offset['ours higher']}")
 report.glue("n_offset_rows", f"{offset['accuracies']}")
 report.glue("mean_offset", f"{100 * offset['mean difference']:+.2f}")
 _ = report.glue("p_sign", f"{offset['sign-test p']:.1g}")
+

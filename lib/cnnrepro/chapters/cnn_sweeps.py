@@ -2,10 +2,16 @@
 course project). Every sweep is a ``Sweep`` (sweeps.py): values of one factor as
 settings that differ from ``BASE``; ``run_config`` turns settings into a run."""
 
+import numpy as np
+import pandas as pd
+
+from ..headlines import headline
 from ..models.names import DEPTHS
+from ..stats import mean_sd
+from ..verdicts import Noise
 from ..spec import (ChapterSpec, Protocol, boolean, choice_list, int_list, number_list,
                     positive_int, positive_number, unit_interval)
-from ..sweeps import Sweep, points, unique_configs
+from ..sweeps import Sweep, last_epoch_updates, points, unique_configs
 from ..config import RunConfig
 
 # The report's base model and training (its text gives all of these but the
@@ -158,3 +164,108 @@ SPEC = ChapterSpec(
     configs=_configs,
     labels=labels,
 )
+
+
+# --- the chapter's tables and figures -------------------------------------------
+
+SHOWN = {"ours": "test accuracy (ours)", "sd": "sd over seeds", "seeds": "seeds", "reported": "reported",
+         "ours - reported": "ours - reported", "outcome": "note"}
+BEST = "best (100/200 channels)"
+EPOCH_LOG = {"loss": "training loss", "accuracy": "training accuracy", "test_loss": "test loss",
+             "test_accuracy": "test accuracy", "test_top5_accuracy": "test top-5"}
+
+
+def model_sizes(pts) -> pd.DataFrame:
+    """Parameters and multiply-adds of every (sweep, value)'s network."""
+    from .. import flops
+    from ..models import build_model, shapes_only
+    sizes = {}
+    for p in pts:
+        key = (p.sweep.name, p.value)
+        if key not in sizes:
+            with shapes_only():
+                model = build_model(p.config.model, (28, 28, 1), 10, **p.config.extra["model_options"])
+            sizes[key] = {"parameters": model.count_params(),
+                          "multiply-adds (M)": flops.model_macs(model) / 1e6}
+    return pd.DataFrame(sizes).T.rename_axis(["sweep", "value"])
+
+
+def sweep_figure(pts, by_key, sweep: Sweep, profile: str):
+    """The report's figure for one sweep: training curves of its first seed's runs."""
+    from .. import plots
+    updates = last_epoch_updates(pts, by_key, sweep.name)
+    epochs = max(p.config.epochs for p in pts if p.sweep.name == sweep.name)
+    xlabel = "iteration" if epochs == 1 else f"iteration (of epoch {epochs} for the {epochs}-epoch run)"
+    return plots.sweep_curves(updates, f"{sweep.factor.capitalize()} ({profile} profile)", sweep.factor,
+                              xlabel=xlabel)
+
+
+def sweep_table(summary: pd.DataFrame, sweep: Sweep, profile: str):
+    """The test accuracies of one sweep's figure, ours beside the report's."""
+    from ..report import table
+    t = summary.loc[sweep.name, list(SHOWN)].rename_axis(sweep.factor).rename(columns=SHOWN)
+    return table(t, f"{sweep.factor.capitalize()}: test accuracy (the runs of Figure {sweep.figure}; "
+                    f"{profile} profile)")
+
+
+def percent(summary: pd.DataFrame, sweep: str, value: str) -> str:
+    """Our mean test accuracy of one (sweep, value) as a percentage, for the text."""
+    try:
+        return f"{100 * summary.loc[(sweep, value), 'ours']:.2f}%"
+    except KeyError:
+        return "(not run)"
+
+
+def best_model(results: pd.DataFrame, runs: list) -> tuple[pd.Series, pd.DataFrame] | None:
+    """The best model's results row and its per-epoch log, or None where it did not run."""
+    row = results[(results["sweep"] == "improvements") & (results["value"] == BEST)]
+    if not len(row):
+        return None
+    row = row.iloc[0]
+    log = next(r for r in runs if r.key == row["key"]).epochs.set_index("epoch")[list(EPOCH_LOG)].rename(columns=EPOCH_LOG)
+    return row, log
+
+
+def every_sweep(summary: pd.DataFrame) -> pd.DataFrame:
+    """All sweeps in one table: factor (figure), value, ours, reported, difference."""
+    s = summary.reset_index()
+    return pd.DataFrame({
+        "factor (figure)": [f"{f} ({n})" for f, n in zip(s["factor"], s["figure"])],
+        "value": s["value"],
+        "ours (± sd, seeds)": [mean_sd(m, sd) + (f" ({n})" if n > 1 else "")
+                               for m, sd, n in zip(s["ours"], s["sd"], s["seeds"])],
+        "reported": s["reported"], "ours - reported": s["ours - reported"], "note": s["outcome"]})
+
+
+def loss_seeds(results: pd.DataFrame) -> tuple[pd.DataFrame, Noise | None]:
+    """The loss comparison seed by seed (plain, balanced, their difference), and the
+    base model's seed spread for single runs (None with fewer than two seeds)."""
+    runs = results[results["sweep"] == "loss"]
+    t = runs.pivot_table(index="seed", columns="value", values="accuracy")
+    t = t.reindex(columns=["cross-entropy", "balanced cross-entropy"])
+    t["balanced - plain"] = t["balanced cross-entropy"] - t["cross-entropy"]
+    t.columns.name = None
+    plain = t["cross-entropy"].dropna()
+    noise = Noise(float(plain.std(ddof=1)), len(plain), "the base model's repeated seeds") \
+        if len(plain) > 1 else None
+    return t, noise
+
+
+def headlines(summary: pd.DataFrame, best: pd.Series | None, reported: dict, noise: Noise | None,
+              *, profile: str, test_size: int) -> list[dict]:
+    """The chapter's rows of the book's numbers table: every printed test accuracy, and
+    the best model's best-epoch and top-5 accuracy."""
+    rows = []
+    for (_, value), row in summary.iterrows():
+        if not np.isnan(row["reported"]):
+            rows.append(headline(
+                f"{row['factor']} ({row['figure']}): {value}, test accuracy", "accuracy",
+                row["reported"], row["ours"], sd=row["sd"], seeds=int(row["seeds"]), noise=noise,
+                profile=profile, decimals=4, test_size=test_size,
+                reason=f"our run {row['outcome']}" if row["outcome"] else ""))
+    if best is not None:
+        for key, kind, label in (("best_epoch_accuracy", "accuracy", "best epoch's test accuracy"),
+                                 ("top5_accuracy", "top5", "top-5 test accuracy")):
+            rows.append(headline(f"best model, {label}", kind, reported["best_model"][key], best[key],
+                                 noise=noise, decimals=4, profile=profile, test_size=test_size))
+    return rows
