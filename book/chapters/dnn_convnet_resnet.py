@@ -40,89 +40,30 @@ test_images = None        # default: 10000 (paper), 2000 (cpu)
 force = False             # retrain even when the store holds the run
 
 # %% tags=["remove-cell"]
-import numpy as np
 import pandas as pd
 
-from cnnrepro import claims, data, plots, protocol, report
+from cnnrepro import claims, data, headlines, plots, protocol, report
+from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import dnn_convnet_resnet as uc
-from cnnrepro.chapters.dnn_convnet_resnet import LOSSES, MODELS
+from cnnrepro.chapters.dnn_convnet_resnet import LOSSES, MODELS, NAMES
 from cnnrepro.models import build_model, shapes_only
-from cnnrepro.store import ResultsStore
-from cnnrepro.train import fit_size
 
 CHAPTER = "dnn_convnet_resnet"
-proto = protocol.resolve(
-    CHAPTER, profile, models=models, learning_rates=learning_rates, losses=losses, seeds=seeds,
-    batch_size=batch_size, max_epochs=max_epochs, patience=patience,
-    validation_split=validation_split, train_images=train_images, test_images=test_images,
-    force=force)
-store = ResultsStore(proto.store_root)
-runs = store.get_runs(proto.run_configs(), force=proto.force,
-                      requested_by=proto.requested_by(), verbose=2)
-paper = report.reported(CHAPTER)
-NAMES = {"dnn": "DNN", "convnet": "ConvNet", "resnet50_block": "ResNet"}
-seed0 = proto.seeds[0]
-
-
-LOSS_NAMES = {v: k for k, v in LOSSES.items()}
-
-
-def loss_of(run) -> str:
-    return LOSS_NAMES[run.config.extra.get("loss", "categorical_crossentropy")]
-
-
-def frame_of(runs) -> pd.DataFrame:
-    """One row per run: model, learning rate, loss, seed, test accuracy and macro F1,
-    and how early stopping ended it."""
-    return pd.DataFrame([{
-        "model": NAMES[r.config.model], "learning rate": r.config.learning_rate,
-        "loss": loss_of(r), "seed": r.config.seed, "accuracy": r.metrics["accuracy"],
-        "f1": r.metrics["f1"], "epochs trained": r.metrics.get("epochs_trained"),
-        "best epoch": r.metrics.get("best_epoch"), "key": r.key} for r in runs])
-
-
-results = frame_of(runs)
-
-
-def identical_pairs() -> tuple[int, int]:
-    """(pairs of 'as printed' and 'corrected' runs with identical per-update history,
-    pairs compared)."""
-    by = {(r.config.model, r.config.learning_rate, r.config.seed, loss_of(r)): r for r in runs}
-    pairs = [(by[k], by[(*k[:3], "corrected")]) for k in by
-             if k[3] == "as printed" and (*k[:3], "corrected") in by]
-    same = sum(a.updates[["loss", "accuracy"]].equals(b.updates[["loss", "accuracy"]])
-               for a, b in pairs)
-    return same, len(pairs)
-
-
-same, compared = identical_pairs()
+ch = open_chapter(CHAPTER, globals())
+results = uc.results_frame(ch.runs)
+ours = uc.mean_by_loss(results, ch.proto.losses)
+same, compared = uc.identical_pairs(ch.runs)
 report.glue("identical", f"{same}")
 report.glue("pairs", f"{compared}")
-mean = results.groupby(["model", "learning rate", "loss"], sort=False)[["accuracy", "f1"]].mean()
 
 # %% tags=["remove-cell"]
-report.glue_profile(proto)
-n_fit = fit_size(proto.train_images, proto.validation_split)
-report.glue("n_fit", f"{n_fit:,}")
-report.glue("n_val", f"{proto.train_images - n_fit:,}")
-report.glue("n_test", f"{proto.test_images:,}")
-report.glue("minutes", f"{sum(r.provenance['timing']['wall_seconds'] for r in runs) / 60:.0f}")
-report.glue("n_runs", f"{len(runs)}")
-
-
-def paper_hours() -> float:
-    """Hours the paper protocol would train at most (every run to its last epoch) at
-    the measured speed of our run of the same model, rate and loss."""
-    full = protocol.resolve(CHAPTER, "paper")
-    images = fit_size(full.train_images, full.validation_split) * full.max_epochs
-    return sum(images / r.provenance["timing"]["train_images_per_second"] for r in runs) / 3600
-
-
-_ = report.glue("paper_hours", f"{paper_hours():.0f}")
+ch.glue_cost()
+split = uc.data_split(ch.proto)
+for name, part in (("n_fit", "fit"), ("n_val", "validation"), ("n_test", "test")):
+    report.glue(name, f"{split.loc[part, 'images']:,}")
 
 # %% tags=["remove-cell"]
-chapter_claims, verdict_box = claims.chapter_box(
-    CHAPTER, claims.evidence_frame(runs, uc.labels), proto)
+chapter_claims, verdict_box = ch.judge_claims()
 
 # %% [markdown]
 # ## The report's claims, judged
@@ -143,7 +84,8 @@ verdict_box
 # validates on the next {glue:text}`n_val` after every epoch, stops when the
 # validation loss has not improved for the patience given, goes back to the weights
 # of its best epoch, and is then tested on {glue:text}`n_test` test images. The
-# {glue:text}`n_runs` runs took {glue:text}`minutes` minutes of wall time.
+# {glue:text}`n_runs` runs took {glue:text}`wall_minutes` minutes of wall time on
+# {glue:text}`devices`.
 #
 # The report's protocol as chosen here for `paper` (all 60,000 training images, at
 # most 20 epochs, patience 3) would train up to {glue:text}`paper_hours` hours at
@@ -176,19 +118,9 @@ verdict_box
 mnist = data.load_mnist()
 report.figure("fig_first", plots.image_grid(
     mnist.x_train[:20], [f"label {y}" for y in mnist.y_train[:20]], ncols=10))
-split = pd.DataFrame({
-    "images": [proto.train_images, n_fit, proto.train_images - n_fit, proto.test_images],
-    "source": ["the first N of mnist.load_data()'s 60,000 training images",
-               "the first part, shuffled every epoch",
-               "the last part, as Keras's validation_split takes it",
-               "the 10,000 test images (the first N)"]},
-    index=["training set", "fit", "validation", "test"])
-report.glue("split_table", report.table(split, f"Data split ({proto.profile} profile)"))
-pixels = pd.DataFrame({"raw (uint8)": [mnist.x_train.min(), mnist.x_train.max()],
-                       "after / 255.0": [mnist.x_train.min() / 255.0, mnist.x_train.max() / 255.0]},
-                      index=["minimum", "maximum"])
-report.glue("pixel_table", report.table(pixels, "Pixel values before and after normalisation",
-                                        precision=2))
+report.glue("split_table", report.table(split, f"Data split ({ch.profile} profile)"))
+report.glue("pixel_table", report.table(uc.pixel_range(mnist.x_train),
+                                        "Pixel values before and after normalisation", precision=2))
 
 # %% [markdown]
 # ```{glue:figure} fig_first
@@ -230,15 +162,8 @@ for name in MODELS:
 # ```
 
 # %% tags=["remove-cell"]
-def defective_loss(probs: np.ndarray, label: int) -> float:
-    """The report's loss on one output: cross-entropy of softmax(probabilities)."""
-    z = np.exp(probs - probs.max())
-    return float(-np.log(z[label] / z.sum()))
-
-
-perfect = np.eye(10)[0]
-report.glue("floor", f"{defective_loss(perfect, 0):.3f}")
-report.glue("floor_formula", "log(1 + 9/e)")
+report.glue("floor", f"{uc.double_softmax_floor():.3f}")
+_ = report.glue("floor_formula", "log(1 + 9/e)")
 
 # %% [markdown]
 # ## The loss as printed
@@ -261,55 +186,21 @@ report.glue("floor_formula", "log(1 + 9/e)")
 # defect costs where it takes effect.
 
 # %% tags=["remove-cell"]
-def reported_grid() -> pd.DataFrame:
-    rows = []
-    for model, by_lr in paper["by_learning_rate"].items():
-        for lr, (acc, f1) in by_lr.items():
-            rows.append({"model": NAMES[model], "learning rate": float(lr),
-                         "accuracy": acc, "f1": f1})
-    return pd.DataFrame(rows).set_index(["model", "learning rate"])
-
-
-theirs = reported_grid()
-ours_by_loss = {loss: mean.xs(loss, level="loss") for loss in proto.losses}
-table2 = pd.concat(
-    {metric: pd.concat({"report": theirs[metric], **{loss: t[metric] for loss, t in ours_by_loss.items()}},
-                       axis=1).dropna(subset=list(ours_by_loss), how="all")
-     for metric in ("accuracy", "f1")}, axis=1)
 report.glue("table2", report.table(
-    table2, f"Table 2. Test accuracy and macro F1 by learning rate: the report's and ours "
-    f"with each loss ({proto.profile} profile)", precision=3)
+    uc.table2(ch.reported, ours), f"Table 2. Test accuracy and macro F1 by learning rate: the "
+    f"report's and ours with each loss ({ch.profile} profile)", precision=3)
     .format_index("{:g}", axis=0, level=1).set_properties(**{"font-size": "0.85em"}))
-
-best_rows = []
-for model in proto.models:
-    rep = paper["best"][model]
-    best_rows.append({"model": NAMES[model], "run": "report", "accuracy": rep["accuracy"],
-                      "F1": rep["f1"], "learning rate": "not stated"})
-    for loss, ours in ours_by_loss.items():
-        lr = ours.loc[NAMES[model], "accuracy"].idxmax()
-        best_rows.append({"model": NAMES[model], "run": f"ours, {loss}",
-                          "accuracy": ours.loc[(NAMES[model], lr), "accuracy"],
-                          "F1": ours.loc[(NAMES[model], lr), "f1"], "learning rate": f"{lr:g}"})
-table1 = pd.DataFrame(best_rows).set_index(["model", "run"])
+best = uc.table1(ch.reported, ours, ch.proto.models)
 report.glue("table1", report.table(
-    table1, f"Table 1. The best run of each model: the report's and ours ({proto.profile} profile)",
-    precision=3))
-
-if {"double softmax", "corrected"} <= set(proto.losses):
-    cost = (mean.xs("corrected", level="loss") - mean.xs("double softmax", level="loss"))
-    cost = cost.unstack("learning rate")
-    report.glue("cost", report.table(
-        cost, f"What the double softmax costs: corrected minus double softmax "
-        f"({proto.profile} profile)", precision=3).format_index("{:g}", axis=1, level=1))
-else:
-    report.glue("cost", "(needs the double-softmax and corrected runs)")
-
-lr_frame = results.groupby(["model", "learning rate", "loss"], sort=False)[["accuracy", "f1"]] \
-    .mean().reset_index()
+    best, f"Table 1. The best run of each model: the report's and ours ({ch.profile} profile)", precision=3))
+cost = uc.double_softmax_cost(ours)
+report.glue("cost", "(needs the double-softmax and corrected runs)" if cost is None else report.table(
+    cost, f"What the double softmax costs: corrected minus double softmax ({ch.profile} profile)",
+    precision=3).format_index("{:g}", axis=1, level=1))
+lr_frame = results.groupby(["model", "learning rate", "loss"], sort=False)[["accuracy", "f1"]].mean()
 report.figure("fig_grid", plots.metric_by_factor(
-    lr_frame, theirs.reset_index(), x="learning rate", metric="accuracy",
-    title=f"Test accuracy by learning rate ({proto.profile} profile)"))
+    lr_frame.reset_index(), uc.reported_grid(ch.reported).reset_index(), x="learning rate",
+    metric="accuracy", title=f"Test accuracy by learning rate ({ch.profile} profile)"))
 
 # %% [markdown]
 # ## Table 1: the best of each model
@@ -342,47 +233,33 @@ report.table(claims.inconsistencies(chapter_claims), "Inconsistencies in the rep
                  subset=["the report's claim", "why"], **{"text-align": "left"})
 
 # %% tags=["remove-cell"]
-def run_of(model, lr, loss, seed=seed0):
-    return next(r for r in runs if (r.config.model, r.config.learning_rate, loss_of(r),
-                                    r.config.seed) == (model, lr, loss, seed))
-
-
-# the report's example run: the ResNet at 0.0001, its smallest rate (or ours, if set otherwise)
-focus_lr, focus_model = min(proto.learning_rates), "resnet50_block"
-TAGS = {loss: loss.replace(" ", "_") for loss in LOSSES}
-has_focus = focus_model in proto.models
+focus_lr, focus_model = min(ch.proto.learning_rates), "resnet50_block"
 report.glue("focus_lr", f"{focus_lr:g}")
-focus = {loss: run_of(focus_model, focus_lr, loss) for loss in proto.losses} if has_focus else {}
-for loss, run in focus.items():
-    tag = TAGS[loss]
-    report.figure(f"fig_curves_{tag}", plots.epoch_curves(
-        run.epochs, title=f"ResNet, learning rate {focus_lr:g}, loss {loss} ({proto.profile} profile)",
-        held_out="validation"))
-    report.figure(f"fig_confusion_{tag}", plots.confusion_panels(
-        [report.confusion_panel(f"ResNet, loss {loss}", run, data.MNIST_CLASSES)],
-        data.MNIST_CLASSES))
-    report.glue(f"class_report_{tag}", report.table(
-        report.per_class(run, data.MNIST_CLASSES),
-        f"Classification report, ResNet at {focus_lr:g}, loss {loss} ({proto.profile} profile)",
-        precision=4, formatter={"support": "{:,.0f}"}))
-    report.glue(f"macro_f1_{tag}", f"{run.metrics['f1']:.5f}")
-    report.glue(f"stopped_{tag}", f"{run.metrics['epochs_trained']} epochs (best: "
-                                  f"{run.metrics['best_epoch']})")
+focus = {loss: ch.run(model=focus_model, learning_rate=f"{focus_lr:g}", loss=loss)
+         for loss in ch.proto.losses} if focus_model in ch.proto.models else {}
 for loss in LOSSES:
-    if loss not in focus:  # keep the page's references whole when a loss was not run
-        tag = TAGS[loss]
-        for name in (f"fig_curves_{tag}", f"fig_confusion_{tag}"):
-            report.figure(name, plots.note_figure(f"the ResNet with loss {loss} was not run"))
-        report.glue(f"class_report_{tag}", report.table(pd.DataFrame({"note": ["not run"]}),
-                                                        f"Classification report, loss {loss}"))
-        for name in (f"macro_f1_{tag}", f"stopped_{tag}"):
-            report.glue(name, "(not run)")
-_ = report.glue("f1_reported", f"{paper['resnet_lr_0.0001_macro_f1']:.5f}")
-BN_MOMENTUM = 0.99  # Keras's BatchNormalization default, which the report's code keeps
-updates_per_epoch = -(-n_fit // proto.batch_size)
+    tag, run = loss.replace(" ", "_"), focus.get(loss)
+    report.figure(f"fig_curves_{tag}", plots.epoch_curves(
+        run.epochs, title=f"ResNet, learning rate {focus_lr:g}, loss {loss} ({ch.profile} profile)",
+        held_out="validation") if run else plots.note_figure(f"the ResNet with loss {loss} was not run"))
+    report.figure(f"fig_confusion_{tag}", plots.confusion_panels(
+        [report.confusion_panel(f"ResNet, loss {loss}", run, data.MNIST_CLASSES)], data.MNIST_CLASSES)
+        if run else plots.note_figure(f"the ResNet with loss {loss} was not run"))
+    report.glue(f"class_report_{tag}", report.table(
+        report.per_class(run, data.MNIST_CLASSES) if run else pd.DataFrame({"note": ["not run"]}),
+        f"Classification report, ResNet at {focus_lr:g}, loss {loss} ({ch.profile} profile)",
+        precision=4, formatter={"support": "{:,.0f}"} if run else None))
+    report.glue(f"macro_f1_{tag}", f"{run.metrics['f1']:.5f}" if run else "(not run)")
+    report.glue(f"epochs_{tag}", f"{run.metrics['epochs_trained']}" if run else "(not run)")
+    report.glue(f"best_epoch_{tag}", f"{run.metrics['best_epoch']}" if run else "(not run)")
+
+# %% tags=["remove-cell"]
+report.glue("f1_reported", f"{ch.reported['resnet_lr_0.0001_macro_f1']:.5f}")
+updates_per_epoch = -(-split.loc["fit", "images"] // ch.proto.batch_size)
 report.glue("updates_per_epoch", f"{updates_per_epoch:,}")
-report.glue("bn_left", f"{BN_MOMENTUM ** updates_per_epoch:.2f}")
-_ = report.glue("bn_left_paper", f"{BN_MOMENTUM ** -(-fit_size(60000, 0.1) // 32):.0e}")
+report.glue("bn_left", f"{uc.moving_average_left(updates_per_epoch):.2f}")
+full = uc.data_split(protocol.resolve(CHAPTER, "paper")).loc["fit", "images"]
+_ = report.glue("bn_left_paper", f"{uc.moving_average_left(-(-full // 32)):.0e}")
 
 # %% [markdown]
 # ## The ResNet at learning rate 0.0001
@@ -391,10 +268,10 @@ _ = report.glue("bn_left_paper", f"{BN_MOMENTUM ** -(-fit_size(60000, 0.1) // 32
 # confusion matrix and the classification report of this run, and a macro F1 of
 # {glue:text}`f1_reported`. Ours, at learning rate {glue:text}`focus_lr` (the
 # smallest of this chapter run), with the loss as printed: macro F1
-# {glue:text}`macro_f1_as_printed` after {glue:text}`stopped_as_printed`; with the
+# {glue:text}`macro_f1_as_printed` after {glue:text}`epochs_as_printed` epochs (best: {glue:text}`best_epoch_as_printed`); with the
 # double softmax: {glue:text}`macro_f1_double_softmax` after
-# {glue:text}`stopped_double_softmax`; corrected: {glue:text}`macro_f1_corrected`
-# after {glue:text}`stopped_corrected`.
+# {glue:text}`epochs_double_softmax` epochs (best: {glue:text}`best_epoch_double_softmax`); corrected: {glue:text}`macro_f1_corrected`
+# after {glue:text}`epochs_corrected` epochs (best: {glue:text}`best_epoch_corrected`).
 #
 # ```{glue:figure} fig_curves_as_printed
 # :name: fig-uc-curves
@@ -450,30 +327,16 @@ _ = report.glue("bn_left_paper", f"{BN_MOMENTUM ** -(-fit_size(60000, 0.1) // 32
 # the lowest validation loss).
 
 # %% tags=["remove-input"]
-stops = results.pivot_table(index=["model", "loss"], columns="learning rate",
-                            values=["epochs trained", "best epoch"], aggfunc="first")
-report.table(stops, f"Epochs trained and best epoch ({proto.profile} profile)", precision=0
+report.table(uc.stops(results), f"Epochs trained and best epoch ({ch.profile} profile)", precision=0
              ).format_index("{:g}", axis=1, level=1)
 
 # %% [markdown]
 # ## Provenance
 
 # %% tags=["remove-input"]
-report.provenance_tables(runs, proto)
+ch.provenance()
 
 # %% tags=["remove-cell"]
-headline = []
-for (model, run_name), row in table1.iterrows():
-    if run_name == "report":
-        reported_row = row
-        continue
-    variant = run_name.removeprefix("ours, ")
-    reason = ("the report's loss taken as written (softmax applied twice)"
-              if variant == "double softmax" else "")
-    for kind, column in (("accuracy", "accuracy"), ("f1", "F1")):
-        headline.append(report.headline(
-            f"{model}, best test {'accuracy' if kind == 'accuracy' else 'macro F1'} ({variant}, "
-            f"lr {row['learning rate']})", kind, reported_row[column], row[column],
-            profile=proto.profile, decimals=3, reason=reason, test_size=proto.test_images,
-            counted=variant != "double softmax"))  # the counterfactual is shown, not counted
-_ = report.publish_headlines(CHAPTER, headline)
+_ = headlines.publish_headlines(CHAPTER, uc.headlines(best, profile=ch.profile,
+                                                     test_size=ch.proto.test_images))
+

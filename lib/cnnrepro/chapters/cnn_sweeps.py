@@ -222,7 +222,8 @@ def best_model(results: pd.DataFrame, runs: list) -> tuple[pd.Series, pd.DataFra
     if not len(row):
         return None
     row = row.iloc[0]
-    log = next(r for r in runs if r.key == row["key"]).epochs.set_index("epoch")[list(EPOCH_LOG)].rename(columns=EPOCH_LOG)
+    epochs = next(r for r in runs if r.key == row["key"]).epochs.set_index("epoch")
+    log = epochs[list(EPOCH_LOG)].rename(columns=EPOCH_LOG)
     return row, log
 
 

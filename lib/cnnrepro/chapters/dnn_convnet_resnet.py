@@ -1,9 +1,12 @@
 """Chapter 5: DNN vs ConvNet vs a ResNet-50-style network across learning rates
 (Cincinnati, Deep Learning Homework 2)."""
 
+import numpy as np
+import pandas as pd
+
+from ..config import RunConfig, fit_size
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
                     number_list, positive_int, positive_number)
-from ..config import RunConfig
 
 MODELS = ["dnn", "convnet", "resnet50_block"]
 # "as printed": the report's SparseCategoricalCrossentropy(from_logits=True) on softmax
@@ -91,3 +94,131 @@ SPEC = ChapterSpec(
     configs=_configs,
     labels=labels,
 )
+
+
+# --- the chapter's tables and figures -------------------------------------------
+
+NAMES = {"dnn": "DNN", "convnet": "ConvNet", "resnet50_block": "ResNet"}
+BN_MOMENTUM = 0.99  # Keras's BatchNormalization default, which the report's code keeps
+
+
+def results_frame(runs) -> pd.DataFrame:
+    """One row per run: model, learning rate, loss, seed, test accuracy and macro F1,
+    and how early stopping ended it."""
+    return pd.DataFrame([{
+        "model": NAMES[r.config.model], "learning rate": r.config.learning_rate,
+        "loss": loss_label(r.config), "seed": r.config.seed, "accuracy": r.metrics["accuracy"],
+        "f1": r.metrics["f1"], "epochs trained": r.metrics.get("epochs_trained"),
+        "best epoch": r.metrics.get("best_epoch"), "key": r.key} for r in runs])
+
+
+def identical_pairs(runs) -> tuple[int, int]:
+    """(pairs of 'as printed' and 'corrected' runs with identical per-update history,
+    pairs compared)."""
+    by = {(r.config.model, r.config.learning_rate, r.config.seed, loss_label(r.config)): r for r in runs}
+    pairs = [(by[k], by[(*k[:3], "corrected")]) for k in by
+             if k[3] == "as printed" and (*k[:3], "corrected") in by]
+    same = sum(a.updates[["loss", "accuracy"]].equals(b.updates[["loss", "accuracy"]]) for a, b in pairs)
+    return same, len(pairs)
+
+
+def data_split(p: Protocol) -> pd.DataFrame:
+    """Where each part of the data comes from, and how many images it holds."""
+    n_fit = fit_size(p.train_images, p.validation_split)
+    return pd.DataFrame({
+        "images": [p.train_images, n_fit, p.train_images - n_fit, p.test_images],
+        "source": ["the first N of mnist.load_data()'s 60,000 training images",
+                   "the first part, shuffled every epoch",
+                   "the last part, as Keras's validation_split takes it",
+                   "the 10,000 test images (the first N)"]},
+        index=["training set", "fit", "validation", "test"])
+
+
+def pixel_range(images: np.ndarray) -> pd.DataFrame:
+    """Smallest and largest pixel before and after the report's division by 255."""
+    return pd.DataFrame({"raw (uint8)": [images.min(), images.max()],
+                         "after / 255.0": [images.min() / 255.0, images.max() / 255.0]},
+                        index=["minimum", "maximum"])
+
+
+def double_softmax_floor() -> float:
+    """The double-softmax loss of a perfect answer (probability 1 on the right class):
+    log(1 + 9/e), the lowest the report's loss as written can go."""
+    from ..train import double_softmax_crossentropy
+    perfect = np.eye(10)[:1]
+    return float(np.asarray(double_softmax_crossentropy(perfect, perfect))[0])
+
+
+def reported_grid(reported: dict) -> pd.DataFrame:
+    """The report's accuracy and F1 per (model, learning rate)."""
+    rows = [{"model": NAMES[model], "learning rate": float(lr), "accuracy": acc, "f1": f1}
+            for model, by_lr in reported["by_learning_rate"].items() for lr, (acc, f1) in by_lr.items()]
+    return pd.DataFrame(rows).set_index(["model", "learning rate"])
+
+
+def mean_by_loss(results: pd.DataFrame, losses: list[str]) -> dict[str, pd.DataFrame]:
+    """Per loss: mean accuracy and F1 over seeds per (model, learning rate)."""
+    mean = results.groupby(["model", "learning rate", "loss"], sort=False)[["accuracy", "f1"]].mean()
+    return {loss: mean.xs(loss, level="loss") for loss in losses}
+
+
+def table2(reported: dict, ours: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Table 2: accuracy and F1 by learning rate, the report's beside ours with each loss."""
+    theirs = reported_grid(reported)
+    return pd.concat(
+        {metric: pd.concat({"report": theirs[metric], **{loss: t[metric] for loss, t in ours.items()}},
+                           axis=1).dropna(subset=list(ours), how="all")
+         for metric in ("accuracy", "f1")}, axis=1)
+
+
+def table1(reported: dict, ours: dict[str, pd.DataFrame], models: list[str]) -> pd.DataFrame:
+    """Table 1: each model's best run, the report's beside our best learning rate per loss."""
+    rows = []
+    for model in models:
+        name, rep = NAMES[model], reported["best"][model]
+        rows.append({"model": name, "run": "report", "accuracy": rep["accuracy"], "F1": rep["f1"],
+                     "learning rate": "not stated"})
+        for loss, t in ours.items():
+            lr = t.loc[name, "accuracy"].idxmax()
+            rows.append({"model": name, "run": f"ours, {loss}", "accuracy": t.loc[(name, lr), "accuracy"],
+                         "F1": t.loc[(name, lr), "f1"], "learning rate": f"{lr:g}"})
+    return pd.DataFrame(rows).set_index(["model", "run"])
+
+
+def double_softmax_cost(ours: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """Corrected minus double softmax, per model and learning rate (None without both)."""
+    if not {"double softmax", "corrected"} <= set(ours):
+        return None
+    return (ours["corrected"] - ours["double softmax"]).unstack("learning rate")
+
+
+def moving_average_left(updates: int, momentum: float = BN_MOMENTUM) -> float:
+    """The weight batch norm's moving averages still give their initial values after
+    ``updates`` updates."""
+    return momentum ** updates
+
+
+def stops(results: pd.DataFrame) -> pd.DataFrame:
+    """Epochs trained and best epoch per (model, loss) and learning rate."""
+    return results.pivot_table(index=["model", "loss"], columns="learning rate",
+                               values=["epochs trained", "best epoch"], aggfunc="first")
+
+
+def headlines(best: pd.DataFrame, *, profile: str, test_size: int) -> list[dict]:
+    """The chapter's rows of the book's numbers table, from Table 1: each model's best
+    accuracy and F1 per loss against the report's (the double softmax shown, not
+    counted: the report never trained with it)."""
+    from ..headlines import headline
+    rows = []
+    for model, runs in best.groupby(level="model", sort=False):
+        rep = runs.loc[(model, "report")]
+        for (_, run_name), row in runs.drop(index=(model, "report")).iterrows():
+            variant = run_name.removeprefix("ours, ")
+            reason = "the report's loss taken as written (softmax applied twice)" \
+                if variant == "double softmax" else ""
+            for kind, column, name in (("accuracy", "accuracy", "accuracy"), ("f1", "F1", "macro F1")):
+                rows.append(headline(
+                    f"{model}, best test {name} ({variant}, lr {row['learning rate']})", kind, rep[column],
+                    row[column], profile=profile, decimals=3, reason=reason, test_size=test_size,
+                    counted=variant != "double softmax"))
+    return rows
