@@ -7,6 +7,9 @@ on the pairs, with the extractor frozen (the report) or fine-tuned at a smaller
 learning rate (the fix its discussion proposes).
 """
 
+import numpy as np
+import pandas as pd
+
 from ..data import load_mnist
 from ..models.names import EXTRACTOR
 from ..pairs import pair_capacity
@@ -95,3 +98,241 @@ SPEC = ChapterSpec(
     labels=labels,
     cross_check=_pairs_fit,
 )
+
+
+# --- the chapter's tables and figures -------------------------------------------
+
+def module_table(modules: dict, reported: list[dict]) -> pd.DataFrame:
+    """Table 1: each module's output shape and parameters, the report's beside ours."""
+    rows = {}
+    for rep in reported:
+        model = modules[rep["module"]]
+        shape = "(batch," + ",".join(str(d) for d in model.output_shape[1:]) + ")"
+        rows[f"{rep['module']} ({rep['report_name']})"] = {
+            ("output shape", "reported"): rep["output"], ("output shape", "ours"): shape,
+            ("parameters", "reported"): f"{rep['params']:,}",
+            ("parameters", "ours"): f"{model.count_params():,}",
+            ("match", ""): shape == rep["output"] and model.count_params() == rep["params"]}
+    return pd.DataFrame(rows).T.rename_axis("module (report's name)")
+
+
+def _kinds(p) -> str:
+    return f"{int(p.same.sum()):,} same + {int((~p.same).sum()):,} different"
+
+
+def generation_figure(mnist, p: Protocol, train, test, shown: int = 16):
+    """Figure 2: how the pairs are made, step by step, with the first training pairs."""
+    from .. import plots
+    steps = [f"MNIST\n{len(mnist.x_train):,} training\n{len(mnist.x_test):,} test images",
+             f"first {p.source_train:,} training\nand {p.source_test:,} test images",
+             f"draw {len(train):,} training pairs\n({_kinds(train)})",
+             f"draw {len(test):,} test pairs\n({_kinds(test)})",
+             "stack each pair as channels\nx: (28, 28, 2), pixels / 255\ny: one-hot, 2 classes",
+             f"training set ({len(train):,}, 28, 28, 2)\ntest set ({len(test):,}, 28, 28, 2)"]
+    first, second, same = train.first[:shown], train.second[:shown], train.same[:shown]
+    return plots.pair_generation(
+        steps, plots.side_by_side(mnist.x_train[first], mnist.x_train[second]),
+        [f"{'same' if s else 'different'}: {mnist.y_train[a]} | {mnist.y_train[b]}"
+         for a, b, s in zip(first, second, same)], ["seagreen" if s else "dimgray" for s in same])
+
+
+def pair_data_table(mnist, train, test, p: Protocol, reported: dict) -> pd.DataFrame:
+    """The pair datasets as built: images used, pairs, same-digit share, repeats,
+    self-pairs and whether every label agrees with the two digits."""
+    rows = {}
+    for split, pr, n_images, digits, stated in (
+            ("training", train, p.source_train, mnist.y_train, reported["train_pairs"]),
+            ("test", test, p.source_test, mnist.y_test, reported["test_pairs"])):
+        rows[split] = {"images used": f"{len(np.union1d(pr.first, pr.second)):,} of {n_images:,}",
+                       "pairs (reported)": f"{stated:,}", "pairs (ours)": f"{len(pr):,}",
+                       "same-digit share": f"{pr.same.mean():.4f}",
+                       "distinct pairs": f"{len(set(zip(pr.first.tolist(), pr.second.tolist()))):,}",
+                       "pairs of an image with itself": int(np.sum(pr.first == pr.second)),
+                       "labels agree with the digits": bool(np.array_equal(
+                           pr.same, digits[pr.first] == digits[pr.second]))}
+    return pd.DataFrame(rows).T.rename_axis("split")
+
+
+def report_generator_table(mnist, p: Protocol) -> pd.DataFrame:
+    """The report's generate_index run as printed (range end = number of images) and
+    with the range fixed: what it returns, or the error it raises."""
+    from ..pairs import report_generate_index
+    rows = []
+    for split, labels, n in (("training", mnist.y_train[:p.source_train], p.train_pairs),
+                             ("test", mnist.y_test[:p.source_test], p.test_pairs)):
+        for end in (len(labels), len(labels) - 1):
+            call = f"generate_index({n}, 0, {end}, y[:{len(labels)}])"
+            try:
+                x1, x2 = map(np.asarray, report_generate_index(n, 0, end, labels, seed=p.pair_seed))
+            except IndexError as exc:
+                rows.append({"split": split, "call": call, "outcome": f"IndexError: {exc}",
+                             "same-digit share": "–", "self-pairs": "–"})
+                continue
+            rows.append({"split": split, "call": call, "outcome": f"{len(x1):,} pairs",
+                         "same-digit share": f"{np.mean(labels[x1] == labels[x2]):.4f}",
+                         "self-pairs": int(np.sum(x1 == x2))})
+    return pd.DataFrame(rows).set_index(["split", "call"])
+
+
+def phase1_table(phase1: dict) -> pd.DataFrame:
+    """Per seed: phase 1's test accuracy, last-epoch running training accuracy, test
+    accuracy after epoch 1 and wall time."""
+    return pd.DataFrame([{
+        "seed": s, "test accuracy": r.metrics["accuracy"],
+        "training accuracy, last epoch (progress bar)": r.epochs["accuracy"].iloc[-1],
+        "test accuracy after epoch 1": r.epochs["test_accuracy"].iloc[0],
+        "wall time (s)": r.provenance["timing"]["wall_seconds"]}
+        for s, r in phase1.items()]).set_index("seed")
+
+
+def extractor(weights: dict):
+    """The feature extractor with phase 1's kept weights."""
+    from ..models import pair_transfer
+    from ..train import set_kept_weights
+    model = pair_transfer.feature_extraction()
+    set_kept_weights(model, weights)
+    return model
+
+
+def moving_mean_gap(model, images: np.ndarray) -> dict[str, float]:
+    """Per batch-norm layer of ``model``: |moving mean - actual mean| / actual std of the
+    layer's input, averaged over channels, on ``images`` in inference mode."""
+    import keras
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    inputs = keras.Model(model.input, [layer.input for layer in bns]).predict(images, batch_size=1000,
+                                                                              verbose=0)
+    gaps = {}
+    for layer, x in zip(bns, inputs):
+        x = x.reshape(-1, x.shape[-1])
+        off = np.abs(np.asarray(layer.moving_mean) - x.mean(0)) / (x.std(0) + 1e-6)
+        gaps[layer.name] = float(np.mean(off))
+    return gaps
+
+
+def class_scores(phase2: dict, classes: list[str]) -> pd.DataFrame:
+    """Long frame: variant, seed, class, metric (precision, recall, F1) and value."""
+    from ..metrics import per_class_report
+    rows = []
+    for (variant, seed), run in phase2.items():
+        rep = per_class_report(run.test_labels, run.test_pred, classes)
+        rows += [{"variant": variant, "seed": seed, "class": c, "metric": m, "value": rep.loc[c, m]}
+                 for c in classes for m in ("precision", "recall", "f1")]
+    return pd.DataFrame(rows)
+
+
+def lean(phase2: dict, classes: list[str], variants: list[str]) -> pd.DataFrame:
+    """Per run: the share of test pairs predicted `same` and P, R, F1 per class."""
+    from ..metrics import per_class_report
+    rows = []
+    for (variant, seed), run in phase2.items():
+        rep = per_class_report(run.test_labels, run.test_pred, classes)
+        rows.append({"variant": variant, "seed": seed,
+                     "share predicted same": float(np.mean(run.test_pred == 1)),
+                     **{f"{m[0].upper()} {c}": rep.loc[c, m] for c in classes
+                        for m in ("precision", "recall", "f1")}})
+    order = {v: i for i, v in enumerate(variants)}
+    return pd.DataFrame(rows).sort_values(["variant", "seed"], key=lambda c: c.map(order)
+                                          if c.name == "variant" else c).set_index(["variant", "seed"])
+
+
+def lean_counts(frame: pd.DataFrame) -> dict[str, int | float]:
+    """For the runs of one variant: the range of the share predicted `same`, and in how
+    many seeds each class has the lower precision and the higher recall."""
+    share = frame["share predicted same"]
+    counts = {"share_low": share.min(), "share_high": share.max(), "seeds": len(frame)}
+    for c, other in (("same", "not_same"), ("not_same", "same")):
+        counts[f"lower_p_{c}"] = int((frame[f"P {c}"] < frame[f"P {other}"]).sum())
+        counts[f"higher_r_{c}"] = int((frame[f"R {c}"] > frame[f"R {other}"]).sum())
+    return counts
+
+
+def tail(updates: pd.DataFrame, batch_size: int, last: int = 500) -> dict[str, float]:
+    """The last ``last`` updates: mean, min, max and sd of the random-test-batch accuracy,
+    the training batches' mean, and the binomial sd of a batch's accuracy at that mean."""
+    n = min(last, len(updates))
+    val, train = updates["val_accuracy"].iloc[-n:], updates["accuracy"].iloc[-n:]
+    return {"updates": n, "mean": val.mean(), "min": val.min(), "max": val.max(), "sd": val.std(),
+            "train_mean": train.mean(),
+            "binomial_sd": float(np.sqrt(val.mean() * (1 - val.mean()) / batch_size))}
+
+
+def feature_probe(model, mnist, train, test, probe_pairs: int = 5000):
+    """What the frozen features hold: (feature-map figure of a same and a different
+    test pair, PCA scatter of the test pairs' features, {pca_share, probe_accuracy,
+    probe_pairs}) where the probe is a logistic regression on all features."""
+    import keras
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from .. import plots
+    from ..pairs import Pairs, stack_pairs
+    probe = keras.Model(model.input, [model.get_layer("block1_concat").output,
+                                      model.get_layer("block2_concat").output, model.output])
+    x_test = stack_pairs(mnist.x_test.astype(np.float32) / 255.0, test)
+    block1, block2, features = probe.predict(x_test, batch_size=1024, verbose=0)
+    rows = []
+    for kind, i in (("same", int(np.flatnonzero(test.same)[0])),
+                    ("not same", int(np.flatnonzero(~test.same)[0]))):
+        a, b = mnist.y_test[test.first[i]], mnist.y_test[test.second[i]]
+        inputs = [(f"input 1 (digit {a})", x_test[i, ..., 0]), (f"input 2 (digit {b})", x_test[i, ..., 1])]
+        second = [(f"block 2 map {k + 1}", block2[i, ..., 8 + k]) for k in range(16)]
+        first = [(f"block 1 map {k + 1}", block1[i, ..., 2 + k]) for k in range(6)]
+        rows += [(f"{kind}\n{a} | {b}", inputs + first),
+                 ("", second[:8]), ("", second[8:])]
+    pca = PCA(n_components=2, random_state=0).fit(features)
+    scatter = plots.embedding_scatter(pca.transform(features), np.where(test.same, "same", "not_same"),
+                                      xlabel="principal component 1", ylabel="principal component 2")
+    pick = np.random.default_rng(0).permutation(len(train))[:probe_pairs]
+    x_probe = stack_pairs(mnist.x_train.astype(np.float32) / 255.0,
+                          Pairs(train.first[pick], train.second[pick], train.same[pick]))
+    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, C=0.1))
+    linear.fit(model.predict(x_probe, batch_size=1024, verbose=0), train.same[pick])
+    return plots.feature_maps(rows), scatter, {"pca_share": pca.explained_variance_ratio_.sum(),
+                                               "probe_accuracy": linear.score(features, test.same),
+                                               "probe_pairs": len(pick)}
+
+
+def finetune_gain(results: pd.DataFrame) -> dict | None:
+    """Fine-tuned minus frozen test accuracy per seed, their mean, the larger seed sd of
+    the two variants, and how many seeds' changes exceed twice it (None without both)."""
+    paired = results.pivot(index="seed", columns="variant", values="accuracy")
+    if not {"frozen", "fine_tuned"} <= set(paired.columns):
+        return None
+    gain = paired["fine_tuned"] - paired["frozen"]
+    spread = max(paired["frozen"].std(ddof=1), paired["fine_tuned"].std(ddof=1))
+    return {"mean": gain.mean(), "per_seed": ", ".join(f"{g:+.4f}" for g in gain), "spread": spread,
+            "exceed": int((gain.abs() > 2 * spread).sum()), "seeds": len(gain)}
+
+
+PAIRS_REASON = "the report's data code cannot have made its pairs as printed (errata)"
+
+
+def headlines(summary: pd.DataFrame, phase1: pd.DataFrame, modules: dict, reported: dict, main: str,
+              *, p: Protocol, profile: str) -> list[dict]:
+    """The chapter's rows of the book's numbers table: pair accuracy and F1 (the
+    report's variant), phase 1's training accuracy, the fine-tuned accuracy (shown:
+    the report prints none) and each module's parameters."""
+    from ..headlines import headline
+
+    def pair(result, variant, metric, stated, reason=""):
+        row = summary.loc[variant]
+        return headline(result, "f1" if metric == "f1" else "accuracy", stated, row[f"{metric}_mean"],
+                        sd=row[f"{metric}_sd"], seeds=int(row["seeds"]), profile=profile, decimals=2,
+                        reason=reason, test_size=p.test_pairs)
+
+    train = phase1["training accuracy, last epoch (progress bar)"]
+    rows = [pair("same-digit pairs, test accuracy, extractor frozen", main, "accuracy",
+                 reported["overall"]["accuracy"], PAIRS_REASON),
+            pair("same-digit pairs, test macro F1, extractor frozen", main, "f1", reported["overall"]["f1"],
+                 PAIRS_REASON),
+            headline("phase 1 (10 digits), training accuracy (the report: \"about 93%\")", "accuracy",
+                     reported["phase1_accuracy"], train.mean(), sd=train.std(ddof=1), seeds=len(train),
+                     profile=profile, decimals=2, test_size=p.source_train)]
+    if "fine_tuned" in summary.index:
+        rows.append(pair("same-digit pairs, test accuracy, extractor fine-tuned (the report's proposed fix)",
+                         "fine_tuned", "accuracy", np.nan))
+    rows += [headline(f"{rep['module']}, parameters", "parameters", rep["params"],
+                      modules[rep["module"]].count_params(), profile=profile, decimals=0)
+             for rep in reported["modules"]]
+    return rows
