@@ -1,0 +1,128 @@
+"""The functions each chapter page calls (lib/cnnrepro/chapters/*.py), on small
+hand-made inputs whose answers are known."""
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cnnrepro import report
+from cnnrepro.chapters import cnn_sweeps as ntu
+from cnnrepro.chapters import digit_pairs as dp
+from cnnrepro.chapters import dnn_convnet_resnet as uc
+from cnnrepro.chapters import residual_depth as rd
+from cnnrepro.chapters import vgg_resnet as qmul
+from cnnrepro.config import RunConfig
+
+
+def test_confused_pairs_pick_digits_some_model_calls_the_other_digit():
+    labels = np.array([7, 7, 9, 9, 1])
+    preds = {"resnet_shallow": np.array([9, 7, 9, 7, 1]), "resnet_deep": np.array([7, 7, 7, 9, 1])}
+    picked, titles = rd.confused(labels, preds)
+    assert picked == [0, 2, 3]
+    assert titles[0] == "true 7\ns:9 d:7"
+
+
+def test_residual_headlines_carry_every_metric_and_the_parameter_counts():
+    summary = pd.DataFrame({"accuracy_mean": [0.95], "accuracy_sd": [0.01], "f1_mean": [0.94],
+                            "f1_sd": [0.01], "seeds": [5]},
+                           index=pd.MultiIndex.from_tuples([(64, "resnet_shallow")],
+                                                           names=["batch_size", "model"]))
+    stated = [{"batch_size": 64, "model": "resnet_shallow", "accuracy": 0.93, "f1": 0.93}]
+    model = NS(count_params=lambda: 98060, trainable_weights=[])
+    rows = rd.headlines(summary, stated, {"resnet_shallow": model}, {"resnet_shallow": {"total": 98060}},
+                        profile="paper", test_size=10000)
+    assert [r["kind"] for r in rows] == ["accuracy", "f1", "parameters"]
+    assert rows[0]["difference"] == pytest.approx(0.02) and rows[2]["verdict"] == "holds"
+
+
+def test_loss_seeds_pairs_the_two_losses_by_seed_and_measures_the_base_spread():
+    results = pd.DataFrame({"sweep": "loss", "seed": [0, 1, 2, 0, 1, 2],
+                            "value": ["cross-entropy"] * 3 + ["balanced cross-entropy"] * 3,
+                            "accuracy": [0.90, 0.92, 0.94, 0.91, 0.92, 0.90]})
+    table, noise = ntu.loss_seeds(results)
+    assert table["balanced - plain"].tolist() == pytest.approx([0.01, 0.0, -0.04])
+    assert noise.sd == pytest.approx(0.02) and noise.seeds == 3
+    _, single = ntu.loss_seeds(results[results["seed"] == 0])
+    assert single is None  # one seed has no spread
+
+
+def test_sweep_percent_says_not_run_for_a_missing_value():
+    summary = pd.DataFrame({"ours": [0.9722]}, index=pd.MultiIndex.from_tuples([("base", "base")]))
+    assert ntu.percent(summary, "base", "base") == "97.22%"
+    assert ntu.percent(summary, "width", "10") == "(not run)"
+
+
+def uc_run(model, lr, loss, seed, acc, history):
+    config = RunConfig(task="mnist", model=model, epochs=5, batch_size=32, seed=seed, learning_rate=lr,
+                       extra={"loss": uc.LOSSES[loss]} if loss != "corrected" else {})
+    return NS(config=config, key=f"{model}{lr}{loss}{seed}", metrics={"accuracy": acc, "f1": acc},
+              updates=pd.DataFrame({"loss": history, "accuracy": history}))
+
+
+def test_identical_pairs_counts_as_printed_runs_equal_to_their_corrected_twin():
+    runs = [uc_run("dnn", 0.1, "as printed", 0, 0.9, [1.0, 0.5]),
+            uc_run("dnn", 0.1, "corrected", 0, 0.9, [1.0, 0.5]),
+            uc_run("dnn", 0.01, "as printed", 0, 0.9, [1.0, 0.5]),
+            uc_run("dnn", 0.01, "corrected", 0, 0.9, [1.0, 0.4])]
+    assert uc.identical_pairs(runs) == (1, 2)
+
+
+def test_uc_best_runs_and_their_headlines_leave_the_double_softmax_uncounted():
+    runs = [uc_run("dnn", lr, loss, 0, acc, [1.0])
+            for lr, loss, acc in ((0.1, "corrected", 0.8), (0.01, "corrected", 0.96),
+                                  (0.1, "double softmax", 0.5), (0.01, "double softmax", 0.7))]
+    ours = uc.mean_by_loss(uc.results_frame(runs), ["corrected", "double softmax"])
+    best = uc.table1(report.reported("dnn_convnet_resnet"), ours, ["dnn"])
+    assert best.loc[("DNN", "ours, corrected"), "learning rate"] == "0.01"
+    rows = uc.headlines(best, profile="cpu", test_size=2000)
+    assert [r["counted"] for r in rows] == [True, True, False, False]
+    assert uc.double_softmax_cost(ours).loc["DNN", ("accuracy", 0.1)] == pytest.approx(0.3)
+
+
+def test_the_double_softmax_floor_is_log_of_one_plus_nine_over_e():
+    assert uc.double_softmax_floor() == pytest.approx(np.log(1 + 9 / np.e), abs=1e-6)
+    assert uc.moving_average_left(100) == pytest.approx(0.99 ** 100)
+
+
+def test_lean_counts_and_tail_statistics():
+    lean = pd.DataFrame({"share predicted same": [0.45, 0.55], "P same": [0.9, 0.8], "P not_same": [0.8, 0.9],
+                         "R same": [0.8, 0.9], "R not_same": [0.9, 0.8]})
+    counts = dp.lean_counts(lean)
+    assert (counts["share_low"], counts["share_high"], counts["seeds"]) == (0.45, 0.55, 2)
+    assert counts["lower_p_same"] == 1 and counts["higher_r_not_same"] == 1
+    updates = pd.DataFrame({"val_accuracy": [0.0] * 10 + [0.5, 1.0], "accuracy": [0.0] * 10 + [1.0, 1.0]})
+    t = dp.tail(updates, batch_size=4, last=2)
+    assert (t["updates"], t["mean"], t["train_mean"]) == (2, 0.75, 1.0)
+    assert t["binomial_sd"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
+
+
+def test_finetune_gain_per_seed_and_against_the_seed_spread():
+    results = pd.DataFrame({"seed": [0, 1, 2] * 2, "variant": ["frozen"] * 3 + ["fine_tuned"] * 3,
+                            "accuracy": [0.90, 0.91, 0.92, 0.95, 0.96, 0.92]})
+    gain = dp.finetune_gain(results)
+    assert gain["per_seed"] == "+0.0500, +0.0500, +0.0000" and gain["seeds"] == 3
+    assert gain["spread"] == pytest.approx(np.std([0.95, 0.96, 0.92], ddof=1))
+    assert gain["exceed"] == 2  # 0.05 > 2 x 0.0208; 0.0 is not
+    assert dp.finetune_gain(results[results["variant"] == "frozen"]) is None
+
+
+def test_the_reports_generator_fails_as_printed_and_runs_with_the_range_fixed():
+    mnist = NS(y_train=np.arange(40) % 10, y_test=np.arange(20) % 10)
+    p = NS(source_train=40, source_test=20, train_pairs=30, test_pairs=10, pair_seed=0)
+    table = dp.report_generator_table(mnist, p)
+    outcomes = table["outcome"].tolist()
+    assert len(outcomes) == 4 and all(o.endswith("pairs") or o.startswith("IndexError") for o in outcomes)
+    assert outcomes[1] == "30 pairs" and outcomes[3] == "10 pairs"
+
+
+def test_qmul_epoch_log_sets_the_reports_numbers_beside_ours():
+    epochs = pd.DataFrame({"epoch": [1, 2], "loss": [1.0, 0.5], "accuracy": [0.5, 0.8],
+                           "test_loss": [0.9, 0.6],
+                           "test_accuracy": [0.6, 0.7], "test_top5_accuracy": [0.9, 0.95]})
+    run = NS(epochs=epochs)
+    ch = NS(reported=report.reported("vgg_resnet"), run=lambda **labels: run)
+    log = qmul.epoch_log(ch, "vgg16", "mnist")
+    assert list(log.columns[:2]) == [("train loss", "report"), ("train loss", "ours")]
+    assert log.loc[2, ("top-1", "ours")] == 0.7
+    assert not np.isnan(log.loc[1, ("top-1", "report")])  # the report logged VGG16 on MNIST
