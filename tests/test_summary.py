@@ -34,3 +34,14 @@ def test_the_introduction_line_and_glues_count_every_verdict():
     line = summary.intro_line(counts, counts, {"Report A": "paper"})
     assert line.startswith("Of the 3 claims the five reports make, 2 holds, 1 inconclusive;")
     assert line.endswith("Report A `paper`.\n")
+
+
+def test_per_model_spans_parameters_and_summarises_each_chapters_model():
+    models = pd.DataFrame({"chapter": ["a", "a", "a"], "model": ["m", "m", "n"], "run": ["1", "2", "3"],
+                           "parameters": [100, 1200, 50], "test accuracy": [0.9, 0.8, 0.7],
+                           "training seconds": [10.0, 30.0, 5.0], "hardware": ["cpu", "gpu", "cpu"]})
+    t = summary.per_model(models, {"a": "Report A"})
+    assert t.loc[("Report A", "m"), "parameters"] == "100 to 1,200"
+    assert t.loc[("Report A", "n"), "parameters"] == "50"
+    assert t.loc[("Report A", "m"), "median training s"] == 20.0
+    assert t.loc[("Report A", "m"), "trained on"] == "cpu, gpu"

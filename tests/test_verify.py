@@ -114,6 +114,10 @@ def test_record_replaces_the_same_run_on_the_same_machine(tmp_path):
 needs_default_numerics = pytest.mark.skipif(
     config_module.current_numerics() != DEFAULT,
     reason="the reference runs are stored for TensorFlow with oneDNN")
+needs_reference_runs = pytest.mark.skipif(
+    not verify.reference_store().runs(),
+    reason=f"no reference runs for this processor's instruction sets ({verify.processor_set()}); "
+           f"`python -m cnnrepro fingerprint` records them")
 
 
 def test_every_chapter_task_and_model_has_a_reference_run():
@@ -125,6 +129,7 @@ def test_every_chapter_task_and_model_has_a_reference_run():
 
 @needs_mirror
 @needs_default_numerics
+@needs_reference_runs
 def test_the_training_code_computes_its_fingerprint():
     """The suite's drift check, `python -m cnnrepro fingerprint --check` as a user
     runs it: every reference run retrained, identical on this processor, equal up
@@ -147,6 +152,7 @@ def chapter_1_reference():
 
 @needs_mirror
 @needs_default_numerics
+@needs_reference_runs
 def test_the_fingerprint_fails_when_training_changes_and_renewal_needs_a_new_version(
         tmp_path, monkeypatch):
     store = ResultsStore(tmp_path / "fingerprint")
@@ -204,8 +210,16 @@ def test_the_appendix_summary_counts_runs_and_verdicts_per_chapter():
 def test_the_reference_runs_are_read_beside_the_code_wherever_the_book_is(monkeypatch, tmp_path):
     from conftest import ROOT
     monkeypatch.setenv("CNNREPRO_ROOT", str(tmp_path))  # as the smoke build sets it
-    assert verify.reference_store().root == ROOT / "tests" / "fingerprint"
-    assert len(verify.reference_store().runs()) == len(verify.reference_configs())
+    assert verify.reference_store("avx2 fma").root == ROOT / "tests" / "fingerprint" / "avx2-fma"
+    assert len(verify.reference_store("avx2 fma").runs()) == len(verify.reference_configs())
+
+
+def test_each_processor_family_has_its_own_reference_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(verify.provenance, "isa", lambda: "avx2 fma avx512f")
+    assert verify.processor_set() == "avx2-fma-avx512f"
+    assert "avx2-fma" in verify.recorded_sets()
+    with pytest.raises(verify.Drift, match="no reference runs for processors with avx2 fma avx512f"):
+        verify.check_fingerprint(ResultsStore(tmp_path / "none"))
 
 
 @needs_mirror

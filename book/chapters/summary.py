@@ -154,19 +154,7 @@ shown = summary.book_runs(profile)
 models = summary.mnist_models(shown)
 titles = {name: LINKS[name] for name in protocol.chapters()}
 report.figure("fig_cost", plots.accuracy_vs_cost(models, titles))
-def span(values) -> str:
-    low, high = int(values.min()), int(values.max())
-    return f"{low:,}" if low == high else f"{low:,} to {high:,}"
-
-
-per_model = (models.groupby(["chapter", "model"], sort=False)
-             .agg(runs=("run", "size"), parameters=("parameters", span),
-                  best=("test accuracy", "max"), median=("test accuracy", "median"),
-                  seconds=("training seconds", "median"),
-                  hardware=("hardware", lambda h: ", ".join(sorted(set(h))))))
-per_model.columns = ["runs", "parameters", "best accuracy", "median accuracy",
-                     "median training s", "trained on"]
-per_model.index = per_model.index.set_levels(per_model.index.levels[0].map(LINKS), level=0)
+per_model = summary.per_model(models, LINKS)
 
 # %% tags=["remove-input"]
 report.table(per_model, "The MNIST models of the figure (accuracy and training time over a "

@@ -46,14 +46,18 @@ def cpu_model() -> str:
 ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
 
 
+def isa() -> str:
+    """The instruction sets of ISA_FLAGS this processor has, e.g. 'avx2 fma'."""
+    flags = set((cpuinfo("flags") or "").split())
+    return " ".join(f for f in ISA_FLAGS if f in flags) or "no flags read"
+
+
 def cpu_identity() -> str:
     """The processor as far as a run's numbers go: its name, family/model and the
     instruction sets of ISA_FLAGS it has, e.g. 'AMD EPYC (family 25 model 1; avx2 fma)'."""
-    flags = set((cpuinfo("flags") or "").split())
-    isa = " ".join(f for f in ISA_FLAGS if f in flags) or "no flags read"
     family, model = cpuinfo("cpu family"), cpuinfo("model\t")
     where = f"family {family} model {model}; " if family else ""
-    return f"{cpu_model()} ({where}{isa})"
+    return f"{cpu_model()} ({where}{isa()})"
 
 
 def accelerators() -> list[str]:

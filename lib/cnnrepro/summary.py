@@ -105,3 +105,23 @@ def count_glues(name: str, counts: pd.DataFrame) -> dict[str, str]:
     total = counts.sum()
     return {f"n_{name}": f"{int(total.sum())}",
             **{f"n_{name}_{v.replace(' ', '_')}": f"{int(n)}" for v, n in total.items()}}
+
+
+def span(values) -> str:
+    """'1,234' or '1,234 to 5,678': the range of a count."""
+    low, high = int(values.min()), int(values.max())
+    return f"{low:,}" if low == high else f"{low:,} to {high:,}"
+
+
+def per_model(models: pd.DataFrame, links: dict[str, str]) -> pd.DataFrame:
+    """One row per (chapter, model) of ``mnist_models``: runs, parameters, best and
+    median accuracy, median training seconds and where it trained; chapters shown
+    by their ``links``."""
+    out = (models.groupby(["chapter", "model"], sort=False)
+           .agg(runs=("run", "size"), parameters=("parameters", span),
+                best=("test accuracy", "max"), median=("test accuracy", "median"),
+                seconds=("training seconds", "median"),
+                hardware=("hardware", lambda h: ", ".join(sorted(set(h))))))
+    out.columns = ["runs", "parameters", "best accuracy", "median accuracy", "median training s",
+                   "trained on"]
+    return out.set_axis(out.index.set_levels(out.index.levels[0].map(links), level=0))

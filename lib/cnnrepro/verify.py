@@ -19,7 +19,8 @@ as a new seed's would, often by more than the test set's noise; the difference i
 reported, not judged.
 
 The reference runs (``REFERENCE_STORE``, one smoke-profile run per chapter, task
-and model) fingerprint what the training code computes: ``tests/test_verify.py``
+and model, one set per processor instruction-set family) fingerprint what the
+training code computes: ``tests/test_verify.py``
 verifies them, and ``renew_fingerprint`` refuses to re-store a reference run that
 changed under the same ``TRAINING_CODE_VERSION``.
 """
@@ -37,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import config as config_module
-from . import measurements, protocol
+from . import measurements, protocol, provenance
 from .config import RunConfig
 from .store import ResultsStore, Run, log_line, read_run
 
@@ -285,10 +286,25 @@ def reference_configs() -> list[tuple[str, RunConfig]]:
     return [(name, config) for (name, _, _), config in out.items()]
 
 
-def reference_store() -> ResultsStore:
-    """The reference runs beside the code that computed them (the checkout this
-    package runs from, whatever CNNREPRO_ROOT points the book at)."""
-    return ResultsStore(Path(__file__).resolve().parents[2] / REFERENCE_STORE)
+def processor_set(isa: str | None = None) -> str:
+    """The fingerprint set of processors with the instruction sets ``isa`` (default:
+    this one's), e.g. 'avx2-fma'. TensorFlow's oneDNN picks its kernels by them, so
+    a run comes out bit-identical only where they are the same: each set of
+    instruction sets has its own reference runs."""
+    return (isa or provenance.isa()).replace(" ", "-")
+
+
+def reference_store(isa: str | None = None) -> ResultsStore:
+    """The reference runs of this processor's instruction sets, beside the code that
+    computed them (the checkout this package runs from, whatever CNNREPRO_ROOT
+    points the book at)."""
+    return ResultsStore(Path(__file__).resolve().parents[2] / REFERENCE_STORE / processor_set(isa))
+
+
+def recorded_sets() -> list[str]:
+    """The instruction-set families that have reference runs."""
+    root = Path(__file__).resolve().parents[2] / REFERENCE_STORE
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 
 def check_fingerprint(store: ResultsStore | None = None, configs=None,
@@ -299,6 +315,10 @@ def check_fingerprint(store: ResultsStore | None = None, configs=None,
     store = store or reference_store()
     configs = configs or reference_configs()
     version = config_module.TRAINING_CODE_VERSION
+    if not store.runs():
+        raise Drift(f"no reference runs for processors with {provenance.isa()} ({store.root}; "
+                    f"recorded for: {recorded_sets()}); `python -m cnnrepro fingerprint` records "
+                    f"them on this processor")
     missing = [c for _, c in configs if store.find(c, other_numerics=False) is None]
     if missing:
         raise Drift(f"{len(missing)} reference run(s) of code version {version} with "
