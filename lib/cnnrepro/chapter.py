@@ -21,7 +21,8 @@ from .store import ResultsStore, Run
 @dataclass
 class Chapter:
     proto: protocol.Protocol
-    runs: list[Run]
+    runs: list[Run]                                      # the protocol's runs
+    ablation_runs: list[Run] = field(default_factory=list)  # its variants' runs
     by_key: dict[str, Run] = field(init=False)
 
     def __post_init__(self):
@@ -134,7 +135,11 @@ def open_chapter(name: str, namespace: Mapping, verbose: int = 2) -> Chapter:
     profile, overrides = parameters_of(name, namespace)
     proto = protocol.resolve(name, profile, **overrides)
     store = ResultsStore(proto.store_root)
-    runs = store.get_runs(proto.run_configs(), force=proto.force,
-                          requested_by=proto.requested_by(), verbose=verbose)
+    configs = proto.all_configs()
+    runs = store.get_runs(configs, force=proto.force, requested_by=proto.requested_by(),
+                          verbose=verbose)
+    ablation = {c.key() for c in proto.ablation_configs()} - {c.key() for c in proto.run_configs()}
+    by_config = dict(zip((c.key() for c in configs), runs))
     report.glue_profile(proto)
-    return Chapter(proto, runs)
+    return Chapter(proto, [r for k, r in by_config.items() if k not in ablation],
+                   [r for k, r in by_config.items() if k in ablation])

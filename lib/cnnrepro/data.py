@@ -202,13 +202,15 @@ def _limit(x: np.ndarray, n: int | None) -> np.ndarray:
 
 
 def mnist_task(train_limit: int | None = None, test_limit: int | None = None,
-               channels: int = 1) -> Task:
-    """MNIST scaled to [0, 1], shape (28, 28, channels): the image repeated in every
-    channel; ``*_limit`` keeps the first N images."""
+               channels: int = 1, pixel_scale: float = 255.0) -> Task:
+    """MNIST with pixels divided by ``pixel_scale`` (default: to [0, 1]; 1 keeps 0-255),
+    shape (28, 28, channels): the image repeated in every channel; ``*_limit`` keeps
+    the first N images."""
     ds = load_mnist()
 
     def images(x):
-        return np.repeat(_images(x), channels, axis=-1)
+        x = x.astype(np.float32) / pixel_scale
+        return np.repeat(x[..., None], channels, axis=-1)
 
     return Task("mnist" if channels == 1 else f"mnist_{channels}ch",
                 images(_limit(ds.x_train, train_limit)),

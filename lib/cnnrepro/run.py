@@ -172,7 +172,7 @@ def train_chapter(name: str, params: dict | None = None) -> list:
                                      f"allowed: {chapters()}")
     proto = protocol.resolve(name, **(params or {}))
     return ResultsStore(proto.store_root).get_runs(
-        proto.run_configs(), force=proto.force, requested_by=proto.requested_by(), verbose=2)
+        proto.all_configs(), force=proto.force, requested_by=proto.requested_by(), verbose=2)
 
 
 def jupyter_book() -> str:

@@ -56,13 +56,16 @@ def int_list(name: str, value, minimum: int = 1) -> list[int]:
     return list(value)
 
 
-def choice_list(name: str, value, allowed) -> list[str]:
+def choice_list(name: str, value, allowed, empty_ok: bool = False) -> list[str]:
     if isinstance(value, str):
         value = [value]
+    if empty_ok and isinstance(value, list) and not value:
+        return []
     bad = [v for v in value or [None] if v not in allowed]
     if bad or len(set(value)) != len(value):
+        what = "a list" if empty_ok else "a non-empty list"
         raise ProtocolError(f"{name}={value!r} is not allowed (bad: {bad or 'duplicates'}); "
-                            f"allowed: a non-empty list from {list(allowed)}")
+                            f"allowed: {what} from {list(allowed)}")
     return list(value)
 
 
@@ -122,6 +125,8 @@ class ChapterSpec:
     # What tells the chapter's runs apart (its tables' and claims' labels); sizes,
     # epochs and anything else a profile changes are left out.
     labels: Callable[[RunConfig], dict] = default_labels
+    # Runs of variants of the protocol (``ablations``), kept apart from its own runs.
+    ablations: Callable[["Protocol"], list[RunConfig]] = lambda p: []
 
 
 @dataclass
@@ -137,7 +142,15 @@ class Protocol:
             raise AttributeError(name) from None
 
     def run_configs(self) -> list[RunConfig]:
+        """The runs of the chapter's protocol."""
         return self.chapter.configs(self)
+
+    def ablation_configs(self) -> list[RunConfig]:
+        """The runs of the chapter's ablations (variants of its protocol)."""
+        return self.chapter.ablations(self)
+
+    def all_configs(self) -> list[RunConfig]:
+        return list({c.key(): c for c in [*self.run_configs(), *self.ablation_configs()]}.values())
 
     @property
     def deviations(self) -> list[str]:

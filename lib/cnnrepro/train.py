@@ -17,7 +17,7 @@ from .data import Task, prepare_task
 from .models import build_model
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "adagrad": keras.optimizers.Adagrad,
-              "sgd": keras.optimizers.SGD}
+              "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
 CLASS_WEIGHTS = ("inverse_frequency",)  # extra["class_weight"]
 
 

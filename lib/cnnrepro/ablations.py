@@ -1,0 +1,88 @@
+"""Ablations as data: named variants of a chapter's protocol, each a hypothesis
+about a setting the report left unstated, trained through the results store like
+any run (the changed settings are part of the key), and the table that sets each
+variant's number beside the report's and ours.
+
+A variant changes RunConfig fields (``optimizer``, ``learning_rate``, ...) and
+entries of its ``extra`` (merged, so ``{"task": {"pixel_scale": 1.0}}`` adds a task
+option). It never replaces the chapter's protocol: its runs are kept apart
+(``Chapter.ablation_runs``) and shown in the chapter's "Why the numbers differ".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import verdicts as v
+from .config import RunConfig
+
+PROTOCOL = "protocol"  # the label of the chapter's own runs
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    hypothesis: str                               # what the report left open, and the guess
+    changes: dict = field(default_factory=dict)   # RunConfig fields; "extra" is merged
+
+
+def apply(config: RunConfig, variant: Variant) -> RunConfig:
+    """``config`` with the variant's changes."""
+    fields = {k: val for k, val in variant.changes.items() if k != "extra"}
+    unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(RunConfig)})
+    if unknown:
+        raise ValueError(f"variant {variant.name!r} changes unknown setting(s) {unknown}; allowed: "
+                         f"{[f.name for f in dataclasses.fields(RunConfig)]} and 'extra'")
+    extra = {**config.extra, **variant.changes.get("extra", {})}
+    return dataclasses.replace(config, **fields, extra=extra)
+
+
+def name_of(config: RunConfig, variants: list[Variant]) -> str:
+    """The variant a run belongs to, or PROTOCOL where it matches none."""
+    for var in variants:
+        fields = {k: val for k, val in var.changes.items() if k != "extra"}
+        if all(getattr(config, k) == val for k, val in fields.items()) and \
+                all(config.extra.get(k) == val for k, val in var.changes.get("extra", {}).items()):
+            return var.name
+    return PROTOCOL
+
+
+def number_table(values: dict[str, list[float]], reported: float, *, kind: str, decimals: int,
+                 test_size: int | None) -> pd.DataFrame:
+    """One row per setting (the protocol first, then each variant): our mean ± sd over
+    seeds, the difference to the report's number, and whether that setting's runs
+    reproduce it by the book's rule (``verdicts.number``)."""
+    rows = []
+    for name, vals in values.items():
+        verdict = v.number(kind, reported, vals, decimals=decimals, test_size=test_size)
+        arr = np.asarray(vals, float)
+        rows.append({"setting": name, "ours": arr.mean() if len(arr) else np.nan,
+                     "sd": arr.std(ddof=1) if len(arr) > 1 else np.nan, "seeds": len(arr),
+                     "reported": reported, "ours - reported": verdict.difference,
+                     "95% interval for another run": "" if np.isnan(verdict.low) else
+                     f"{verdict.low:.3f} to {verdict.high:.3f}",
+                     "reproduces the report": verdict.verdict})
+    return pd.DataFrame(rows).set_index("setting")
+
+
+def comparison_table(pairs: dict[str, tuple[list[float], list[float]]], expect: str) -> pd.DataFrame:
+    """Per setting, a claim "A expect B" judged on that setting's runs: the mean
+    difference A - B, its 95% interval and the verdict (``verdicts.comparison``)."""
+    rows = []
+    for name, (a, b) in pairs.items():
+        verdict = v.comparison(a, b, expect)
+        rows.append({"setting": name, "A - B": verdict.difference,
+                     "95% interval": "" if np.isnan(verdict.low) else
+                     f"{verdict.low:+.4f} to {verdict.high:+.4f}",
+                     "seeds": min(len(a), len(b)), "the report's claim": verdict.verdict})
+    return pd.DataFrame(rows).set_index("setting")
+
+
+def explains(table: pd.DataFrame) -> list[str]:
+    """The variants (not the protocol) whose runs reproduce the report's number."""
+    hit = table["reproduces the report"] == v.HOLDS
+    return [name for name in table.index[hit] if name != PROTOCOL]
