@@ -86,3 +86,14 @@ def explains(table: pd.DataFrame) -> list[str]:
     """The variants (not the protocol) whose runs reproduce the report's number."""
     hit = table["reproduces the report"] == v.HOLDS
     return [name for name in table.index[hit] if name != PROTOCOL]
+
+
+def reason(table: pd.DataFrame) -> str:
+    """The numbers table's reason for a miss: the variants that reproduce the report's
+    number, or what was tried without doing so."""
+    tried = [name for name in table.index if name != PROTOCOL and table.loc[name, "seeds"]]
+    if not tried:
+        return ""
+    hits = explains(table)
+    return f"reproduced by the variant(s) {', '.join(hits)}" if hits else \
+        f"unexplained after the variants {', '.join(tried)}"

@@ -6,7 +6,7 @@ import pandas as pd
 from .. import metrics
 from ..headlines import headline
 from ..stats import mean_sd
-from ..ablations import Variant, apply, name_of
+from ..ablations import PROTOCOL, Variant, apply, comparison_table, name_of, number_table
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, default_labels,
                     int_list, positive_int)
 from ..config import RunConfig
@@ -185,9 +185,10 @@ def confused(labels: np.ndarray, preds: dict[str, np.ndarray], pairs=((7, 9), (9
 
 
 def headlines(summary: pd.DataFrame, reported_results: list[dict], models: dict, reported: dict,
-              *, profile: str, test_size: int) -> list[dict]:
+              *, profile: str, test_size: int, reasons: dict | None = None) -> list[dict]:
     """The chapter's rows of the book's numbers table: accuracy and macro F1 per (batch
-    size, model), and each model's parameter count."""
+    size, model), and each model's parameter count; ``reasons`` gives the accuracy
+    rows of (batch size, model) what the ablations showed."""
     stated = pd.DataFrame(reported_results).set_index(["batch_size", "model"])
     rows = []
     for (bs, model), row in summary.iterrows():
@@ -195,8 +196,49 @@ def headlines(summary: pd.DataFrame, reported_results: list[dict], models: dict,
             rows.append(headline(
                 f"{model}, MNIST test {name}, 1 epoch, batch size {bs}", kind,
                 stated[kind].get((bs, model), np.nan), row[f"{kind}_mean"], sd=row[f"{kind}_sd"],
-                seeds=int(row["seeds"]), profile=profile, decimals=2, test_size=test_size))
+                seeds=int(row["seeds"]), profile=profile, decimals=2, test_size=test_size,
+                reason=(reasons or {}).get((bs, model), "") if kind == "accuracy" else ""))
     for name, model in models.items():
         rows.append(headline(f"{name}, parameters", "parameters", reported[name]["total"],
                          parameter_counts(model)[0], profile=profile, decimals=0))
     return rows
+
+
+# --- why the numbers differ -------------------------------------------------------
+
+def variants_table(p: Protocol) -> pd.DataFrame:
+    """The chapter's variants: what each changes, and the guess it tests."""
+    return pd.DataFrame([{"variant": var.name, "changes": ", ".join(
+        f"{k} = {val}" for k, val in var.changes.items() if k != "extra") or
+        "; ".join(f"{k}: {val}" for k, val in var.changes.get("extra", {}).items()),
+        "hypothesis": var.hypothesis} for var in VARIANTS if var.name in p.ablations]).set_index("variant")
+
+
+def _values(ch, model: str, metric: str) -> dict[str, list[float]]:
+    """Per setting (the protocol, then each variant run): ``metric`` of every seed of
+    ``model`` at the first batch size."""
+    bs = ch.proto.batch_sizes[0]
+    out = {PROTOCOL: [r.metrics[metric] for r in ch.runs
+                      if (r.config.model, r.config.batch_size) == (model, bs)]}
+    for var in VARIANTS:
+        if var.name in ch.proto.ablations:
+            out[var.name] = [r.metrics[metric] for r in ch.ablation_runs
+                             if r.config.model == model and labels(r.config)["variant"] == var.name]
+    return out
+
+
+def why_numbers(ch, metric: str = "accuracy") -> pd.DataFrame:
+    """Per model at the first batch size: the report's number against the protocol's
+    runs and each variant's (``ablations.number_table``)."""
+    bs = ch.proto.batch_sizes[0]
+    stated = {(r["batch_size"], r["model"]): r[metric] for r in ch.reported["results"]}
+    return pd.concat({model: number_table(_values(ch, model, metric), stated[(bs, model)], kind=metric,
+                                          decimals=2, test_size=ch.proto.test_images)
+                      for model in ch.proto.models}, names=["model"])
+
+
+def why_ranking(ch, metric: str = "accuracy") -> pd.DataFrame:
+    """The report's "deeper is better" (resnet_deep > resnet_shallow) judged under the
+    protocol and under each variant, at the first batch size."""
+    deep, shallow = _values(ch, "resnet_deep", metric), _values(ch, "resnet_shallow", metric)
+    return comparison_table({name: (deep[name], shallow[name]) for name in deep}, ">")

@@ -1,0 +1,89 @@
+"""Ablations: a variant changes exactly the settings it names, its runs are told
+apart from the protocol's, and the table says which setting reproduces a number."""
+import numpy as np
+import pytest
+
+from cnnrepro import ablations, data, protocol
+from cnnrepro import verdicts as v
+from cnnrepro.ablations import PROTOCOL, Variant
+from cnnrepro.chapters import residual_depth as rd
+from cnnrepro.config import RunConfig
+from conftest import needs_mirror
+
+BASE = RunConfig(task="mnist", model="m", epochs=1, batch_size=64, seed=0, extra={"task": {"x": 1}})
+SGD = Variant("sgd", "plain SGD", {"optimizer": "sgd", "learning_rate": 0.01})
+RAW = Variant("raw", "unscaled", {"extra": {"validation_split": 0.5}})
+
+
+def test_a_variant_changes_what_it_names_and_keeps_the_rest():
+    c = ablations.apply(BASE, SGD)
+    assert (c.optimizer, c.learning_rate, c.extra, c.seed) == ("sgd", 0.01, BASE.extra, 0)
+    assert ablations.apply(BASE, RAW).extra == {"task": {"x": 1}, "validation_split": 0.5}
+    assert c.key() != BASE.key()
+    with pytest.raises(ValueError, match=r"variant 'bad' changes unknown setting\(s\) \['optimiser'\]"):
+        ablations.apply(BASE, Variant("bad", "typo", {"optimiser": "sgd"}))
+
+
+def test_runs_are_named_by_the_variant_they_belong_to():
+    assert ablations.name_of(ablations.apply(BASE, SGD), [SGD, RAW]) == "sgd"
+    assert ablations.name_of(ablations.apply(BASE, RAW), [SGD, RAW]) == "raw"
+    assert ablations.name_of(BASE, [SGD, RAW]) == PROTOCOL
+
+
+def test_report_2_ablations_run_at_the_first_batch_size_apart_from_the_protocol():
+    p = protocol.resolve("residual_depth", "cpu", ablation_seeds=[0, 1])
+    configs = p.ablation_configs()
+    assert len(configs) == 3 * 2 * 2 and {c.batch_size for c in configs} == {64}
+    assert {rd.labels(c)["variant"] for c in configs} == {"sgd", "rmsprop", "unscaled"}
+    assert {rd.labels(c)["variant"] for c in p.run_configs()} == {PROTOCOL}
+    assert not protocol.resolve("residual_depth", "cpu", ablations=[]).ablation_configs()
+    with pytest.raises(protocol.ProtocolError, match=r"ablations=\['adamw'\] is not allowed"):
+        protocol.resolve("residual_depth", "cpu", ablations=["adamw"])
+
+
+def test_the_number_table_says_which_setting_reproduces_the_report():
+    table = ablations.number_table({PROTOCOL: [0.975, 0.976, 0.974], "sgd": [0.93, 0.931, 0.929],
+                                    "raw": []}, 0.93, kind="accuracy", decimals=2, test_size=10000)
+    assert table.loc[PROTOCOL, "reproduces the report"] == v.CONTRADICTED
+    assert table.loc["sgd", "reproduces the report"] == v.HOLDS
+    assert table.loc["raw", "reproduces the report"] == v.NOT_TESTED
+    assert ablations.explains(table) == ["sgd"]
+    assert table.loc["sgd", "ours - reported"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_comparison_table_judges_the_claim_under_each_setting():
+    t = ablations.comparison_table({PROTOCOL: ([0.90, 0.91, 0.92], [0.95, 0.96, 0.97]),
+                                    "sgd": ([0.95, 0.96, 0.97], [0.90, 0.91, 0.92])}, ">")
+    assert t.loc[PROTOCOL, "the report's claim"] == v.CONTRADICTED
+    assert t.loc["sgd", "the report's claim"] == v.HOLDS
+    assert np.isclose(t.loc["sgd", "A - B"], 0.05)
+
+
+@needs_mirror
+def test_pixel_scale_one_keeps_the_raw_pixel_values():
+    raw = data.mnist_task(train_limit=2, test_limit=1, pixel_scale=1.0)
+    scaled = data.mnist_task(train_limit=2, test_limit=1)
+    assert raw.x_train.max() == 255.0 and scaled.x_train.max() == 1.0
+    assert np.array_equal(raw.x_train / 255.0, scaled.x_train)
+
+
+def test_report_2_why_tables_set_each_variant_beside_the_report_and_the_protocol():
+    from types import SimpleNamespace as NS
+
+    from cnnrepro.chapter import Chapter
+    p = protocol.resolve("residual_depth", "cpu", ablations=["sgd"], ablation_seeds=[0, 1, 2])
+    acc = {("resnet_shallow", PROTOCOL): 0.975, ("resnet_deep", PROTOCOL): 0.970,
+           ("resnet_shallow", "sgd"): 0.930, ("resnet_deep", "sgd"): 0.940}
+
+    def run(c):
+        noise = 0.001 * c.seed
+        return NS(config=c, key=c.key(), metrics={"accuracy": acc[(c.model, rd.labels(c)["variant"])] + noise})
+    ch = Chapter(p, [run(c) for c in p.run_configs()], [run(c) for c in p.ablation_configs()])
+    why = rd.why_numbers(ch)
+    assert why.loc[("resnet_shallow", "sgd"), "reproduces the report"] == v.HOLDS
+    assert why.loc[("resnet_shallow", PROTOCOL), "reproduces the report"] == v.CONTRADICTED
+    assert ablations.reason(why.loc["resnet_shallow"]) == "reproduced by the variant(s) sgd"
+    ranking = rd.why_ranking(ch)  # deep > shallow: contradicted under the protocol, holds under sgd
+    assert ranking.loc[PROTOCOL, "the report's claim"] == v.CONTRADICTED
+    assert ranking.loc["sgd", "the report's claim"] == v.HOLDS
+    assert list(rd.variants_table(p).index) == ["sgd"]
