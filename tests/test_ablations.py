@@ -77,7 +77,8 @@ def test_report_2_why_tables_set_each_variant_beside_the_report_and_the_protocol
 
     def run(c):
         noise = 0.001 * c.seed
-        return NS(config=c, key=c.key(), metrics={"accuracy": acc[(c.model, rd.labels(c)["variant"])] + noise})
+        value = acc[(c.model, rd.labels(c)["variant"])] + noise
+        return NS(config=c, key=c.key(), metrics={"accuracy": value})
     ch = Chapter(p, [run(c) for c in p.run_configs()], [run(c) for c in p.ablation_configs()])
     why = rd.why_numbers(ch)
     assert why.loc[("resnet_shallow", "sgd"), "reproduces the report"] == v.HOLDS
