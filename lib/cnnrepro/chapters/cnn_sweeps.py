@@ -78,7 +78,7 @@ def sweeps(p: Protocol) -> list[Sweep]:
                "Adagrad": {"optimizer": "adagrad", "learning_rate": 0.01},
                "Adam": {"optimizer": "adam", "learning_rate": 0.001}}, seeds),
         Sweep("loss", "loss", 7, {"cross-entropy": {}, "balanced cross-entropy":
-                              {"loss": "balanced"}}, tuple(p.repeat_seeds)),
+                                  {"loss": "balanced"}}, tuple(p.repeat_seeds)),
         Sweep("conv_depth", "convolutional layers", 8,
               {"1": {"conv_filters": [50]}, "2": {}, "3": {"conv_filters": [50, 100, 200]}}, seeds),
         Sweep("fc_depth", "fully connected layers", 9,

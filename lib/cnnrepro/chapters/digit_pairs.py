@@ -34,7 +34,7 @@ def phase2_config(p: Protocol, seed: int, variant: str) -> RunConfig:
     return RunConfig(task="mnist_pairs", model="pair_classifier", epochs=p.phase2_epochs,
                      batch_size=p.batch_size, seed=seed, optimizer="adam", learning_rate=1e-3,
                      extra={"task": pairs,
-                        **Transfer.extra(phase1_config(p, seed), [EXTRACTOR], multiplier)})
+                            **Transfer.extra(phase1_config(p, seed), [EXTRACTOR], multiplier)})
 
 
 def variant_of(config: RunConfig) -> str:
@@ -50,16 +50,16 @@ def _pairs_fit(values: dict) -> None:
     """Enough distinct pairs of each kind, and a random test batch to draw."""
     y = load_mnist()
     for split, labels, key in (("train", y.y_train[:values["source_train"]], "train_pairs"),
-                           ("test", y.y_test[:values["source_test"]], "test_pairs")):
+                               ("test", y.y_test[:values["source_test"]], "test_pairs")):
         same, different = pair_capacity(labels)
         if values[key] // 2 > min(same, different):
             raise ProtocolError(f"{key}={values[key]} is not allowed: the first "
-                            f"{len(labels)} {split} images give only {same} same-digit "
-                            f"pairs; allowed: at most {2 * min(same, different)}")
+                                f"{len(labels)} {split} images give only {same} same-digit "
+                                f"pairs; allowed: at most {2 * min(same, different)}")
     if values["batch_size"] > min(values["test_pairs"], values["source_test"]):
         raise ProtocolError(f"batch_size={values['batch_size']} needs test_pairs and source_test "
-                        f">= {values['batch_size']} (a random test batch is drawn after "
-                        f"every update)")
+                            f">= {values['batch_size']} (a random test batch is drawn after "
+                            f"every update)")
 
 
 PAPER = {"seeds": [0, 1, 2, 3, 4], "batch_size": 64, "phase1_epochs": 2, "phase2_epochs": 2,
@@ -90,10 +90,10 @@ SPEC = ChapterSpec(
             "force": boolean},
     profiles={"paper": PAPER, "cpu": PAPER,
               "smoke": {**PAPER, "seeds": [0], "source_train": 640, "source_test": 256,
-                    "train_pairs": 1280, "test_pairs": 512}},
+                        "train_pairs": 1280, "test_pairs": 512}},
     deviations={"smoke": ["the first 640 training and 256 test images, 1,280 training and "
-                      "512 test pairs, instead of 6,000 / 1,000 and 100,000 / 10,000",
-                      "one seed instead of five"]},
+                          "512 test pairs, instead of 6,000 / 1,000 and 100,000 / 10,000",
+                          "one seed instead of five"]},
     configs=_configs,
     labels=labels,
     cross_check=_pairs_fit,

@@ -75,7 +75,7 @@ SPEC = ChapterSpec(
               "smoke": {**_RESIDUAL_PAPER, "seeds": [0], "ablation_seeds": [0],
                         "train_images": 384, "test_images": 256}},
     deviations={"smoke": ["384 training and 256 test images instead of 60,000 and 10,000",
-                      "one seed instead of five"]},
+                          "one seed instead of five"]},
     configs=_residual_depth_configs,
     ablations=_ablation_configs,
     labels=labels,
