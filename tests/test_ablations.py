@@ -88,3 +88,29 @@ def test_report_2_why_tables_set_each_variant_beside_the_report_and_the_protocol
     assert ranking.loc[PROTOCOL, "the report's claim"] == v.CONTRADICTED
     assert ranking.loc["sgd", "the report's claim"] == v.HOLDS
     assert list(rd.variants_table(p).index) == ["sgd"]
+
+
+def test_report_3_why_tables_pool_the_pair_draws_and_compare_phase_1_on_all_images():
+    import pandas as pd
+    from types import SimpleNamespace as NS
+
+    from cnnrepro.chapter import Chapter
+    from cnnrepro.chapters import digit_pairs as dp
+    p = protocol.resolve("digit_pairs", "cpu", variants=["frozen"], seeds=[0, 1, 2])
+
+    def run(c, ablation_runs=False):
+        which = dp.ablation_of(c, p)
+        if c.model == "digit_classifier":
+            train = 0.99 if which == "phase1_full" else 0.945
+            return NS(config=c, key=c.key(), metrics={"accuracy": train - 0.1},
+                      epochs=pd.DataFrame({"accuracy": [0.8, train + 0.001 * c.seed]}))
+        base = {"protocol": 0.908, "pair_draw": 0.89, "phase1_full": 0.93}[which]
+        return NS(config=c, key=c.key(), metrics={"accuracy": base + 0.001 * c.seed})
+    ch = Chapter(p, [run(c) for c in p.run_configs()], [run(c) for c in p.ablation_configs()])
+    why = dp.why_numbers(ch)
+    assert list(why.index) == [PROTOCOL, "pair_draw", "phase1_full"]
+    assert why.loc["pair_draw", "seeds"] == 5  # pair seed 0 (the protocol's seed-0 run) and four more
+    assert why.loc["phase1_full", "seeds"] == 3
+    p1 = dp.why_phase1(ch)
+    assert p1.loc["phase1_full", "ours"] == pytest.approx(0.991)
+    assert {dp.ablation_of(c, p) for c in p.run_configs()} == {PROTOCOL}

@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from ..ablations import PROTOCOL, number_table
 from ..data import load_mnist
 from ..models.names import EXTRACTOR
 from ..pairs import pair_capacity
@@ -353,7 +354,7 @@ PAIRS_REASON = "the report's data code cannot have made its pairs as printed (er
 
 
 def headlines(summary: pd.DataFrame, phase1: pd.DataFrame, modules: dict, reported: dict, main: str,
-              *, p: Protocol, profile: str) -> list[dict]:
+              *, p: Protocol, profile: str, reasons: dict | None = None) -> list[dict]:
     """The chapter's rows of the book's numbers table: pair accuracy and F1 (the
     report's variant), phase 1's training accuracy, the fine-tuned accuracy (shown:
     the report prints none) and each module's parameters."""
@@ -366,13 +367,14 @@ def headlines(summary: pd.DataFrame, phase1: pd.DataFrame, modules: dict, report
                         reason=reason, test_size=p.test_pairs)
 
     train = phase1["training accuracy, last epoch (progress bar)"]
+    why = reasons or {}
     rows = [pair("same-digit pairs, test accuracy, extractor frozen", main, "accuracy",
-                 reported["overall"]["accuracy"], PAIRS_REASON),
+                 reported["overall"]["accuracy"], "; ".join(filter(None, [PAIRS_REASON, why.get("pairs")]))),
             pair("same-digit pairs, test macro F1, extractor frozen", main, "f1", reported["overall"]["f1"],
                  PAIRS_REASON),
             headline("phase 1 (10 digits), training accuracy (the report: \"about 93%\")", "accuracy",
                      reported["phase1_accuracy"], train.mean(), sd=train.std(ddof=1), seeds=len(train),
-                     profile=profile, decimals=2, test_size=p.source_train)]
+                     profile=profile, decimals=2, test_size=p.source_train, reason=why.get("phase1", ""))]
     if "fine_tuned" in summary.index:
         rows.append(pair("same-digit pairs, test accuracy, extractor fine-tuned (the report's proposed fix)",
                          "fine_tuned", "accuracy", np.nan))
@@ -380,3 +382,39 @@ def headlines(summary: pd.DataFrame, phase1: pd.DataFrame, modules: dict, report
                       modules[rep["module"]].count_params(), profile=profile, decimals=0)
              for rep in reported["modules"]]
     return rows
+
+
+# --- why the numbers differ -------------------------------------------------------
+
+def _phase2_values(runs, p: Protocol, which: str, metric: str) -> list[float]:
+    return [r.metrics[metric] for r in runs if r.config.model == "pair_classifier"
+            and variant_of(r.config) == "frozen" and ablation_of(r.config, p) == which]
+
+
+def why_numbers(ch, metric: str = "accuracy") -> pd.DataFrame:
+    """The report's pair accuracy against the protocol's frozen runs (every seed), the
+    pair draws (pair seed 0 and the ablation's, at the first training seed) and
+    phase 1 on all training images (``ablations.number_table``)."""
+    p = ch.proto
+    values = {PROTOCOL: _phase2_values(ch.runs, p, "protocol", metric)}
+    if "pair_draw" in p.ablations:
+        first = [r.metrics[metric] for r in ch.runs if r.config.model == "pair_classifier"
+                 and variant_of(r.config) == "frozen" and r.config.seed == p.seeds[0]]
+        values["pair_draw"] = first + _phase2_values(ch.ablation_runs, p, "pair_draw", metric)
+    if "phase1_full" in p.ablations:
+        values["phase1_full"] = _phase2_values(ch.ablation_runs, p, "phase1_full", metric)
+    return number_table(values, ch.reported["overall"][metric], kind=metric, decimals=2,
+                        test_size=p.test_pairs)
+
+
+def why_phase1(ch) -> pd.DataFrame:
+    """Phase 1's last-epoch training accuracy (what "about 93%" most likely reads) on
+    the first 6,000 images and, in the ablation, on all 60,000."""
+    def last(runs, which):
+        return [r.epochs["accuracy"].iloc[-1] for r in runs
+                if r.config.model == "digit_classifier" and ablation_of(r.config, ch.proto) == which]
+    values = {PROTOCOL: last(ch.runs, "protocol")}
+    if "phase1_full" in ch.proto.ablations:
+        values["phase1_full"] = last(ch.ablation_runs, "phase1_full")
+    return number_table(values, ch.reported["phase1_accuracy"], kind="accuracy", decimals=2,
+                        test_size=ch.proto.source_train)
