@@ -114,3 +114,32 @@ def test_report_3_why_tables_pool_the_pair_draws_and_compare_phase_1_on_all_imag
     p1 = dp.why_phase1(ch)
     assert p1.loc["phase1_full", "ours"] == pytest.approx(0.991)
     assert {dp.ablation_of(c, p) for c in p.run_configs()} == {PROTOCOL}
+
+
+def test_the_most_specific_variant_names_a_run():
+    from cnnrepro.chapters import cnn_sweeps as ntu
+    p = protocol.resolve("cnn_sweeps", "smoke")
+    names = {ntu.labels(c)["variant"] for c in p.ablation_configs()}
+    assert names == {"torch_init", "torch_norm", "torch_both"}
+    both = next(c for c in p.ablation_configs() if ntu.labels(c)["variant"] == "torch_both")
+    assert both.extra["model_options"]["init"] == "torch"
+    assert both.extra["task"]["normalize"] == ntu.TORCH_NORM
+    assert both.extra["model_options"]["conv_filters"] == [50, 100]  # merged, not replaced
+
+
+def test_pytorch_initialisation_bounds_kernels_and_biases_by_fan_in():
+    from cnnrepro.models import build_model
+    model = build_model("simple_cnn", (28, 28, 1), 10, init="torch")
+    kernel, bias = model.get_layer("conv2").get_weights()
+    bound = 1 / np.sqrt(5 * 5 * 50)
+    assert np.abs(kernel).max() <= bound and np.abs(bias).max() <= bound and np.abs(bias).max() > 0
+    keras_bias = build_model("simple_cnn", (28, 28, 1), 10).get_layer("conv2").get_weights()[1]
+    assert not keras_bias.any()  # Keras's default: zero biases
+    with pytest.raises(ValueError, match="init='xavier' is not allowed"):
+        build_model("simple_cnn", (28, 28, 1), 10, init="xavier")
+
+
+@needs_mirror
+def test_pytorch_normalisation_standardises_the_pixels():
+    task = data.mnist_task(train_limit=1000, test_limit=1, normalize=[0.1307, 0.3081])
+    assert abs(float(task.x_train.mean())) < 0.1 and abs(float(task.x_train.std()) - 1) < 0.1

@@ -37,18 +37,32 @@ def apply(config: RunConfig, variant: Variant) -> RunConfig:
     if unknown:
         raise ValueError(f"variant {variant.name!r} changes unknown setting(s) {unknown}; allowed: "
                          f"{[f.name for f in dataclasses.fields(RunConfig)]} and 'extra'")
-    extra = {**config.extra, **variant.changes.get("extra", {})}
+    extra = dict(config.extra)
+    for k, val in variant.changes.get("extra", {}).items():  # dicts merge one level deep
+        extra[k] = {**extra.get(k, {}), **val} if isinstance(val, dict) else val
     return dataclasses.replace(config, **fields, extra=extra)
 
 
 def name_of(config: RunConfig, variants: list[Variant]) -> str:
     """The variant a run belongs to, or PROTOCOL where it matches none."""
-    for var in variants:
+    def matches(var):
         fields = {k: val for k, val in var.changes.items() if k != "extra"}
-        if all(getattr(config, k) == val for k, val in fields.items()) and \
-                all(config.extra.get(k) == val for k, val in var.changes.get("extra", {}).items()):
-            return var.name
-    return PROTOCOL
+        return all(getattr(config, k) == val for k, val in fields.items()) and \
+            all(_has(config.extra.get(k), val) for k, val in var.changes.get("extra", {}).items())
+
+    def size(var):  # the most specific match wins ("both" over either one)
+        extra = var.changes.get("extra", {})
+        return len(var.changes) + sum(len(val) if isinstance(val, dict) else 1 for val in extra.values())
+
+    found = [var for var in variants if matches(var)]
+    return max(found, key=size).name if found else PROTOCOL
+
+
+def _has(value, wanted) -> bool:
+    """``value`` equals ``wanted``, or holds every entry of a wanted dict."""
+    if isinstance(wanted, dict):
+        return isinstance(value, dict) and all(value.get(k) == w for k, w in wanted.items())
+    return value == wanted
 
 
 def number_table(values: dict[str, list[float]], reported: float, *, kind: str, decimals: int,

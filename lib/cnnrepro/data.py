@@ -202,14 +202,17 @@ def _limit(x: np.ndarray, n: int | None) -> np.ndarray:
 
 
 def mnist_task(train_limit: int | None = None, test_limit: int | None = None,
-               channels: int = 1, pixel_scale: float = 255.0) -> Task:
-    """MNIST with pixels divided by ``pixel_scale`` (default: to [0, 1]; 1 keeps 0-255),
-    shape (28, 28, channels): the image repeated in every channel; ``*_limit`` keeps
-    the first N images."""
+               channels: int = 1, pixel_scale: float = 255.0, normalize=None) -> Task:
+    """MNIST with pixels divided by ``pixel_scale`` (default: to [0, 1]; 1 keeps 0-255)
+    and, with ``normalize`` = [mean, sd], standardised as PyTorch's MNIST example does
+    ([0.1307, 0.3081]); shape (28, 28, channels): the image repeated in every channel;
+    ``*_limit`` keeps the first N images."""
     ds = load_mnist()
 
     def images(x):
         x = x.astype(np.float32) / pixel_scale
+        if normalize is not None:
+            x = (x - np.float32(normalize[0])) / np.float32(normalize[1])
         return np.repeat(x[..., None], channels, axis=-1)
 
     return Task("mnist" if channels == 1 else f"mnist_{channels}ch",
