@@ -143,3 +143,21 @@ def test_pytorch_initialisation_bounds_kernels_and_biases_by_fan_in():
 def test_pytorch_normalisation_standardises_the_pixels():
     task = data.mnist_task(train_limit=1000, test_limit=1, normalize=[0.1307, 0.3081])
     assert abs(float(task.x_train.mean())) < 0.1 and abs(float(task.x_train.std()) - 1) < 0.1
+
+
+def test_ntu_why_offset_sets_the_variants_beside_the_base_model():
+    from types import SimpleNamespace as NS
+
+    from cnnrepro.chapter import Chapter
+    from cnnrepro.chapters import cnn_sweeps as ntu
+    p = protocol.resolve("cnn_sweeps", "smoke", ablations=["torch_init"], ablation_seeds=[0, 1, 2],
+                         repeat_seeds=[0, 1, 2])
+
+    def run(c, acc):
+        return NS(config=c, key=c.key(), metrics={"accuracy": acc + 0.001 * c.seed})
+    protocol_runs = [run(c, 0.980) for c in p.run_configs()]
+    ch = Chapter(p, protocol_runs, [run(c, 0.972) for c in p.ablation_configs()])
+    assert len(ntu.base_runs(ch)) == 3
+    why = ntu.why_offset(ch)
+    assert why.loc[PROTOCOL, "reproduces the report"] == v.CONTRADICTED
+    assert ablations.explains(why) == ["torch_init"]

@@ -281,17 +281,19 @@ def loss_seeds(results: pd.DataFrame) -> tuple[pd.DataFrame, Noise | None]:
 
 
 def headlines(summary: pd.DataFrame, best: pd.Series | None, reported: dict, noise: Noise | None,
-              *, profile: str, test_size: int) -> list[dict]:
+              *, profile: str, test_size: int, reasons: dict | None = None) -> list[dict]:
     """The chapter's rows of the book's numbers table: every printed test accuracy, and
-    the best model's best-epoch and top-5 accuracy."""
+    the best model's best-epoch and top-5 accuracy; ``reasons`` gives (sweep, value)
+    rows what the ablations showed."""
     rows = []
-    for (_, value), row in summary.iterrows():
+    for (sweep, value), row in summary.iterrows():
         if not np.isnan(row["reported"]):
             rows.append(headline(
                 f"{row['factor']} ({row['figure']}): {value}, test accuracy", "accuracy",
                 row["reported"], row["ours"], sd=row["sd"], seeds=int(row["seeds"]), noise=noise,
                 profile=profile, decimals=4, test_size=test_size,
-                reason=f"our run {row['outcome']}" if row["outcome"] else ""))
+                reason="; ".join(filter(None, [f"our run {row['outcome']}" if row["outcome"] else "",
+                                               (reasons or {}).get((sweep, value), "")]))))
     if best is not None:
         for key, kind, label in (("best_epoch_accuracy", "accuracy", "best epoch's test accuracy"),
                                  ("top5_accuracy", "top5", "top-5 test accuracy")):
@@ -302,13 +304,18 @@ def headlines(summary: pd.DataFrame, best: pd.Series | None, reported: dict, noi
 
 # --- why the numbers differ -------------------------------------------------------
 
+def base_runs(ch) -> list:
+    """The protocol's runs of the base model, one per seed of the loss comparison."""
+    keys = [run_config(ch.proto, {}, s).key() for s in ch.proto.repeat_seeds]
+    return [ch.by_key[k] for k in keys if k in ch.by_key]
+
+
 def why_offset(ch) -> pd.DataFrame:
     """The base model's test accuracy against the report's 97.22%: ours under the
     protocol (the loss comparison's seeds) and under each variant
     (``ablations.number_table``)."""
     p = ch.proto
-    values = {PROTOCOL: [ch.by_key[run_config(p, {}, s).key()].metrics["accuracy"] for s in p.repeat_seeds
-                         if run_config(p, {}, s).key() in ch.by_key]}
+    values = {PROTOCOL: [r.metrics["accuracy"] for r in base_runs(ch)]}
     for var in VARIANTS:
         if var.name in p.ablations:
             values[var.name] = [r.metrics["accuracy"] for r in ch.ablation_runs
