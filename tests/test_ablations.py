@@ -151,7 +151,7 @@ def test_ntu_why_offset_sets_the_variants_beside_the_base_model():
     from cnnrepro.chapter import Chapter
     from cnnrepro.chapters import cnn_sweeps as ntu
     p = protocol.resolve("cnn_sweeps", "smoke", ablations=["torch_init"], ablation_seeds=[0, 1, 2],
-                         repeat_seeds=[0, 1, 2])
+                         repeat_seeds=[0, 1, 2], test_images=10000)
 
     def run(c, acc):
         return NS(config=c, key=c.key(), metrics={"accuracy": acc + 0.001 * c.seed})
