@@ -161,3 +161,10 @@ def test_ntu_why_offset_sets_the_variants_beside_the_base_model():
     why = ntu.why_offset(ch)
     assert why.loc[PROTOCOL, "reproduces the report"] == v.CONTRADICTED
     assert ablations.explains(why) == ["torch_init"]
+
+
+def test_closest_names_the_setting_nearest_the_report():
+    table = ablations.number_table({PROTOCOL: [0.975, 0.973], "raw": [0.92, 0.94], "none": []}, 0.93,
+                                   kind="accuracy", decimals=2, test_size=10000)
+    name, diff = ablations.closest(table)
+    assert name == "raw" and diff == pytest.approx(0.0)

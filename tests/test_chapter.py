@@ -66,3 +66,10 @@ def test_images_per_epoch_follows_limits_pairs_and_the_validation_split():
     assert RunConfig(task="mnist", extra={"validation_split": 0.1}, **base).images_per_epoch() == 54000
     assert RunConfig(task="mnist_pairs", extra={"task": {"train_pairs": 1000}},
                      **base).images_per_epoch() == 1000
+
+
+def test_an_import_named_like_a_parameter_is_not_taken_for_its_value():
+    import cnnrepro.ablations as module
+    _, overrides = chapter.parameters_of("residual_depth", {"ablations": module, "seeds": None,
+                                                             "models": print})
+    assert overrides == {"seeds": None}

@@ -41,14 +41,18 @@ best_epochs = None          # default: 10 (paper), 3 (cpu)
 train_images = None         # default: 60000 (paper), 20000 (cpu): the first N
 test_images = None          # default: 10000
 resnet_train_images = None  # default: 60000 (paper), 10000 (cpu)
+ablations = None            # default: ["torch_init", "torch_norm", "torch_both"]
+ablation_seeds = None       # default: [0, 1, 2]
 force = False               # retrain even when the store holds the run
 
 # %% tags=["remove-cell"]
 import pandas as pd
 
-from cnnrepro import ablations, headlines, plots, provenance_block, report
+from cnnrepro import headlines, plots, provenance_block, report
 from cnnrepro import summary as book_summary
 from cnnrepro import sweeps as sw
+from cnnrepro.ablations import explains
+from cnnrepro.ablations import reason as ablation_reason
 from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import cnn_sweeps as ntu
 from cnnrepro.models import build_model, shapes_only
@@ -439,7 +443,7 @@ report.table(why, f"Base model, test accuracy: the report's and ours under the p
 report.glue("n_why_seeds", f"{len(ch.proto.ablation_seeds)}")
 report.glue("why_protocol_where", provenance_block.compute_devices(ntu.base_runs(ch)) or "(not run)")
 report.glue("why_variant_where", provenance_block.compute_devices(ch.ablation_runs) or "(not run)")
-_ = report.glue("why_explained", ", ".join(ablations.explains(why)) or "none")
+_ = report.glue("why_explained", ", ".join(explains(why)) or "none")
 
 # %% [markdown]
 # Variants that reproduce the report's base accuracy: {glue:text}`why_explained`.
@@ -461,7 +465,7 @@ ch.provenance()
 
 # %% tags=["remove-cell"]
 headline = ntu.headlines(summary, best[0] if best else None, ch.reported, noise, profile=ch.profile,
-                         test_size=ch.proto.test_images, reasons={("base", "base"): ablations.reason(why)})
+                         test_size=ch.proto.test_images, reasons={("base", "base"): ablation_reason(why)})
 _ = headlines.publish_headlines(CHAPTER, headline)
 offset = book_summary.offsets(pd.DataFrame(headline).assign(chapter=CHAPTER)).iloc[0]
 report.glue("n_higher", f"{offset['ours higher']}")

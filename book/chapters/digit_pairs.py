@@ -36,6 +36,9 @@ test_pairs = None              # default: 10000
 pair_seed = None               # default: 0
 variants = None                # default: ["frozen", "fine_tuned"]
 finetune_lr_multiplier = None  # default: 0.1 (extractor lr = 0.1 x head lr)
+ablations = None              # default: ["pair_draw", "phase1_full"] (why the numbers differ)
+ablation_pair_seeds = None    # default: [1, 2, 3, 4]
+ablation_seeds = None         # default: [0, 1, 2]
 force = False                  # retrain even when the store holds the run
 
 # %% tags=["remove-cell"]
@@ -45,7 +48,9 @@ import numpy as np
 import pandas as pd
 from IPython.display import Code, display
 
-from cnnrepro import ablations, data, headlines, pairs, plots, report, stats
+from cnnrepro import data, headlines, pairs, plots, report, stats
+from cnnrepro.ablations import explains
+from cnnrepro.ablations import reason as ablation_reason
 from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import digit_pairs as dp
 from cnnrepro.models import concat_residual, pair_transfer, shapes_only
@@ -412,8 +417,8 @@ report.table(why_phase1, "Phase 1, training accuracy of the last epoch (the prog
 # %% tags=["remove-cell"]
 report.glue("pair_seeds", ", ".join(map(str, p.ablation_pair_seeds)))
 report.glue("phase1_seeds", ", ".join(map(str, p.ablation_seeds)))
-report.glue("why_explained", ", ".join(ablations.explains(why)) or "none")
-_ = report.glue("why_p1_explained", ", ".join(ablations.explains(why_phase1)) or "none")
+report.glue("why_explained", ", ".join(explains(why)) or "none")
+_ = report.glue("why_p1_explained", ", ".join(explains(why_phase1)) or "none")
 
 # %% [markdown]
 # Variants that reproduce the report's pair accuracy: {glue:text}`why_explained`;
@@ -451,7 +456,7 @@ ch.provenance({"phase": ["1" if r.config.model == "digit_classifier" else f"2, {
                           for r in ch.runs]})
 
 # %% tags=["remove-cell"]
-reasons = {"pairs": ablations.reason(why), "phase1": ablations.reason(why_phase1)}
+reasons = {"pairs": ablation_reason(why), "phase1": ablation_reason(why_phase1)}
 _ = headlines.publish_headlines(CHAPTER, dp.headlines(summary, phase1_frame, modules, ch.reported, main,
                                                      p=p, profile=ch.profile, reasons=reasons))
 

@@ -111,3 +111,10 @@ def reason(table: pd.DataFrame) -> str:
     hits = explains(table)
     return f"reproduced by the variant(s) {', '.join(hits)}" if hits else \
         f"unexplained after the variants {', '.join(tried)}"
+
+
+def closest(table: pd.DataFrame) -> tuple[str, float]:
+    """The setting whose mean lies nearest the report's number, and its difference."""
+    diff = table["ours - reported"].dropna()
+    name = diff.abs().idxmin()
+    return name, float(diff[name])

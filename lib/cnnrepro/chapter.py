@@ -7,6 +7,7 @@ so every chapter starts the same way and looks its runs up by what tells them ap
 from __future__ import annotations
 
 import json
+import types
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping
@@ -125,7 +126,10 @@ def parameters_of(name: str, namespace: Mapping) -> tuple[str, dict]:
     notebook's globals after its parameters cell)."""
     spec = protocol.chapter(name)
     profile = namespace.get("profile", protocol.DEFAULT_PROFILE)
-    return profile, {k: namespace[k] for k in spec.checks if k in namespace}
+    # a module or function of the same name (an import) is not a parameter value
+    return profile, {k: namespace[k] for k in spec.checks
+                     if k in namespace and not callable(namespace[k])
+                     and not isinstance(namespace[k], types.ModuleType)}
 
 
 def open_chapter(name: str, namespace: Mapping, verbose: int = 2) -> Chapter:
