@@ -168,3 +168,10 @@ def test_closest_names_the_setting_nearest_the_report():
                                    kind="accuracy", decimals=2, test_size=10000)
     name, diff = ablations.closest(table)
     assert name == "raw" and diff == pytest.approx(0.0)
+
+
+def test_an_unexplained_miss_names_what_was_tried_and_the_nearest_setting():
+    table = ablations.number_table({PROTOCOL: [0.975, 0.973, 0.974], "raw": [0.90, 0.96, 0.93]}, 0.93,
+                                   kind="accuracy", decimals=2, test_size=10000)
+    assert ablations.reason(table) == \
+        "unexplained after the variants raw (nearest: raw, +0.0000, inconclusive)"

@@ -109,8 +109,11 @@ def reason(table: pd.DataFrame) -> str:
     if not tried:
         return ""
     hits = explains(table)
-    return f"reproduced by the variant(s) {', '.join(hits)}" if hits else \
-        f"unexplained after the variants {', '.join(tried)}"
+    if hits:
+        return f"reproduced by the variant(s) {', '.join(hits)}"
+    name, diff = closest(table.loc[[PROTOCOL, *tried]] if PROTOCOL in table.index else table.loc[tried])
+    return (f"unexplained after the variants {', '.join(tried)} (nearest: {name}, {diff:+.4f}, "
+            f"{table.loc[name, 'reproduces the report']})")
 
 
 def closest(table: pd.DataFrame) -> tuple[str, float]:
