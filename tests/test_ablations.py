@@ -175,3 +175,11 @@ def test_an_unexplained_miss_names_what_was_tried_and_the_nearest_setting():
                                    kind="accuracy", decimals=2, test_size=10000)
     assert ablations.reason(table) == \
         "unexplained after the variants raw (nearest: raw, +0.0000, inconclusive)"
+
+
+def test_the_shown_table_keeps_every_setting_in_fewer_columns():
+    table = ablations.number_table({PROTOCOL: [0.975, 0.973], "raw": []}, 0.93, kind="accuracy",
+                                   decimals=2, test_size=10000)
+    out = ablations.shown(table)
+    assert list(out.columns) == ["ours (± sd)", "seeds", "reported", "difference", "interval", "verdict"]
+    assert out.loc[PROTOCOL, "ours (± sd)"] == "0.9740 ± 0.0014" and out.loc["raw", "difference"] == "–"

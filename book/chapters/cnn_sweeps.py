@@ -51,7 +51,7 @@ import pandas as pd
 from cnnrepro import headlines, plots, provenance_block, report
 from cnnrepro import summary as book_summary
 from cnnrepro import sweeps as sw
-from cnnrepro.ablations import explains
+from cnnrepro.ablations import explains, shown
 from cnnrepro.ablations import reason as ablation_reason
 from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import cnn_sweeps as ntu
@@ -437,7 +437,7 @@ report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by se
 
 # %% tags=["remove-input"]
 why = ntu.why_offset(ch)
-report.table(why, f"Base model, test accuracy: the report's and ours under the protocol and each "
+report.table(shown(why), f"Base model, test accuracy: the report's and ours under the protocol and each "
              f"variant ({ch.profile} profile)", precision=4)
 
 # %% tags=["remove-cell"]

@@ -36,7 +36,7 @@ test_pairs = None              # default: 10000
 pair_seed = None               # default: 0
 variants = None                # default: ["frozen", "fine_tuned"]
 finetune_lr_multiplier = None  # default: 0.1 (extractor lr = 0.1 x head lr)
-ablations = None              # default: ["pair_draw", "phase1_full"] (why the numbers differ)
+ablations = None              # default: ["pair_draw", "phase1_full"]
 ablation_pair_seeds = None    # default: [1, 2, 3, 4]
 ablation_seeds = None         # default: [0, 1, 2]
 force = False                  # retrain even when the store holds the run
@@ -49,7 +49,7 @@ import pandas as pd
 from IPython.display import Code, display
 
 from cnnrepro import data, headlines, pairs, plots, report, stats
-from cnnrepro.ablations import explains
+from cnnrepro.ablations import explains, shown
 from cnnrepro.ablations import reason as ablation_reason
 from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import digit_pairs as dp
@@ -408,10 +408,10 @@ _ = report.glue("gain_seeds", f"{gain['seeds']}")
 
 # %% tags=["remove-input"]
 why = dp.why_numbers(ch)
-display(report.table(why, f"Same-digit pairs, test accuracy with the extractor frozen: the report's and "
+display(report.table(shown(why), f"Same-digit pairs, test accuracy with the extractor frozen: the report's and "
                      f"ours under the protocol and each variant ({ch.profile} profile)", precision=4))
 why_phase1 = dp.why_phase1(ch)
-report.table(why_phase1, "Phase 1, training accuracy of the last epoch (the progress bar): the report's "
+report.table(shown(why_phase1), "Phase 1, training accuracy of the last epoch (the progress bar): the report's "
              f"\"about 93%\" and ours on 6,000 or all 60,000 images ({ch.profile} profile)", precision=4)
 
 # %% tags=["remove-cell"]

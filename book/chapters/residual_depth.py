@@ -30,7 +30,7 @@ seeds = None         # default: [0, 1, 2, 3, 4]
 epochs = None        # default: 1
 train_images = None  # default: 60000 (the first N training images)
 test_images = None   # default: 10000
-ablations = None        # default: ["sgd", "rmsprop", "unscaled"] (why the numbers differ)
+ablations = None        # default: ["sgd", "rmsprop", "unscaled"]
 ablation_seeds = None   # default: [0, 1, 2, 3, 4]
 force = False        # retrain even when the store holds the run
 
@@ -41,7 +41,7 @@ import pandas as pd
 from IPython.display import Code
 
 from cnnrepro import data, headlines, plots, report, stats
-from cnnrepro.ablations import closest, explains
+from cnnrepro.ablations import closest, explains, shown
 from cnnrepro.ablations import reason as ablation_reason
 from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import residual_depth as rd
@@ -265,7 +265,7 @@ report.table(rd.variants_table(ch.proto), "The variants of the protocol and what
 
 # %% tags=["remove-input"]
 why = rd.why_numbers(ch)
-report.table(why, f"Test accuracy after one epoch at batch size {main_bs}: the report's, and ours "
+report.table(shown(why), f"Test accuracy after one epoch at batch size {main_bs}: the report's, and ours "
              f"under the protocol and each variant ({ch.profile} profile)", precision=4)
 
 # %% [markdown]

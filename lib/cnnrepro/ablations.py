@@ -121,3 +121,14 @@ def closest(table: pd.DataFrame) -> tuple[str, float]:
     diff = table["ours - reported"].dropna()
     name = diff.abs().idxmin()
     return name, float(diff[name])
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """``number_table`` narrowed for the page: mean ± sd in one column, short headers."""
+    return pd.DataFrame({
+        "ours (± sd)": [f"{m:.4f}" + ("" if np.isnan(s) else f" ± {s:.4f}")
+                        for m, s in zip(table["ours"], table["sd"])],
+        "seeds": table["seeds"], "reported": table["reported"],
+        "difference": [f"{d:+.4f}" if not np.isnan(d) else "–" for d in table["ours - reported"]],
+        "interval": table["95% interval for another run"], "verdict": table["reproduces the report"]},
+        index=table.index)
