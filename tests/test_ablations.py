@@ -181,5 +181,6 @@ def test_the_shown_table_keeps_every_setting_in_fewer_columns():
     table = ablations.number_table({PROTOCOL: [0.975, 0.973], "raw": []}, 0.93, kind="accuracy",
                                    decimals=2, test_size=10000)
     out = ablations.shown(table)
-    assert list(out.columns) == ["ours (± sd)", "seeds", "reported", "difference", "interval", "verdict"]
-    assert out.loc[PROTOCOL, "ours (± sd)"] == "0.9740 ± 0.0014" and out.loc["raw", "difference"] == "–"
+    assert list(out.columns) == ["ours ± sd (seeds)", "reported", "difference", "interval", "verdict"]
+    assert out.loc[PROTOCOL, "ours ± sd (seeds)"] == "0.9740 ± 0.0014 (2)"
+    assert out.loc["raw", "difference"] == "–"

@@ -438,7 +438,7 @@ report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by se
 # %% tags=["remove-input"]
 why = ntu.why_offset(ch)
 report.table(shown(why), f"Base model, test accuracy: the report's and ours under the protocol and each "
-             f"variant ({ch.profile} profile)", precision=4)
+             f"variant ({ch.profile} profile)", precision=4).set_properties(**{"font-size": "0.85em"})
 
 # %% tags=["remove-cell"]
 report.glue("n_why_seeds", f"{len(ch.proto.ablation_seeds)}")

@@ -409,10 +409,10 @@ _ = report.glue("gain_seeds", f"{gain['seeds']}")
 # %% tags=["remove-input"]
 why = dp.why_numbers(ch)
 display(report.table(shown(why), f"Same-digit pairs, test accuracy with the extractor frozen: the report's and "
-                     f"ours under the protocol and each variant ({ch.profile} profile)", precision=4))
+                     f"ours under the protocol and each variant ({ch.profile} profile)", precision=4).set_properties(**{"font-size": "0.85em"}))
 why_phase1 = dp.why_phase1(ch)
 report.table(shown(why_phase1), "Phase 1, training accuracy of the last epoch (the progress bar): the report's "
-             f"\"about 93%\" and ours on 6,000 or all 60,000 images ({ch.profile} profile)", precision=4)
+             f"\"about 93%\" and ours on 6,000 or all 60,000 images ({ch.profile} profile)", precision=4).set_properties(**{"font-size": "0.85em"})
 
 # %% tags=["remove-cell"]
 report.glue("pair_seeds", ", ".join(map(str, p.ablation_pair_seeds)))

@@ -38,7 +38,7 @@ force = False        # retrain even when the store holds the run
 import inspect
 
 import pandas as pd
-from IPython.display import Code
+from IPython.display import Code, display
 
 from cnnrepro import data, headlines, plots, report, stats
 from cnnrepro.ablations import closest, explains, shown
@@ -265,8 +265,10 @@ report.table(rd.variants_table(ch.proto), "The variants of the protocol and what
 
 # %% tags=["remove-input"]
 why = rd.why_numbers(ch)
-report.table(shown(why), f"Test accuracy after one epoch at batch size {main_bs}: the report's, and ours "
-             f"under the protocol and each variant ({ch.profile} profile)", precision=4)
+for model in ch.proto.models:
+    display(report.table(shown(why.loc[model]), f"{model}: test accuracy after one epoch at batch size "
+                         f"{main_bs}, the report's and ours under the protocol and each variant "
+                         f"({ch.profile} profile)", precision=4).set_properties(**{"font-size": "0.85em"}))
 
 # %% [markdown]
 # Variants that reproduce the report's number by that rule: {glue:text}`explained_shallow`

@@ -124,11 +124,12 @@ def closest(table: pd.DataFrame) -> tuple[str, float]:
 
 
 def shown(table: pd.DataFrame) -> pd.DataFrame:
-    """``number_table`` narrowed for the page: mean ± sd in one column, short headers."""
+    """``number_table`` narrowed for the page: mean ± sd (seeds) in one column, short
+    headers, the interval as low–high."""
     return pd.DataFrame({
-        "ours (± sd)": [f"{m:.4f}" + ("" if np.isnan(s) else f" ± {s:.4f}")
-                        for m, s in zip(table["ours"], table["sd"])],
-        "seeds": table["seeds"], "reported": table["reported"],
+        "ours ± sd (seeds)": [f"{m:.4f}" + ("" if np.isnan(s) else f" ± {s:.4f}") + f" ({n})"
+                              for m, s, n in zip(table["ours"], table["sd"], table["seeds"])],
+        "reported": table["reported"],
         "difference": [f"{d:+.4f}" if not np.isnan(d) else "–" for d in table["ours - reported"]],
-        "interval": table["95% interval for another run"], "verdict": table["reproduces the report"]},
-        index=table.index)
+        "interval": [i.replace(" to ", "–") for i in table["95% interval for another run"]],
+        "verdict": table["reproduces the report"]}, index=table.index)
