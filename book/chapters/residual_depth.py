@@ -247,8 +247,8 @@ report.table(rd.parameter_split(keras_models, ch.reported["parameter_split"]), "
 # (residual-why)=
 # ## Why the numbers differ
 #
-# Our networks score above the report's numbers after one epoch (section 3.2.1
-# above). The report states the loss and the metric but not the optimizer's settings
+# Where our accuracies after one epoch miss the report's (section 3.2.1 above), the
+# cause lies in what the report does not say. It states the loss and the metric but not the optimizer's settings
 # or the input scaling, and these move a one-epoch result most. Each guess below is a
 # variant of this chapter's protocol, trained at batch size {glue:text}`main_bs` for
 # both networks over {glue:text}`n_ablation_seeds` seeds and stored apart from the
