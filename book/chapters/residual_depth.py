@@ -248,8 +248,9 @@ report.table(rd.parameter_split(keras_models, ch.reported["parameter_split"]), "
 # ## Why the numbers differ
 #
 # Where our accuracies after one epoch miss the report's (section 3.2.1 above), the
-# cause lies in what the report does not say. It states the loss and the metric but not the optimizer's settings
-# or the input scaling, and these move a one-epoch result most. Each guess below is a
+# settings the report does not state are the first suspects: it gives the loss and
+# the metric but not the optimizer's settings or the input scaling, and these move a
+# one-epoch result most. Each guess below is a
 # variant of this chapter's protocol, trained at batch size {glue:text}`main_bs` for
 # both networks over {glue:text}`n_ablation_seeds` seeds and stored apart from the
 # protocol's runs; the tables above show the protocol's runs only.
