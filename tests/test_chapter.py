@@ -73,3 +73,12 @@ def test_an_import_named_like_a_parameter_is_not_taken_for_its_value():
     _, overrides = chapter.parameters_of("residual_depth", {"ablations": module, "seeds": None,
                                                              "models": print})
     assert overrides == {"seeds": None}
+
+
+def test_each_chapter_names_the_ablation_of_its_ablation_runs_for_the_provenance_block():
+    for name, expected in (("residual_depth", {"sgd", "rmsprop", "unscaled"}),
+                           ("digit_pairs", {"pair_draw", "phase1_full"}),
+                           ("cnn_sweeps", {"torch_init", "torch_norm", "torch_both"})):
+        p = protocol.resolve(name, "cpu")
+        assert {p.chapter.ablation_of(p, c) for c in p.ablation_configs()} == expected
+        assert p.at_protocol == (name != "cnn_sweeps")  # NTU's cpu profile is short of the report's

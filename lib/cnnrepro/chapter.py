@@ -44,9 +44,7 @@ class Chapter:
 
     @property
     def at_protocol(self) -> bool:
-        """The runs follow the report's protocol (the paper profile, or a profile
-        equal to it): only then can a claim about them fail."""
-        return self.profile == "paper" or not self.proto.deviations
+        return self.proto.at_protocol
 
     @cached_property
     def reported(self) -> dict:
@@ -87,7 +85,9 @@ class Chapter:
 
     def provenance(self, extra_columns: dict | None = None) -> None:
         """Show the block that ends the chapter: the runs' environment and one row per run."""
-        provenance_block.show(self.runs, self.proto, extra_columns)
+        provenance_block.show(self.runs, self.proto, extra_columns, self.ablation_runs,
+                              [self.proto.chapter.ablation_of(self.proto, r.config)
+                               for r in self.ablation_runs])
 
     def glue_cost(self) -> None:
         """Glue what the runs cost: n_runs, wall_minutes, devices, paper_hours."""

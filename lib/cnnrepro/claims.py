@@ -386,7 +386,7 @@ def chapter_box(chapter: str, frame: pd.DataFrame, proto, **kw):
     publish them for the Summary page, and return the verdict box to display."""
     from . import report
     judged = table(chapter, frame, profile=proto.profile,
-                   at_protocol=proto.profile == "paper" or not proto.deviations, **kw)
+                   at_protocol=proto.at_protocol, **kw)
     publish(chapter, judged)
     shown = (report.table(box_frame(judged), f"The report's claims and their verdicts "
                           f"({proto.profile} profile; ★ central claims)", csv=judged)

@@ -85,17 +85,25 @@ def environment(runs: list[Run], protocol) -> pd.DataFrame:
     return pd.DataFrame({"value": rows}).rename_axis("")
 
 
-def show(runs: list[Run], protocol, extra_columns: dict | None = None):
-    """The two tables that end every chapter: the environment of its runs and one
-    row per run (``extra_columns``: name -> one value per run, inserted after the
-    model)."""
+def show(runs: list[Run], protocol, extra_columns: dict | None = None,
+         ablation_runs: list[Run] = (), variants: list[str] = ()):
+    """The tables that end every chapter: the environment of all its runs, one row per
+    run of the protocol (``extra_columns``: name -> one value per run, inserted after
+    the model) and, where the chapter has ablations, one row per run of them with its
+    variant."""
     from IPython.display import display
-    display(table(environment(runs, protocol), "Environment of the runs")
+    everything = [*runs, *ablation_runs]
+    display(table(environment(everything, protocol), "Environment of the runs")
             .set_properties(**{"text-align": "left", "white-space": "normal"}))
     per_run = runs_table(runs)
     for i, (name, values) in enumerate((extra_columns or {}).items(), start=1):
         per_run.insert(i, name, values)
     display(table(per_run, "Runs", precision=1).set_properties(**{"font-size": "0.85em"}))
+    if ablation_runs:
+        per_variant = runs_table(ablation_runs)
+        per_variant.insert(1, "variant", list(variants) or [""] * len(ablation_runs))
+        display(table(per_variant, "Runs of the ablations (Why the numbers differ)", precision=1)
+                .set_properties(**{"font-size": "0.85em"}))
 
 
 def _head_commit() -> str:

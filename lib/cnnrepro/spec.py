@@ -127,6 +127,7 @@ class ChapterSpec:
     labels: Callable[[RunConfig], dict] = default_labels
     # Runs of variants of the protocol (``ablations``), kept apart from its own runs.
     ablations: Callable[["Protocol"], list[RunConfig]] = lambda p: []
+    ablation_of: Callable[["Protocol", RunConfig], str] = lambda p, config: ""  # its name
 
 
 @dataclass
@@ -155,6 +156,12 @@ class Protocol:
     @property
     def deviations(self) -> list[str]:
         return self.chapter.deviations.get(self.profile, [])
+
+    @property
+    def at_protocol(self) -> bool:
+        """The runs follow the report's protocol (the paper profile, or a profile
+        equal to it): only then can a claim about them fail."""
+        return self.profile == "paper" or not self.deviations
 
     @property
     def store_root(self) -> Path:

@@ -190,6 +190,7 @@ SPEC = ChapterSpec(
                   "model 2 epochs, and a learning rate of 1e12 that diverges"]},
     configs=_configs,
     ablations=_ablation_configs,
+    ablation_of=lambda p, config: name_of(config, VARIANTS),
     labels=labels,
 )
 

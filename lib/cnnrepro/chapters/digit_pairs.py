@@ -140,6 +140,7 @@ SPEC = ChapterSpec(
                           "one seed instead of five"]},
     configs=_configs,
     ablations=_ablation_configs,
+    ablation_of=lambda p, config: ablation_of(config, p),
     labels=labels,
     cross_check=_pairs_fit,
 )
