@@ -68,6 +68,7 @@ EXTRA_KEYS = {
     "model_options": "keyword arguments of the model's builder",
     "optimizer_options": "keyword arguments of the Keras optimizer (momentum, ...)",
     "l2": "L2 penalty added to every gradient (train.scaled_optimizer)",
+    "augment": "training-time data augmentation (models.augment)",
     "class_weight": "per-class loss weights (train.class_weights)",
     "loss": "the loss as the report wrote it (train.LOSSES)",
     "task": "the task's own settings, e.g. pair counts (data.prepare_task)",
@@ -142,7 +143,7 @@ class RunConfig:
         """A line for logs: what tells this run from its neighbours in a chapter."""
         text = f"{self.model} bs={self.batch_size} seed={self.seed} epochs={self.epochs}"
         details = {**self.extra.get("model_options", {}), **self.extra.get("optimizer_options", {}),
-                   **{k: self.extra[k] for k in ("l2", "class_weight", "loss") if k in self.extra}}
+                   **{k: self.extra[k] for k in ("l2", "class_weight", "loss", "augment") if k in self.extra}}
         if self.optimizer != "adam" or self.learning_rate != 1e-3 or details:
             text += f" {self.optimizer} lr={self.learning_rate:g}"
         text += "".join(f" {k}={v}" for k, v in details.items())

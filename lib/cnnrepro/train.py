@@ -15,6 +15,7 @@ from .config import TRAINING_CODE_VERSION, RunConfig, Transfer  # noqa: F401 (re
 from .config import current_numerics, fit_size  # noqa: F401 (re-exported)
 from .data import Task, prepare_task
 from .models import build_model
+from .models.augment import augmented
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "adagrad": keras.optimizers.Adagrad,
               "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
@@ -202,6 +203,8 @@ def compile_model(config: RunConfig, task: Task, pretrained: dict | None = None)
             raise ValueError(f"{config.label()} starts from another run's weights; "
                              "pass them as pretrained (ResultsStore.get_or_train does)")
         multipliers = apply_transfer(model, transfer, pretrained)
+    if config.extra.get("augment"):  # e.g. "crop_flip": active only while training
+        model = augmented(model, config.extra["augment"], config.seed)
     return compile_for_training(model, config.optimizer, config.learning_rate, multipliers,
                                 l2=config.extra.get("l2", 0.0),
                                 loss=config.extra.get("loss", "categorical_crossentropy"),
