@@ -250,9 +250,12 @@ def class_weights(kind: str | None, labels: np.ndarray, classes: int) -> dict[in
 
 
 def kept_weights(model: keras.Model, layers) -> dict[str, np.ndarray] | None:
-    """The weights of ``layers`` by "<layer>/<i>", for runs that later runs start from."""
+    """The weights of ``layers`` (or of every layer: "all") by "<layer>/<i>", for runs
+    that later runs start from or that are analysed after training."""
     if not layers:
         return None
+    if layers == "all":
+        layers = [layer.name for layer in model.layers if layer.weights]
     return {f"{name}/{i}": w for name in layers
             for i, w in enumerate(model.get_layer(name).get_weights())}
 
@@ -300,3 +303,14 @@ def train(config: RunConfig, verbose: int | str = "auto",
                      history.test_probs.astype(np.float32), task.labels_test, timing,
                      task.source, kept_weights(model, config.extra.get("keep_weights")),
                      numerics)
+
+
+def trained_model(config: RunConfig, task: Task, weights: dict) -> keras.Model:
+    """The network of a stored run that kept every layer (``keep_weights: "all"``),
+    rebuilt with those weights, without its training-time augmentation."""
+    model = build_model(config.model, task.input_shape, len(task.class_names),
+                        **config.extra.get("model_options", {}))
+    for layer in model.layers:
+        if layer.weights:
+            set_kept_weights(layer, weights)
+    return model

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from .. import metrics
+from .. import batchnorm, metrics
 from ..headlines import headline
 from ..stats import mean_sd
 from ..ablations import PROTOCOL, Variant, apply, comparison_table, name_of, number_table
@@ -40,7 +40,16 @@ VARIANTS = [
     Variant("unscaled", "the report does not say it divided the pixels by 255: inputs of 0-255 "
                         "would change the first batch norm's input and Adam's early steps",
             {"extra": {"task": {"pixel_scale": 1.0}}}),
+    Variant("bn_stats", "batch-norm moving averages that lag the weights after one epoch "
+                        "(test-batch accuracy trails training accuracy for hundreds of updates): "
+                        "the same training, every weight kept, the test set re-scored with "
+                        "statistics re-estimated over the training images and with each test "
+                        "batch's own",
+            {"extra": {"keep_weights": "all"}}),
 ]
+
+
+BN_STATS = "bn_stats"  # its runs are re-scored by batchnorm.rescored
 
 
 def _ablation_configs(p: Protocol) -> list[RunConfig]:
@@ -223,8 +232,12 @@ def _values(ch, model: str, metric: str) -> dict[str, list[float]]:
                       if (r.config.model, r.config.batch_size) == (model, bs)]}
     for var in VARIANTS:
         if var.name in ch.proto.ablations:
-            out[var.name] = [r.metrics[metric] for r in ch.ablation_runs
-                             if r.config.model == model and labels(r.config)["variant"] == var.name]
+            runs = [r for r in ch.ablation_runs
+                    if r.config.model == model and labels(r.config)["variant"] == var.name]
+            out[var.name] = [r.metrics[metric] for r in runs]
+            if var.name == BN_STATS:
+                out.update({f"{var.name}: {setting}": values
+                            for setting, values in batchnorm.rescored(runs, metric).items()})
     return out
 
 
