@@ -147,6 +147,8 @@ class RunConfig:
         if self.optimizer != "adam" or self.learning_rate != 1e-3 or details:
             text += f" {self.optimizer} lr={self.learning_rate:g}"
         text += "".join(f" {k}={v}" for k, v in details.items())
+        if self.extra.get("keep_weights") == "all":
+            text += " (all weights kept)"
         if "transfer" in self.extra:
             text += f" ({Transfer.from_config(self).describe()})"
         return text

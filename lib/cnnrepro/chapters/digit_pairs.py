@@ -61,6 +61,9 @@ ABLATIONS = {
                  "seed 0) show how far the accuracy moves with the draw alone",
     "phase1_full": "phase 1 on all 60,000 training images gives a better extractor, and "
                    "better-settled batch-norm statistics, for the frozen phase 2",
+    "bn_stats": "phase 1's test accuracy is low because its batch-norm moving averages "
+                "still carry their starting values: phase 1 again with every weight kept, "
+                "its test set re-scored with re-estimated statistics",
 }
 
 
@@ -73,12 +76,22 @@ def _ablation_configs(p: Protocol) -> list[RunConfig]:
         for s in p.ablation_seeds:
             full = dataclasses.replace(phase1_config(p, s), train_limit=None)
             out += [full, phase2_config(p, s, "frozen", source=full)]
+    if "bn_stats" in p.ablations:
+        out += [bn_stats_config(p, s) for s in p.ablation_seeds]
     return out
 
 
+def bn_stats_config(p: Protocol, seed: int) -> RunConfig:
+    """Phase 1 of ``seed`` keeping every weight, for ``batchnorm.rescore_run``."""
+    config = phase1_config(p, seed)
+    return dataclasses.replace(config, extra={**config.extra, "keep_weights": "all"})
+
+
 def ablation_of(config: RunConfig, p: Protocol) -> str:
-    """Which ablation a run belongs to: "pair_draw", "phase1_full" or "protocol"."""
+    """Which ablation a run belongs to: one of ``ABLATIONS`` or "protocol"."""
     if config.model == "digit_classifier":
+        if config.extra.get("keep_weights") == "all":
+            return "bn_stats"
         return "phase1_full" if config.train_limit is None else "protocol"
     if Transfer.from_config(config).source.train_limit is None:
         return "phase1_full"
@@ -133,7 +146,7 @@ SPEC = ChapterSpec(
             "force": boolean},
     profiles={"paper": PAPER, "cpu": PAPER,
               "smoke": {**PAPER, "seeds": [0], "source_train": 640, "source_test": 256,
-                        "train_pairs": 1280, "test_pairs": 512, "ablations": ["pair_draw"],
+                        "train_pairs": 1280, "test_pairs": 512, "ablations": ["pair_draw", "bn_stats"],
                         "ablation_pair_seeds": [1], "ablation_seeds": [0]}},
     deviations={"smoke": ["the first 640 training and 256 test images, 1,280 training and "
                           "512 test pairs, instead of 6,000 / 1,000 and 100,000 / 10,000",
@@ -253,6 +266,16 @@ def moving_mean_gap(model, images: np.ndarray) -> dict[str, float]:
         off = np.abs(np.asarray(layer.moving_mean) - x.mean(0)) / (x.std(0) + 1e-6)
         gaps[layer.name] = float(np.mean(off))
     return gaps
+
+
+def phase1_batchnorm(ch) -> pd.DataFrame:
+    """Per seed of the bn_stats ablation: phase 1's test accuracy with its moving
+    averages as trained, re-estimated over its training images, and with each test
+    batch's own statistics (``batchnorm.rescore_run``)."""
+    from .. import batchnorm
+    rows = {r.config.seed: batchnorm.rescore_stored(r)["accuracy"] for r in ch.ablation_runs
+            if ablation_of(r.config, ch.proto) == "bn_stats"}
+    return pd.DataFrame(rows).T.rename_axis("seed").sort_index()
 
 
 def class_scores(phase2: dict, classes: list[str]) -> pd.DataFrame:
