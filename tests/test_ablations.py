@@ -33,8 +33,8 @@ def test_runs_are_named_by_the_variant_they_belong_to():
 def test_report_2_ablations_run_at_the_first_batch_size_apart_from_the_protocol():
     p = protocol.resolve("residual_depth", "cpu", ablation_seeds=[0, 1])
     configs = p.ablation_configs()
-    assert len(configs) == 3 * 2 * 2 and {c.batch_size for c in configs} == {64}
-    assert {rd.labels(c)["variant"] for c in configs} == {"sgd", "rmsprop", "unscaled"}
+    assert len(configs) == 4 * 2 * 2 and {c.batch_size for c in configs} == {64}
+    assert {rd.labels(c)["variant"] for c in configs} == {"sgd", "rmsprop", "unscaled", "bn_stats"}
     assert {rd.labels(c)["variant"] for c in p.run_configs()} == {PROTOCOL}
     assert not protocol.resolve("residual_depth", "cpu", ablations=[]).ablation_configs()
     with pytest.raises(protocol.ProtocolError, match=r"ablations=\['adamw'\] is not allowed"):

@@ -126,3 +126,45 @@ def test_qmul_epoch_log_sets_the_reports_numbers_beside_ours():
     assert list(log.columns[:2]) == [("train loss", "report"), ("train loss", "ours")]
     assert log.loc[2, ("top-1", "ours")] == 0.7
     assert not np.isnan(log.loc[1, ("top-1", "report")])  # the report logged VGG16 on MNIST
+
+
+def qmul_run(model, acc, variant=None, train_acc=0.98, test_losses=(1.0, 0.8, 1.2)):
+    from cnnrepro.ablations import apply
+    config = qmul.run_config(__import__("cnnrepro.protocol", fromlist=["resolve"]).resolve(
+        "vgg_resnet", "paper"), model, "cifar10", 0)
+    if variant:
+        config = apply(config, next(v for v in qmul.VARIANTS if v.name == variant))
+    epochs = pd.DataFrame({"epoch": [1, 2, 3], "accuracy": [0.5, 0.9, train_acc],
+                           "test_loss": list(test_losses)})
+    return NS(config=config, epochs=epochs, metrics={"accuracy": acc, "loss": 0.5, "top5_accuracy": 0.99})
+
+
+def qmul_chapter(runs, ablation_runs, ablations=("crop_flip",), models=("resnet18",)):
+    proto = NS(ablations=list(ablations), ablation_models=list(models), ablation_seeds=[0],
+               profile="paper")
+    return NS(runs=runs, ablation_runs=ablation_runs, proto=proto, profile="paper",
+              reported=report.reported("vgg_resnet"))
+
+
+def test_qmul_why_tables_set_each_variant_beside_the_protocol_and_the_report():
+    ch = qmul_chapter([qmul_run("resnet18", 0.708), qmul_run("vgg16", 0.771)],
+                      [qmul_run("resnet18", 0.786, "crop_flip", train_acc=0.85, test_losses=(1.0, 0.7, 0.6))])
+    table = qmul.why_numbers(ch, "resnet18")
+    assert list(table.index) == ["protocol", "crop_flip"] and table.loc["crop_flip", "reported"] == 0.785
+    assert table.loc["crop_flip", "reproduces the report"] != "holds"  # one seed: never holds
+    over = qmul.overfitting(ch, "resnet18")
+    assert list(over.index) == ["report", "protocol", "crop_flip"]
+    assert over.loc["protocol", "at epoch"] == 2 and over.loc["crop_flip", "at epoch"] == 3
+    assert over.loc["crop_flip", "train acc., last epoch"] == 0.85
+    assert qmul.untried(ch) == ["weight_decay"]
+    assert qmul.cifar_reason(ch, "resnet18", "accuracy").startswith("unexplained after the variants crop_flip")
+    assert qmul.cifar_reason(ch, "vgg16", "accuracy") == (
+        "unexplained: no variant run on VGG16 yet (tried on ResNet18: see Why the numbers differ)")
+    assert qmul.why_summary(ch)["why_closest"] == "crop_flip"
+
+
+def test_a_variant_run_is_told_apart_in_labels_and_logs():
+    run = qmul_run("resnet18", 0.7, "crop_flip")
+    assert qmul.labels(run.config)["variant"] == "crop_flip"
+    assert "augment=crop_flip" in run.config.label()
+    assert qmul.labels(qmul_run("resnet18", 0.7).config)["variant"] == "protocol"

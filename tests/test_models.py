@@ -145,3 +145,24 @@ def test_uc_resnet_has_two_convolution_and_two_identity_blocks():
     assert m.get_layer("id_block2_out").output.shape[1:] == (6, 6, 256)
     shortcuts = [line.name for line in m.layers if line.name.endswith("_shortcut_conv")]
     assert shortcuts == ["conv_block1_shortcut_conv", "conv_block2_shortcut_conv"]
+
+
+def test_crop_flip_moves_and_mirrors_training_images_only():
+    import keras
+    from cnnrepro.models.augment import PadCropFlip, augmented
+    x = np.arange(2 * 6 * 6, dtype="float32").reshape(2, 6, 6, 1) + 1
+    layer = PadCropFlip(pad=2, seed=3)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+    seen = [np.asarray(layer(x, training=True)) for _ in range(20)]
+    assert all(s.shape == x.shape for s in seen)
+    assert any(not np.array_equal(s, x) for s in seen)
+    for s in seen:  # every output is a shifted (maybe mirrored) window of a padded image
+        for i in range(2):
+            padded = np.pad(x[i, :, :, 0], 2)
+            windows = [w for dy in range(5) for dx in range(5)
+                       for w in (padded[dy:dy + 6, dx:dx + 6], padded[dy:dy + 6, dx:dx + 6][:, ::-1])]
+            assert any(np.array_equal(s[i, :, :, 0], w) for w in windows)
+    inputs = keras.Input((6, 6, 1))
+    base = keras.Model(inputs, keras.layers.Flatten()(inputs))
+    with pytest.raises(ValueError, match=r"unknown augmentation 'mixup'; allowed: \['crop_flip'\]"):
+        augmented(base, "mixup", 0)

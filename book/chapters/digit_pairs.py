@@ -36,7 +36,7 @@ test_pairs = None              # default: 10000
 pair_seed = None               # default: 0
 variants = None                # default: ["frozen", "fine_tuned"]
 finetune_lr_multiplier = None  # default: 0.1 (extractor lr = 0.1 x head lr)
-ablations = None              # default: ["pair_draw", "phase1_full"]
+ablations = None              # default: ["pair_draw", "phase1_full", "bn_stats"]
 ablation_pair_seeds = None    # default: [1, 2, 3, 4]
 ablation_seeds = None         # default: [0, 1, 2]
 force = False                  # retrain even when the store holds the run

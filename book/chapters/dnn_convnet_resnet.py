@@ -37,6 +37,7 @@ patience = None           # default: 3 (paper), 2 (cpu): epochs without a lower 
 validation_split = None   # default: 0.1, the last 10% of the training images
 train_images = None       # default: 60000 (paper), 4000 (cpu): the first N
 test_images = None        # default: 10000 (paper), 2000 (cpu)
+ablations = None          # default: ["bn_stats"]: the low-rate ResNet again, all weights kept
 force = False             # retrain even when the store holds the run
 
 # %% tags=["remove-cell"]

@@ -30,7 +30,7 @@ seeds = None         # default: [0, 1, 2, 3, 4]
 epochs = None        # default: 1
 train_images = None  # default: 60000 (the first N training images)
 test_images = None   # default: 10000
-ablations = None        # default: ["sgd", "rmsprop", "unscaled"]
+ablations = None        # default: ["sgd", "rmsprop", "unscaled", "bn_stats"]
 ablation_seeds = None   # default: [0, 1, 2, 3, 4]
 force = False        # retrain even when the store holds the run
 

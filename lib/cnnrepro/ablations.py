@@ -133,3 +133,14 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
         "difference": [f"{d:+.4f}" if not np.isnan(d) else "–" for d in table["ours - reported"]],
         "interval": [i.replace(" to ", "–") for i in table["95% interval for another run"]],
         "verdict": table["reproduces the report"]}, index=table.index)
+
+
+def variants_table(variants: list[Variant], chosen: list[str]) -> pd.DataFrame:
+    """The ``chosen`` variants: what each changes from the protocol, and the guess it
+    tests."""
+    def changes(var):
+        fields = [f"{k} = {val}" for k, val in var.changes.items() if k != "extra"]
+        extra = [f"{k}: {val}" for k, val in var.changes.get("extra", {}).items()]
+        return "; ".join(fields + extra)
+    return pd.DataFrame([{"variant": var.name, "changes": changes(var), "hypothesis": var.hypothesis}
+                         for var in variants if var.name in chosen]).set_index("variant")

@@ -7,6 +7,7 @@ from .. import batchnorm, metrics
 from ..headlines import headline
 from ..stats import mean_sd
 from ..ablations import PROTOCOL, Variant, apply, comparison_table, name_of, number_table
+from ..ablations import variants_table as ablation_variants
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, default_labels,
                     int_list, positive_int)
 from ..config import RunConfig
@@ -218,10 +219,7 @@ def headlines(summary: pd.DataFrame, reported_results: list[dict], models: dict,
 
 def variants_table(p: Protocol) -> pd.DataFrame:
     """The chapter's variants: what each changes, and the guess it tests."""
-    return pd.DataFrame([{"variant": var.name, "changes": ", ".join(
-        f"{k} = {val}" for k, val in var.changes.items() if k != "extra") or
-        "; ".join(f"{k}: {val}" for k, val in var.changes.get("extra", {}).items()),
-        "hypothesis": var.hypothesis} for var in VARIANTS if var.name in p.ablations]).set_index("variant")
+    return ablation_variants(VARIANTS, p.ablations)
 
 
 def _values(ch, model: str, metric: str) -> dict[str, list[float]]:

@@ -3,7 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from ..ablations import Variant, apply, name_of
+from ..ablations import PROTOCOL, Variant, apply, name_of, number_table
+from ..ablations import reason as ablation_reason
+from ..ablations import variants_table as ablation_variants
 from ..config import RunConfig
 from ..spec import (ChapterSpec, Protocol, boolean, choice_list, int_list, positive_int,
                     positive_number, unit_interval)
@@ -115,8 +117,6 @@ SPEC = ChapterSpec(
 # --- the chapter's tables and figures -------------------------------------------
 
 NAMES = {"vgg16": "VGG16", "resnet18": "ResNet18", "mnist": "MNIST", "cifar10": "CIFAR-10"}
-CIFAR_REASON = ("unknown: the report states no augmentation or input normalisation (ours: "
-                "none), and our CIFAR-10 is a JPEG re-encoding")
 LOG_COLUMNS = {"loss": "train loss", "accuracy": "train acc.", "test_loss": "test loss",
                "test_accuracy": "top-1", "test_top5_accuracy": "top-5"}
 
@@ -228,6 +228,99 @@ def epoch_log(ch, model: str, dataset: str) -> pd.DataFrame:
     return log.rename(columns=LOG_COLUMNS, level=0).sort_index()
 
 
+# --- why the numbers differ -------------------------------------------------------
+
+# The numbers table's CIFAR-10 rows: (kind, the report's key, our metric, decimals)
+CIFAR_METRICS = (("loss", "loss", "loss", 4), ("accuracy", "top1", "accuracy", 3),
+                 ("top5", "top5", "top5_accuracy", 3))
+
+
+def variants_table(p: Protocol) -> pd.DataFrame:
+    """The chapter's variants: what each changes, and the guess it tests."""
+    return ablation_variants(VARIANTS, p.ablations)
+
+
+def variant_runs(ch, model: str, variant: str) -> list:
+    """The CIFAR-10 runs of ``model`` under ``variant`` (PROTOCOL: the chapter's own)."""
+    runs = ch.runs if variant == PROTOCOL else ch.ablation_runs
+    return [r for r in runs if labels(r.config) | {"seed": 0} ==
+            {"model": model, "dataset": "cifar10", "seed": 0, "variant": variant}]
+
+
+def why_numbers(ch, model: str, metric: str = "accuracy") -> pd.DataFrame:
+    """``model`` on CIFAR-10: the report's ``metric`` (a kind of ``CIFAR_METRICS``)
+    against the protocol's runs and each variant's (``ablations.number_table``)."""
+    kind, key, ours, decimals = next(m for m in CIFAR_METRICS if m[0] == metric)
+    values = {name: [r.metrics[ours] for r in variant_runs(ch, model, name)]
+              for name in [PROTOCOL, *[v.name for v in VARIANTS if v.name in ch.proto.ablations]]}
+    return number_table({k: val for k, val in values.items() if val},
+                        reported_result(ch.reported, model, "cifar10")[key], kind=kind,
+                        decimals=decimals, test_size=FULL_SIZES["cifar10"][1])
+
+
+def overfitting(ch, model: str) -> pd.DataFrame:
+    """``model`` on CIFAR-10 per setting (the report, the protocol, each variant run,
+    first seed): training accuracy of the last epoch, the final test loss and the
+    lowest test loss with its epoch: the overfitting the variants address."""
+    def row(epochs: pd.DataFrame) -> dict:
+        best = epochs["test_loss"].idxmin()
+        return {"train acc., last epoch": epochs["accuracy"].iloc[-1],
+                "test loss, last epoch": epochs["test_loss"].iloc[-1],
+                "lowest test loss": epochs["test_loss"].min(), "at epoch": int(epochs.loc[best, "epoch"])}
+    rows = {"report": row(reported_log(ch.reported, "cifar10", model).reset_index(drop=True))}
+    for name in [PROTOCOL, *[v.name for v in VARIANTS if v.name in ch.proto.ablations]]:
+        runs = variant_runs(ch, model, name)
+        if runs:
+            rows[name] = row(runs[0].epochs.reset_index(drop=True))
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("setting")
+
+
+def untried(ch) -> list[str]:
+    """The declared variants with no stored run in this chapter."""
+    ran = {labels(r.config)["variant"] for r in ch.ablation_runs}
+    return [v.name for v in VARIANTS if v.name not in ran]
+
+
+def why_figure(ch):
+    """Epoch curves of the first crop_flip run against the report's log, or a note
+    where there is none."""
+    from .. import plots
+    for model in ch.proto.ablation_models:
+        for run in variant_runs(ch, model, "crop_flip")[:1]:
+            return plots.epoch_curves(run.epochs, reported_log(ch.reported, "cifar10", model),
+                                      title=f"{NAMES[model]} on CIFAR-10 with crop and flip "
+                                            f"({ch.profile} profile)")
+    return plots.note_figure("no crop_flip run in this profile")
+
+
+def why_summary(ch) -> dict[str, str]:
+    """The values the chapter glues into its "Why the numbers differ" text."""
+    from ..ablations import closest, explains
+    out = {"why_models": ", ".join(NAMES[m] for m in ch.proto.ablation_models) or "none",
+           "why_seeds": ", ".join(map(str, ch.proto.ablation_seeds)),
+           "why_untried": ", ".join(untried(ch)) or "none",
+           "why_model": "none", "why_explained": "none", "why_closest": "none",
+           "why_closest_diff": "–"}
+    if ch.proto.ablation_models:
+        first = ch.proto.ablation_models[0]
+        table = why_numbers(ch, first)
+        name, diff = closest(table)
+        out.update(why_model=NAMES[first], why_explained=", ".join(explains(table)) or "none",
+                   why_closest=name, why_closest_diff=f"{diff:+.4f}")
+    return out
+
+
+def cifar_reason(ch, model: str, metric: str) -> str:
+    """The numbers table's reason for a CIFAR-10 miss of ``model``: what the variants
+    run on it showed, or on which model they ran instead."""
+    text = ablation_reason(why_numbers(ch, model, metric))
+    if text:
+        return text
+    tried = sorted({NAMES[r.config.model] for r in ch.ablation_runs})
+    return (f"unexplained: no variant run on {NAMES[model]} yet"
+            + (f" (tried on {', '.join(tried)}: see Why the numbers differ)" if tried else ""))
+
+
 def headlines(ch, vgg_d_parameters: int) -> list[dict]:
     """The chapter's rows of the book's numbers table: test loss, top-1 and top-5 and
     training time per model and dataset, and VGG16's parameter count (shown, not
@@ -239,12 +332,10 @@ def headlines(ch, vgg_d_parameters: int) -> list[dict]:
         for model in ch.proto.models:
             rep, run = reported_result(ch.reported, model, dataset), ch.run(model=model, dataset=dataset)
             name = f"{NAMES[model]} on {NAMES[dataset]}"
-            for kind, key, ours_key, decimals in (("loss", "loss", "loss", 4),
-                                                  ("accuracy", "top1", "accuracy", 3),
-                                                  ("top5", "top5", "top5_accuracy", 3)):
+            for kind, key, ours_key, decimals in CIFAR_METRICS:
                 rows.append(headline(f"{name}, test {key}", kind, rep[key], run.metrics[ours_key],
                                      profile=ch.profile, decimals=decimals, test_size=FULL_SIZES[dataset][1],
-                                     reason=CIFAR_REASON if dataset == "cifar10" else ""))
+                                     reason=cifar_reason(ch, model, kind) if dataset == "cifar10" else ""))
             rows.append(headline(f"{name}, training time (s)", "seconds", rep["seconds"],
                                  run.provenance["timing"]["train_seconds"], profile=ch.profile, decimals=0,
                                  reason=f"hardware: ours on {compute_devices([run])}"))
