@@ -168,3 +168,42 @@ def test_a_variant_run_is_told_apart_in_labels_and_logs():
     assert qmul.labels(run.config)["variant"] == "crop_flip"
     assert "augment=crop_flip" in run.config.label()
     assert qmul.labels(qmul_run("resnet18", 0.7).config)["variant"] == "protocol"
+
+
+def canned_rescore(accuracies):
+    """batchnorm.rescore_stored stand-in: per run path, accuracies as trained,
+    re-estimated and with batch statistics."""
+    def rescore(run):
+        a = accuracies[run.path]
+        return pd.DataFrame({"accuracy": a, "f1": a, "classes predicted": [1, 10, 10]},
+                            index=pd.Index(["as trained", "re-estimated", "batch statistics"],
+                                           name="statistics"))
+    return rescore
+
+
+def test_uc_batchnorm_table_rescores_the_kept_weight_runs_of_the_first_seed(monkeypatch):
+    from cnnrepro import batchnorm, protocol
+    p = protocol.resolve("dnn_convnet_resnet", "cpu")
+    configs = p.ablation_configs()
+    assert [(c.model, c.learning_rate) for c in configs] == [("resnet50_block", 0.001), ("resnet50_block", 0.0001)]
+    assert all(uc.ablation_of(c) == "bn_stats" for c in configs)
+    assert all(uc.ablation_of(c) == "protocol" for c in p.run_configs())
+    runs = [NS(config=c, path=str(i)) for i, c in enumerate(configs)]
+    monkeypatch.setattr(batchnorm, "rescore_stored",
+                        canned_rescore({"0": [0.1, 0.9, 0.95], "1": [0.11, 0.97, 0.96]}))
+    table = uc.batchnorm_table(NS(ablation_runs=runs, seed0=0))
+    assert table.loc[("0.0001", "re-estimated"), "accuracy"] == 0.97
+    assert table.loc[("0.001", "as trained"), "classes predicted"] == 1
+
+
+def test_report_3_phase1_batchnorm_rows_are_the_bn_stats_runs_per_seed(monkeypatch):
+    from cnnrepro import batchnorm, protocol
+    p = protocol.resolve("digit_pairs", "paper")
+    bn = [c for c in p.ablation_configs() if dp.ablation_of(c, p) == "bn_stats"]
+    assert [c.seed for c in bn] == p.ablation_seeds and all(c.train_limit == 6000 for c in bn)
+    runs = [NS(config=c, path=str(c.seed)) for c in bn]
+    monkeypatch.setattr(batchnorm, "rescore_stored", canned_rescore(
+        {str(s): [0.8, 0.95 + s / 100, 0.94] for s in p.ablation_seeds}))
+    table = dp.phase1_batchnorm(NS(ablation_runs=runs, proto=p))
+    assert list(table.index) == p.ablation_seeds
+    assert table.loc[1, "re-estimated"] == pytest.approx(0.96) and table.loc[0, "as trained"] == 0.8
