@@ -207,3 +207,18 @@ def test_report_3_phase1_batchnorm_rows_are_the_bn_stats_runs_per_seed(monkeypat
     table = dp.phase1_batchnorm(NS(ablation_runs=runs, proto=p))
     assert list(table.index) == p.ablation_seeds
     assert table.loc[1, "re-estimated"] == pytest.approx(0.96) and table.loc[0, "as trained"] == 0.8
+
+
+def test_bn_identical_compares_only_runs_of_the_same_processor_and_backend():
+    from cnnrepro.ablations import apply
+    from cnnrepro import protocol
+    p = protocol.resolve("residual_depth", "paper", seeds=[0, 1, 2], ablation_seeds=[0, 1, 2])
+    bn = next(v for v in rd.VARIANTS if v.name == rd.BN_STATS)
+    base = [c for c in p.run_configs() if c.batch_size == 64 and c.model == "resnet_shallow"]
+    probs = [np.eye(3)[[0, 1]], np.eye(3)[[1, 1]], np.eye(3)[[2, 2]]]
+    avx2, avx512 = {"cpu_identity": "avx2", "backend": "tensorflow"}, {"cpu_identity": "avx512", "backend": "tensorflow"}
+    runs = [NS(config=c, test_probs=probs[c.seed], provenance=avx2) for c in base]
+    kept = [NS(config=apply(c, bn), test_probs=probs[c.seed] if c.seed < 2 else probs[0],
+               provenance=avx2 if c.seed != 1 else avx512) for c in base]
+    # seed 0: same machine, same predictions; seed 1: other processor; seed 2: differs
+    assert rd.bn_identical(NS(runs=runs, ablation_runs=kept)) == (1, 2, 3)

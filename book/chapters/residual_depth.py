@@ -291,9 +291,24 @@ for model, short in (("resnet_shallow", "shallow"), ("resnet_deep", "deep")):
     name, diff = closest(why.loc[model])
     report.glue(f"closest_{short}", name)
     report.glue(f"closest_{short}_diff", f"{diff:+.4f}")
-_ = report.glue("n_ablation_seeds", f"{len(ch.proto.ablation_seeds)}")
+report.glue("n_ablation_seeds", f"{len(ch.proto.ablation_seeds)}")
+bn_same, bn_twins, bn_runs = rd.bn_identical(ch)
+report.glue("bn_same", f"{bn_same}")
+report.glue("bn_twins", f"{bn_twins}")
+report.glue("bn_runs", f"{bn_runs}")
+_ = report.glue("bn_train", f"{ch.proto.train_images:,}")
 
 # %% [markdown]
+# The `bn_stats` rows test the batch-norm explanation without changing the training:
+# its runs train as the protocol's but keep every weight, and their accuracy as
+# trained (row `bn_stats`) is the baseline for the two rows below it, which score the
+# same weights again, once with the batch-norm statistics re-estimated over the
+# {glue:text}`bn_train` training images and once with each test batch of
+# {glue:text}`main_bs` normalised by its own statistics. Of the {glue:text}`bn_runs`
+# `bn_stats` runs, {glue:text}`bn_twins` were trained on the same processor and backend
+# as the protocol's run of that seed, and {glue:text}`bn_same` of those end with the
+# same test predictions as it.
+#
 # ## Appendix A: the model code
 #
 # The code that built every model in this chapter, shown from the package (not

@@ -239,6 +239,21 @@ def _values(ch, model: str, metric: str) -> dict[str, list[float]]:
     return out
 
 
+def bn_identical(ch) -> tuple[int, int, int]:
+    """(bn_stats runs with the same test predictions as the protocol's run of that
+    model and seed, those trained on the same processor and backend as it, all
+    bn_stats runs): keeping the weights changes no result, where the numerics match."""
+    def machine(run):
+        return run.provenance.get("cpu_identity"), run.provenance.get("backend")
+    protocol = {(r.config.model, r.config.batch_size, r.config.seed): r for r in ch.runs}
+    kept = [r for r in ch.ablation_runs if labels(r.config)["variant"] == BN_STATS]
+    twins = [(r, protocol[k]) for r in kept
+             if (k := (r.config.model, r.config.batch_size, r.config.seed)) in protocol
+             and machine(protocol[k]) == machine(r)]
+    same = sum(np.array_equal(r.test_probs, twin.test_probs) for r, twin in twins)
+    return same, len(twins), len(kept)
+
+
 def why_numbers(ch, metric: str = "accuracy") -> pd.DataFrame:
     """Per model at the first batch size: the report's number against the protocol's
     runs and each variant's (``ablations.number_table``)."""
