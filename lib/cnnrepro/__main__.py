@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                          metavar=("NAME", "VALUE"), help="a chapter parameter (YAML value)")
     p_train.add_argument("--profile", choices=protocol.PROFILES, default=None)
+    p_train.add_argument("--jobs", type=int, default=1,
+                         help="worker processes, each pinned to its share of the cores "
+                              "(default 1; same numbers as 1 on a CPU)")
     for command, text in (("book", "execute every stale page, then build the HTML "
                            "(the same as jupyter-book build book/)"),
                           ("build", "the same as book")):
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.profile:
                 params["profile"] = args.profile
             with notices_dropped():
-                runs = run.train_chapter(args.chapter, params)
+                runs = run.train_chapter(args.chapter, params, jobs=args.jobs)
             print(f"{len(runs)} runs of {args.chapter} in the store")
         elif args.command in ("book", "build"):
             if args.jobs is not None and args.jobs < 1:

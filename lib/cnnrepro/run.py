@@ -162,17 +162,27 @@ def bring_up_to_date(book: Path | None = None, profile: str | None = None,
     return executed
 
 
-def train_chapter(name: str, params: dict | None = None) -> list:
+def train_chapter(name: str, params: dict | None = None, jobs: int = 1) -> list:
     """Every run of a chapter's protocol, read from the store or trained into it: what
-    executing the chapter trains, without Jupyter (a GPU machine needs only Keras)."""
+    executing the chapter trains, without Jupyter (a GPU machine needs only Keras).
+    ``jobs`` > 1 trains the missing runs in that many pinned worker processes first
+    (``parallel.train_all``; not with ``force``)."""
     from .store import ResultsStore
 
     if name in (SUMMARY, *APPENDICES):
         raise protocol.ProtocolError(f"{name!r} is not a chapter and trains nothing; "
                                      f"allowed: {chapters()}")
     proto = protocol.resolve(name, **(params or {}))
-    return ResultsStore(proto.store_root).get_runs(
-        proto.all_configs(), force=proto.force, requested_by=proto.requested_by(), verbose=2)
+    store = ResultsStore(proto.store_root)
+    if jobs != 1:
+        if proto.force:
+            raise protocol.ProtocolError("force=True with --jobs > 1 is not allowed; "
+                                         "allowed: force with --jobs 1")
+        from . import parallel
+        parallel.train_all([c for c in proto.all_configs() if not store.has(c)], proto.store_root,
+                           jobs, proto.requested_by())
+    return store.get_runs(proto.all_configs(), force=proto.force,
+                          requested_by=proto.requested_by(), verbose=2)
 
 
 def jupyter_book() -> str:
