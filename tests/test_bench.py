@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from cnnrepro import bench
@@ -47,3 +48,13 @@ def test_the_pytorch_peers_have_the_keras_models_parameter_counts():
             assert sum(p.numel() for p in peer.parameters()) == trainable, b.model
             x = torch.zeros(2, b.input_shape[-1], *b.input_shape[:2])
             assert tuple(peer(x).shape) == (2, b.classes)
+
+
+def test_chapter_timings_give_the_speed_up_over_one_worker():
+    from cnnrepro import measurements
+    frame = pd.DataFrame({"chapter": ["c", "c", "c"], "runs": [8, 8, 20], "jobs": [1, 2, 2],
+                          "minutes": [10.0, 6.0, 14.0], "same predictions": [True, True, True],
+                          "cpu": "x", "cores": 2})
+    table = measurements.chapter_timings(frame)
+    assert table.loc[("c", 8, 2), "speed-up"] == pytest.approx(10 / 6)
+    assert np.isnan(table.loc[("c", 20, 2), "speed-up"])  # no one-worker time for 20 runs

@@ -202,6 +202,26 @@ else:
     display(Markdown("Not timed yet: run `python -m cnnrepro bench --time-book`."))
 
 # %% [markdown]
+# ## Training a chapter's runs in parallel
+#
+# Small networks leave much of a processor idle between operations, so independent
+# runs of a chapter can train side by side: `python -m cnnrepro train <chapter> --jobs 2`
+# starts two worker processes, each pinned to one core but keeping the two threads an
+# unpinned process uses, so that every run computes exactly what it computes alone.
+# Measured with `python -m cnnrepro bench --time-chapter <chapter> --jobs 1 2`: the
+# chapter's own runs (no ablations) trained from an empty store, and whether every
+# worker count gave the same test predictions.
+
+# %% tags=["remove-input"]
+chapter_timing = measurements.read(measurements.CHAPTER_TIMING)
+if chapter_timing is not None:
+    display(report.table(measurements.chapter_timings(chapter_timing),
+                         "Minutes from an empty store by worker count, and the speed-up over one "
+                         "worker for the same runs", precision=2, csv=chapter_timing))
+else:
+    display(Markdown("Not timed yet: run `python -m cnnrepro bench --time-chapter residual_depth`."))
+
+# %% [markdown]
 #
 # What each chapter costs from an empty store in the `cpu` profile: the wall time
 # of its stored runs, summed (runs that shared the processor with other work took

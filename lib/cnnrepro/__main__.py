@@ -124,6 +124,13 @@ def main(argv: list[str] | None = None) -> int:
                          help="instead: time the plain build (jupyter-book build book/) "
                               "cold, warm and after one chapter's text changed, --repeats "
                               "times each, on a copy of the book")
+    p_bench.add_argument("--time-chapter", metavar="CHAPTER", default=None,
+                         help="instead: time training CHAPTER's runs from an empty store "
+                              "with each --jobs count")
+    p_bench.add_argument("--jobs", type=int, nargs="+", default=[1, 2],
+                         help="worker counts for --time-chapter (default: 1 2)")
+    p_bench.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                         metavar=("NAME", "VALUE"), help="a chapter parameter for --time-chapter")
     p_bench.add_argument("--out", type=Path, default=None,
                          help="CSV to write (default: results/bench/<backend>-<cpu>.csv)")
     p_verify = sub.add_parser("verify", help="retrain stored runs into a temporary store "
@@ -181,13 +188,18 @@ def main(argv: list[str] | None = None) -> int:
             index = run.build_book(args.book_dir, profile=args.profile, jobs=args.jobs)
             print(f"The book is at {index.resolve()}")
         elif args.command == "bench":
-            from . import bench
+            from . import bench, measurements
             for name, value in (("--steps", args.steps), ("--repeats", args.repeats)):
                 if value is not None and value < 1:
                     raise protocol.ProtocolError(f"{name}={value} is not allowed; allowed: an integer >= 1")
             if args.time_book:
                 out = args.out or bench.default_csv().with_name("book-timing.csv")
                 bench.time_book(out, repeats=args.repeats)
+                print(f"wrote {out}")
+                return 0
+            if args.time_chapter:
+                out = args.out or bench.default_csv().with_name(measurements.CHAPTER_TIMING)
+                bench.time_chapter(out, args.time_chapter, args.jobs, run.parse_params(args.parameter))
                 print(f"wrote {out}")
                 return 0
             if args.check_settings:

@@ -347,3 +347,46 @@ def time_book(out: Path, repeats: int = 3, jobs: int | None = None, log=print) -
     if out.is_file():
         frame = pd.concat([pd.read_csv(out), frame], ignore_index=True)
     return write_csv(frame, out)
+
+
+def time_chapter(out: Path, chapter: str, jobs: list[int], params: dict | None = None,
+                 log=print) -> pd.DataFrame:
+    """Wall time of ``python -m cnnrepro train <chapter>`` from an empty results store
+    with each of ``jobs`` worker counts (the chapter's own runs only: ``params`` are
+    chapter parameters, e.g. seeds), and whether every count gave the same test
+    predictions as the first. Rows are appended to ``out``."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    from .protocol import resolve
+    from .store import ResultsStore
+    params = {"ablations": [], **(params or {})}
+    proto = resolve(chapter, **params)
+    configs = proto.run_configs()
+    rows, first = [], None
+    for n in jobs:
+        with tempfile.TemporaryDirectory(prefix="time-chapter-") as tmp:
+            env = {**os.environ, "CNNREPRO_RESULTS": tmp}
+            command = [sys.executable, "-m", "cnnrepro", "train", chapter, "--jobs", str(n)]
+            for name, value in params.items():
+                command += ["-p", name, json.dumps(value)]
+            log(f"{chapter}, {len(configs)} runs, --jobs {n}: training from an empty store")
+            start = time.perf_counter()
+            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+            seconds = time.perf_counter() - start
+            store = ResultsStore(Path(tmp))
+            probs = [store.load(c).test_probs for c in configs]
+        same = first is None or all(np.array_equal(a, b) for a, b in zip(first, probs))
+        first = probs if first is None else first
+        rows.append({"chapter": chapter, "profile": proto.profile, "runs": len(configs), "jobs": n,
+                     "minutes": round(seconds / 60, 2), "same predictions": same,
+                     "cpu": provenance.cpu_model(), "cores": os.cpu_count(),
+                     "commit": provenance.git_commit(Path(__file__).parent),
+                     "date": provenance.now_utc()})
+        log(f"--jobs {n}: {seconds / 60:.1f} min, same predictions as the first: {same}")
+    frame = pd.DataFrame(rows)
+    if out.is_file():
+        frame = pd.concat([pd.read_csv(out), frame], ignore_index=True)
+    return write_csv(frame, out)

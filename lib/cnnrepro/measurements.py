@@ -13,8 +13,9 @@ from .paths import repo_root
 
 SETTINGS_CHECK = "settings-check.csv"   # bench --check-settings
 BOOK_TIMING = "book-timing.csv"         # bench --time-book
+CHAPTER_TIMING = "chapter-timing.csv"   # bench --time-chapter
 VERIFY = "verify.csv"                   # verify: stored runs retrained and compared
-OWN_SECTIONS = {SETTINGS_CHECK, BOOK_TIMING, VERIFY}  # not throughput files
+OWN_SECTIONS = {SETTINGS_CHECK, BOOK_TIMING, CHAPTER_TIMING, VERIFY}  # not throughput files
 
 
 def bench_dir() -> Path:
@@ -57,3 +58,15 @@ def book_timings(frame: pd.DataFrame) -> pd.DataFrame:
         "pages executed": grouped["executed"].agg(
             lambda s: "; ".join(sorted({v if isinstance(v, str) and v else "none" for v in s}))),
     }).rename_axis("build")
+
+
+def chapter_timings(frame: pd.DataFrame) -> pd.DataFrame:
+    """``bench --time-chapter`` rows: per chapter, runs and worker count, the minutes
+    from an empty store, the speed-up over one worker of the same chapter and runs
+    (where measured), and whether the predictions matched."""
+    out = frame.copy()
+    serial = out[out["jobs"] == 1].groupby(["chapter", "runs"])["minutes"].last()
+    out["speed-up"] = [serial.get((c, r), float("nan")) / m
+                       for c, r, m in zip(out["chapter"], out["runs"], out["minutes"])]
+    return out.set_index(["chapter", "runs", "jobs"])[
+        ["minutes", "speed-up", "same predictions", "cpu", "cores"]]
