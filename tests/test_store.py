@@ -226,6 +226,6 @@ def test_the_committed_store_files_every_run_under_its_config_and_numerics():
 
 
 def test_an_unknown_extra_setting_is_refused_not_hashed_into_a_key():
-    with pytest.raises(ValueError, match=r"extra=\['learning_rte'\].*allowed: \['class_weight'"):
+    with pytest.raises(ValueError, match=r"extra=\['learning_rte'\].*allowed: \['augment', 'class_weight'"):
         RunConfig(**{**TINY.__dict__, "extra": {"learning_rte": 0.1}})
     assert RunConfig(**{**TINY.__dict__, "extra": {"l2": 0.1}}).key() != TINY.key()

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from .. import batchnorm, metrics
+from .. import metrics
 from ..headlines import headline
 from ..stats import mean_sd
 from ..ablations import PROTOCOL, Variant, apply, comparison_table, name_of, number_table
@@ -234,6 +234,7 @@ def _values(ch, model: str, metric: str) -> dict[str, list[float]]:
                     if r.config.model == model and labels(r.config)["variant"] == var.name]
             out[var.name] = [r.metrics[metric] for r in runs]
             if var.name == BN_STATS:
+                from .. import batchnorm  # Keras: only once a page asks for the analysis
                 out.update({f"{var.name}: {setting}": values
                             for setting, values in batchnorm.rescored(runs, metric).items()})
     return out
