@@ -321,7 +321,9 @@ qmul.results_styler(ch, "cifar10", f"Table 4. Test result of VGG and ResNet in C
 # overfitting. Each guess below is a variant of the protocol, trained on CIFAR-10 for
 # {glue:text}`why_models` (seeds: {glue:text}`why_seeds`) and stored apart from the
 # protocol's runs; the tables above show the protocol's runs only. Declared but not
-# run at this profile: {glue:text}`why_untried`.
+# run at this profile: {glue:text}`why_untried`. Where each setting was trained
+# ({glue:text}`why_where`): a variant trained on another backend or device than
+# the protocol differs from it by that as well.
 
 # %% tags=["remove-input"]
 report.table(qmul.variants_table(ch.proto), "The variants of the protocol and what each tests").set_properties(

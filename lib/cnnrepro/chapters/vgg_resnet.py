@@ -293,6 +293,19 @@ def why_figure(ch):
     return plots.note_figure("no crop_flip run in this profile")
 
 
+def where_trained(ch) -> str:
+    """Per setting of the CIFAR-10 runs the Why tables show: backend and devices,
+    since a variant run on another backend than the protocol's differs by that too."""
+    settings = [PROTOCOL, *[v.name for v in VARIANTS if v.name in ch.proto.ablations]]
+    parts = []
+    for name in settings:
+        runs = [r for m in ch.proto.ablation_models for r in variant_runs(ch, m, name)]
+        places = sorted({f"{r.provenance['backend']} on {', '.join(r.provenance['devices'])}" for r in runs})
+        if places:
+            parts.append(f"{name}: {'; '.join(places)}")
+    return ", ".join(parts) or "none"
+
+
 def why_summary(ch) -> dict[str, str]:
     """The values the chapter glues into its "Why the numbers differ" text."""
     from ..ablations import closest, explains
@@ -300,7 +313,7 @@ def why_summary(ch) -> dict[str, str]:
            "why_seeds": ", ".join(map(str, ch.proto.ablation_seeds)),
            "why_untried": ", ".join(untried(ch)) or "none",
            "why_model": "none", "why_explained": "none", "why_closest": "none",
-           "why_closest_diff": "–"}
+           "why_closest_diff": "–", "why_where": where_trained(ch)}
     if ch.proto.ablation_models:
         first = ch.proto.ablation_models[0]
         table = why_numbers(ch, first)
