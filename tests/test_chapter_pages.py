@@ -159,7 +159,8 @@ def test_qmul_why_tables_set_each_variant_beside_the_protocol_and_the_report():
     assert over.loc["protocol", "at epoch"] == 2 and over.loc["crop_flip", "at epoch"] == 3
     assert over.loc["crop_flip", "train acc., last epoch"] == 0.85
     assert qmul.untried(ch) == ["weight_decay"]
-    assert qmul.cifar_reason(ch, "resnet18", "accuracy").startswith("unexplained after the variants crop_flip")
+    assert qmul.cifar_reason(ch, "resnet18", "accuracy").startswith(
+        "unexplained after the variants crop_flip")
     assert qmul.cifar_reason(ch, "vgg16", "accuracy") == (
         "unexplained: no variant run on VGG16 yet (tried on ResNet18: see Why the numbers differ)")
     assert qmul.why_summary(ch)["why_closest"] == "crop_flip"
@@ -188,7 +189,8 @@ def test_uc_batchnorm_table_rescores_the_kept_weight_runs_of_the_first_seed(monk
     from cnnrepro import batchnorm, protocol
     p = protocol.resolve("dnn_convnet_resnet", "cpu")
     configs = p.ablation_configs()
-    assert [(c.model, c.learning_rate) for c in configs] == [("resnet50_block", 0.001), ("resnet50_block", 0.0001)]
+    assert [(c.model, c.learning_rate) for c in configs] == [("resnet50_block", 0.001),
+                                                             ("resnet50_block", 0.0001)]
     assert all(uc.ablation_of(c) == "bn_stats" for c in configs)
     assert all(uc.ablation_of(c) == "protocol" for c in p.run_configs())
     runs = [NS(config=c, path=str(i)) for i, c in enumerate(configs)]
@@ -219,7 +221,8 @@ def test_bn_identical_compares_only_runs_of_the_same_processor_and_backend():
     bn = next(v for v in rd.VARIANTS if v.name == rd.BN_STATS)
     base = [c for c in p.run_configs() if c.batch_size == 64 and c.model == "resnet_shallow"]
     probs = [np.eye(3)[[0, 1]], np.eye(3)[[1, 1]], np.eye(3)[[2, 2]]]
-    avx2, avx512 = {"cpu_identity": "avx2", "backend": "tensorflow"}, {"cpu_identity": "avx512", "backend": "tensorflow"}
+    avx2 = {"cpu_identity": "avx2", "backend": "tensorflow"}
+    avx512 = {"cpu_identity": "avx512", "backend": "tensorflow"}
     runs = [NS(config=c, test_probs=probs[c.seed], provenance=avx2) for c in base]
     kept = [NS(config=apply(c, bn), test_probs=probs[c.seed] if c.seed < 2 else probs[0],
                provenance=avx2 if c.seed != 1 else avx512) for c in base]
