@@ -38,7 +38,7 @@ mnist_test_images = None     # default: 10000 (paper), 1000 (cpu)
 cifar10_train_images = None  # default: 50000 (paper), 4000 (cpu): N/10 of each class
 cifar10_test_images = None   # default: 10000 (paper), 1000 (cpu)
 ablations = None             # default: ["crop_flip"]; also "weight_decay"
-ablation_models = None       # default: ["resnet18"]: the CIFAR-10 runs the variants repeat
+ablation_models = None       # default: ["resnet18"] (CIFAR-10)
 ablation_seeds = None        # default: [0]
 force = False                # retrain even when the store holds the run
 
