@@ -113,6 +113,11 @@ class RunConfig:
             raise ValueError(f"unknown run setting(s) extra={unknown} for {self.model}; "
                              f"allowed: {sorted(EXTRA_KEYS)}")
 
+    def keeping_all_weights(self) -> "RunConfig":
+        """This run with every weight kept (``keep_weights: "all"``), for analyses of
+        the trained network such as ``batchnorm.rescore_run``."""
+        return dataclasses.replace(self, extra={**self.extra, "keep_weights": "all"})
+
     def canonical(self, numerics: dict | None = None) -> dict:
         """The config as stored and hashed; ``numerics`` other than the default are
         part of it."""

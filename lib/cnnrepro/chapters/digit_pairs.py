@@ -83,8 +83,7 @@ def _ablation_configs(p: Protocol) -> list[RunConfig]:
 
 def bn_stats_config(p: Protocol, seed: int) -> RunConfig:
     """Phase 1 of ``seed`` keeping every weight, for ``batchnorm.rescore_run``."""
-    config = phase1_config(p, seed)
-    return dataclasses.replace(config, extra={**config.extra, "keep_weights": "all"})
+    return phase1_config(p, seed).keeping_all_weights()
 
 
 def ablation_of(config: RunConfig, p: Protocol) -> str:
@@ -257,7 +256,9 @@ def moving_mean_gap(model, images: np.ndarray) -> dict[str, float]:
     """Per batch-norm layer of ``model``: |moving mean - actual mean| / actual std of the
     layer's input, averaged over channels, on ``images`` in inference mode."""
     import keras
-    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+    from ..batchnorm import batch_norms
+    bns = batch_norms(model)
     inputs = keras.Model(model.input, [layer.input for layer in bns]).predict(images, batch_size=1000,
                                                                               verbose=0)
     gaps = {}

@@ -1,8 +1,6 @@
 """Chapter 5: DNN vs ConvNet vs a ResNet-50-style network across learning rates
 (Cincinnati, Deep Learning Homework 2)."""
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 
@@ -59,8 +57,7 @@ def _ablation_configs(p: Protocol) -> list[RunConfig]:
     out = []
     for lr in [lr for lr in p.learning_rates if lr in BN_RATES]:
         for s in p.seeds:
-            c = run_config(p, "resnet50_block", lr, "corrected", s)
-            out.append(dataclasses.replace(c, extra={**c.extra, "keep_weights": "all"}))
+            out.append(run_config(p, "resnet50_block", lr, "corrected", s).keeping_all_weights())
     return out
 
 

@@ -243,8 +243,8 @@ def variants_table(p: Protocol) -> pd.DataFrame:
 def variant_runs(ch, model: str, variant: str) -> list:
     """The CIFAR-10 runs of ``model`` under ``variant`` (PROTOCOL: the chapter's own)."""
     runs = ch.runs if variant == PROTOCOL else ch.ablation_runs
-    return [r for r in runs if labels(r.config) | {"seed": 0} ==
-            {"model": model, "dataset": "cifar10", "seed": 0, "variant": variant}]
+    wanted = {"model": model, "dataset": "cifar10", "variant": variant}
+    return [r for r in runs if all(labels(r.config)[k] == v for k, v in wanted.items())]
 
 
 def why_numbers(ch, model: str, metric: str = "accuracy") -> pd.DataFrame:
