@@ -48,6 +48,9 @@ BENCHES = (
     Bench("resnet18", (32, 32, 3), 10, 128, "vgg_resnet", 24),
     Bench("resnet18_small_stem", (32, 32, 3), 10, 128, "(CPU reference)", 4),
     Bench("simple_cnn", (28, 28, 1), 10, 128, "cnn_sweeps", 24, "sgd", 0.1),
+    Bench("dnn", (28, 28, 1), 10, 32, "dnn_convnet_resnet", 200),
+    Bench("convnet", (28, 28, 1), 10, 32, "dnn_convnet_resnet", 80),
+    Bench("resnet50_block", (28, 28, 1), 10, 32, "dnn_convnet_resnet", 12),
 )
 
 
@@ -242,6 +245,11 @@ def run(out: Path, **kw) -> pd.DataFrame:
         keras_rows = frame["framework"] != "pytorch"
         frame.loc[keras_rows, "framework"] += " (oneDNN " + (
             "off" if facts["tf_onednn"] == "0" else "on") + ")"
+    if out.is_file():  # a measurement of some models keeps the file's other rows
+        old = pd.read_csv(out)
+        measured = set(zip(frame["framework"], frame["model"], frame["precision"]))
+        kept = [k not in measured for k in zip(old["framework"], old["model"], old["precision"])]
+        frame = pd.concat([old[kept], frame], ignore_index=True)
     return write_csv(frame, out)
 
 
