@@ -85,3 +85,38 @@ def test_each_chapter_names_the_ablation_of_its_ablation_runs_for_the_provenance
         assert {p.chapter.ablation_of(p, c) for c in p.ablation_configs()} == expected
         # the cpu profiles of NTU, QMUL and UC are short of the report's protocol
         assert p.at_protocol == (name in ("residual_depth", "digit_pairs"))
+
+
+def test_a_chapter_that_mixes_profiles_shows_a_stored_paper_run_in_place_of_its_own(
+        tmp_path, monkeypatch):
+    from test_store import fake_run as stored_run
+
+    from cnnrepro import claims
+    from cnnrepro.config import DEFAULT_NUMERICS
+    from cnnrepro.store import ResultsStore
+    monkeypatch.setenv("CNNREPRO_RESULTS", str(tmp_path))
+    monkeypatch.setattr("cnnrepro.store.train", lambda *a, **k: pytest.fail("trained"))
+    params = {"models": ["dnn"], "learning_rates": [0.1, 0.01], "losses": ["as printed"],
+              "ablations": []}
+    cpu = protocol.resolve("dnn_convnet_resnet", "cpu", **params).run_configs()
+    paper = {c.learning_rate: c for c in protocol.resolve("dnn_convnet_resnet", "paper").run_configs()
+             if c.model == "dnn" and "loss" not in c.extra}
+    store = ResultsStore(tmp_path)
+    stored_run(store, cpu[0], DEFAULT_NUMERICS, accuracy=0.7)          # 0.1 at cpu
+    stored_run(store, paper[0.1], DEFAULT_NUMERICS, accuracy=0.8)      # and at paper
+    stored_run(store, cpu[1], DEFAULT_NUMERICS, accuracy=0.9)          # 0.01 at cpu only
+    ch = chapter.open_chapter("dnn_convnet_resnet", {"profile": "cpu", **params}, verbose=0)
+    shown = {r.config.learning_rate: r for r in ch.runs}
+    assert shown[0.1].metrics["accuracy"] == 0.8 and ch.profile_of(shown[0.1]) == "paper"
+    assert shown[0.01].metrics["accuracy"] == 0.9 and ch.profile_of(shown[0.01]) == "cpu"
+    assert ch.profiles_shown == "paper (1 of 2 runs), cpu (the rest)"
+    frame = ch.evidence()
+    assert frame.set_index("learning_rate")[claims.AT_PROTOCOL].to_dict() == {"0.1": True, "0.01": False}
+    # a claim is judged only on runs that all follow the protocol
+    number = {"id": "n", "quote": "q", "section": "1", "kind": "number", "reported": 0.8,
+              "decimals": 2, "number_kind": "accuracy"}
+    at_paper, _ = claims.judge({**number, "where": {"learning_rate": "0.1"}}, frame, at_protocol=False)
+    at_cpu, _ = claims.judge({**number, "where": {"learning_rate": "0.01"}}, frame, at_protocol=False)
+    assert at_paper.verdict != "not tested" and at_cpu.verdict == "not tested"
+    assert claims.claim_profile({**number, "where": {"learning_rate": "0.1"}}, frame, "cpu") == "paper"
+    assert claims.claim_profile(number, frame, "cpu") == "cpu"

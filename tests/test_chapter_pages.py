@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cnnrepro import report
+from cnnrepro import protocol, report
 from cnnrepro.chapters import cnn_sweeps as ntu
 from cnnrepro.chapters import digit_pairs as dp
 from cnnrepro.chapters import dnn_convnet_resnet as uc
@@ -55,29 +55,49 @@ def test_sweep_percent_says_not_run_for_a_missing_value():
 
 def uc_run(model, lr, loss, seed, acc, history):
     config = RunConfig(task="mnist", model=model, epochs=5, batch_size=32, seed=seed, learning_rate=lr,
-                       extra={"loss": uc.LOSSES[loss]} if loss != "corrected" else {})
+                       extra={"loss": "double_softmax"} if loss == "double softmax" else {})
     return NS(config=config, key=f"{model}{lr}{loss}{seed}", metrics={"accuracy": acc, "f1": acc},
               updates=pd.DataFrame({"loss": history, "accuracy": history}))
 
 
-def test_identical_pairs_counts_as_printed_runs_equal_to_their_corrected_twin():
-    runs = [uc_run("dnn", 0.1, "as printed", 0, 0.9, [1.0, 0.5]),
-            uc_run("dnn", 0.1, "corrected", 0, 0.9, [1.0, 0.5]),
-            uc_run("dnn", 0.01, "as printed", 0, 0.9, [1.0, 0.5]),
-            uc_run("dnn", 0.01, "corrected", 0, 0.9, [1.0, 0.4])]
-    assert uc.identical_pairs(runs) == (1, 2)
+def uc_chapter(runs, paper=()):
+    """A stand-in for the chapter object: its runs, those at paper named in ``paper``."""
+    keys = {r.config.key() for r in runs if r.key in paper}
+    return NS(runs=runs, profile_of=lambda r: "paper" if r.config.key() in keys else "cpu")
 
 
 def test_uc_best_runs_and_their_headlines_leave_the_double_softmax_uncounted():
     runs = [uc_run("dnn", lr, loss, 0, acc, [1.0])
-            for lr, loss, acc in ((0.1, "corrected", 0.8), (0.01, "corrected", 0.96),
+            for lr, loss, acc in ((0.1, "as printed", 0.8), (0.01, "as printed", 0.96),
                                   (0.1, "double softmax", 0.5), (0.01, "double softmax", 0.7))]
-    ours = uc.mean_by_loss(uc.results_frame(runs), ["corrected", "double softmax"])
+    ours = uc.mean_by_loss(uc.results_frame(uc_chapter(runs)), ["as printed", "double softmax"])
     best = uc.table1(report.reported("dnn_convnet_resnet"), ours, ["dnn"])
-    assert best.loc[("DNN", "ours, corrected"), "learning rate"] == "0.01"
-    rows = uc.headlines(best, profile="cpu", test_size=2000)
+    assert best.loc[("DNN", "ours, as printed"), "learning rate"] == "0.01"
+    rows = uc.headlines(best, test_sizes={"cpu": 2000})
     assert [r["counted"] for r in rows] == [True, True, False, False]
+    assert {r["profile"] for r in rows} == {"cpu"}
     assert uc.double_softmax_cost(ours).loc["DNN", ("accuracy", 0.1)] == pytest.approx(0.3)
+
+
+def test_uc_cells_carry_their_profile_and_a_model_is_at_paper_only_where_every_rate_is():
+    runs = [uc_run("dnn", lr, loss, 0, acc, [1.0])
+            for lr, loss, acc in ((0.1, "as printed", 0.8), (0.01, "as printed", 0.96),
+                                  (0.1, "double softmax", 0.5), (0.01, "double softmax", 0.7))]
+    at_paper = {"dnn0.1as printed0", "dnn0.01as printed0", "dnn0.1double softmax0"}
+    ours = uc.mean_by_loss(uc.results_frame(uc_chapter(runs, at_paper)), ["as printed", "double softmax"])
+    table = uc.table2(report.reported("dnn_convnet_resnet"), ours)
+    assert table.loc[("DNN", 0.1), ("", "profile")] == "paper"
+    reported = report.reported("dnn_convnet_resnet")["by_learning_rate"]["dnn"]
+    assert table.loc[("DNN", 0.1), ("accuracy", "difference")] == pytest.approx(0.8 - reported[0.1][0])
+    best = uc.table1(report.reported("dnn_convnet_resnet"), ours, ["dnn"])
+    assert best.loc[("DNN", "ours, as printed"), "profile"] == "paper"
+    assert best.loc[("DNN", "ours, double softmax"), "profile"] == "cpu"  # 0.01 is at cpu
+    rows = uc.headlines(best, test_sizes={"cpu": 2000, "paper": 10000})
+    assert [r["profile"] for r in rows] == ["paper", "paper", "cpu", "cpu"]
+    # the double softmax's cost is compared only where both losses ran at one profile
+    cost = uc.double_softmax_cost(ours)
+    assert cost.loc["DNN", ("accuracy", 0.1)] == pytest.approx(0.3)
+    assert ("accuracy", 0.01) not in cost.columns
 
 
 def test_the_double_softmax_floor_is_log_of_one_plus_nine_over_e():
@@ -228,3 +248,14 @@ def test_bn_identical_compares_only_runs_of_the_same_processor_and_backend():
                provenance=avx2 if c.seed != 1 else avx512) for c in base]
     # seed 0: same machine, same predictions; seed 1: other processor; seed 2: differs
     assert rd.bn_identical(NS(runs=runs, ablation_runs=kept)) == (1, 2, 3)
+
+
+def test_uc_data_split_has_a_column_per_profile_and_counts_merged_twins():
+    split = uc.data_split(protocol.resolve("dnn_convnet_resnet", "paper"),
+                          protocol.resolve("dnn_convnet_resnet", "cpu"))
+    assert split.loc["fit"].tolist()[:2] == [54000, 3600] and split.loc["test"].tolist()[:2] == [10000, 2000]
+    merged = {"why": "its loss, written from_logits=True on a softmax output, computed ..."}
+    runs = [NS(provenance={"merged": [merged]}), NS(provenance={}),
+            NS(provenance={"merged": [{"why": "computed with jax"}]})]
+    assert uc.merged_twins(runs) == 1
+    assert uc.classes_predicted(NS(test_pred=np.array([3, 3, 1]))) == 2

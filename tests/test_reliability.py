@@ -29,7 +29,7 @@ TINY = RunConfig(task="mnist", model="resnet_shallow", epochs=1, batch_size=32, 
     ("vgg_resnet", {"learning_rate": "fast"}, ["learning_rate='fast'", "number > 0"]),
     ("cnn_sweeps", {"batch_sizes": [128, 0]}, ["batch_sizes=[128, 0]", ">= 1"]),
     ("cnn_sweeps", {"best_epochs": "ten"}, ["best_epochs='ten'", "positive integer"]),
-    ("dnn_convnet_resnet", {"losses": ["mse"]}, ["mse", "as printed", "corrected"]),
+    ("dnn_convnet_resnet", {"losses": ["mse"]}, ["mse", "as printed", "double softmax"]),
     ("residual_depth", {"epochs": 2.5}, ["epochs=2.5", "positive integer"]),
 ])
 def test_bad_chapter_parameters_stop_before_any_training(chapter, params, fragments, monkeypatch):

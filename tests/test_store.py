@@ -229,3 +229,55 @@ def test_an_unknown_extra_setting_is_refused_not_hashed_into_a_key():
     with pytest.raises(ValueError, match=r"extra=\['learning_rte'\].*allowed: \['augment', 'class_weight'"):
         RunConfig(**{**TINY.__dict__, "extra": {"learning_rte": 0.1}})
     assert RunConfig(**{**TINY.__dict__, "extra": {"l2": 0.1}}).key() != TINY.key()
+
+
+def test_a_key_names_the_loss_as_computed_so_backends_cannot_share_one():
+    # the UC report's call, from_logits=True on a softmax output: TensorFlow computes
+    # the cross-entropy (the default, no key entry), JAX the double softmax
+    assert config_module.computed_loss("from_logits", "tensorflow") == "categorical_crossentropy"
+    assert config_module.computed_loss("from_logits", "jax") == "double_softmax"
+
+    def of(backend):
+        loss = config_module.computed_loss("from_logits", backend)
+        extra = {"loss": loss} if loss != "categorical_crossentropy" else {}
+        return RunConfig(**{**TINY.__dict__, "extra": extra})
+
+    tf, jax = of("tensorflow"), of("jax")
+    assert tf == TINY and tf.key() != jax.key() and tf.key(JAX) != jax.key(JAX)
+    with pytest.raises(ValueError, match=r"'from_logits' is not allowed; allowed: \['double_softmax'\]"):
+        RunConfig(**{**TINY.__dict__, "extra": {"loss": "from_logits"}})
+    with pytest.raises(ValueError, match=r"'logits'.*'from_logits'"):
+        config_module.computed_loss("logits", "tensorflow")
+    with pytest.raises(ValueError, match=r"'mxnet'.*'jax'"):
+        config_module.computed_loss("from_logits", "mxnet")
+
+
+def written_loss_run(store, config, numerics, name, accuracy=0.5):
+    """A run stored the old way, at ``name``: its config naming the loss as written."""
+    scratch = store_module.ResultsStore(store.root.parent / f"scratch-{name}")
+    path = fake_run(scratch, config, numerics, accuracy)
+    stored = json.loads((path / "config.json").read_text())
+    stored["extra"] = {**stored["extra"], "loss": "from_logits"}
+    (path / "config.json").write_text(json.dumps({**stored, "key": name}))
+    old = store.root / config.model / name
+    old.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(path, old)
+    return old
+
+
+def test_rekey_resolves_a_written_loss_merging_a_run_into_its_identical_twin(tmp_store):
+    default = config_module.DEFAULT_NUMERICS
+    twin = fake_run(tmp_store, TINY, default)                    # "corrected", TensorFlow
+    same = written_loss_run(tmp_store, TINY, default, "a1")      # "as printed", the same run
+    other_seed = RunConfig(**{**TINY.__dict__, "seed": 1})
+    alone = written_loss_run(tmp_store, other_seed, default, "a2")  # "as printed", no twin
+    on_jax = written_loss_run(tmp_store, RunConfig(**{**TINY.__dict__, "seed": 2}), JAX, "a3")
+    differs = written_loss_run(tmp_store, TINY, default, "a4", accuracy=0.9)  # other numbers
+    moved = dict(store_module.rekey(tmp_store, log=lambda m: None))
+    assert moved[same] == twin and not same.exists()
+    assert tmp_store.load(TINY).provenance["merged"][0]["previous_key"] == same.name
+    assert moved[alone].name == other_seed.key()
+    assert "categorical_crossentropy on tensorflow" in tmp_store.load(other_seed).provenance["refiled"]["why"]
+    double = RunConfig(**{**TINY.__dict__, "seed": 2, "extra": {"loss": "double_softmax"}})
+    assert moved[on_jax].name == double.key(JAX) and tmp_store.load(double).numerics == JAX
+    assert differs.exists() and differs not in moved               # left, and named in the log

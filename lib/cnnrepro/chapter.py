@@ -24,6 +24,7 @@ class Chapter:
     proto: protocol.Protocol
     runs: list[Run]                                      # the protocol's runs
     ablation_runs: list[Run] = field(default_factory=list)  # its variants' runs
+    paper_keys: set[str] = field(default_factory=set)  # runs shown at paper (mixed_profiles)
     by_key: dict[str, Run] = field(init=False)
 
     def __post_init__(self):
@@ -46,6 +47,21 @@ class Chapter:
     def at_protocol(self) -> bool:
         return self.proto.at_protocol
 
+    def profile_of(self, run: Run) -> str:
+        """The profile ``run`` was trained at: paper for a paper twin, else the chapter's."""
+        return "paper" if run.config.key() in self.paper_keys else self.profile
+
+    def run_at_protocol(self, run: Run) -> bool:
+        return self.at_protocol or run.config.key() in self.paper_keys
+
+    @property
+    def profiles_shown(self) -> str:
+        """The chapter's profile, or, where it mixes, e.g. 'paper (17 of 24 runs), cpu'."""
+        n = sum(r.config.key() in self.paper_keys for r in self.runs)
+        if not n or n == len(self.runs):
+            return "paper" if n else self.profile
+        return f"paper ({n} of {len(self.runs)} runs), {self.profile} (the rest)"
+
     @cached_property
     def reported(self) -> dict:
         return report.reported(self.name)
@@ -66,8 +82,12 @@ class Chapter:
                        f"chapter {self.name!r} has no runs")
 
     def evidence(self) -> pd.DataFrame:
-        """One row per run, its labels as columns, for the claims module."""
-        return claims.evidence_frame(self.runs, self.labels)
+        """One row per run, its labels as columns, for the claims module; where the
+        chapter mixes profiles, also whether each run follows the report's protocol."""
+        frame = claims.evidence_frame(self.runs, self.labels)
+        if self.paper_keys:
+            frame[claims.AT_PROTOCOL] = [self.run_at_protocol(r) for r in self.runs]
+        return frame
 
     def judge_claims(self, frame: pd.DataFrame | None = None, **kw):
         """The chapter's claims judged on ``frame`` (default: ``evidence()``) and
@@ -132,18 +152,48 @@ def parameters_of(name: str, namespace: Mapping) -> tuple[str, dict]:
                      and not isinstance(namespace[k], types.ModuleType)}
 
 
+def paper_twins(proto: protocol.Protocol, configs: list[RunConfig]) -> dict[str, RunConfig]:
+    """For a chapter that mixes profiles (``ChapterSpec.mixed_profiles``) shown below
+    the report's protocol: each of ``configs`` (by key) whose paper-profile run with
+    the same labels (seed included) is stored in the same store, mapped to that run's
+    config (smoke runs, kept apart, never mix)."""
+    if not proto.chapter.mixed_profiles or proto.at_protocol:
+        return {}
+    paper = protocol.resolve(proto.chapter.name, "paper")
+    if paper.store_root != proto.store_root:
+        return {}
+    store = ResultsStore(paper.store_root)
+
+    def identity_with_seed(config: RunConfig) -> str:
+        return json.dumps(proto.chapter.labels(config), sort_keys=True, default=str)
+
+    twins = {identity_with_seed(c): c for c in paper.run_configs()}
+    out = {}
+    for c in configs:
+        twin = twins.get(identity_with_seed(c))
+        if twin is not None and twin.key() != c.key() and store.find(twin) is not None:
+            out[c.key()] = twin
+    return out
+
+
 def open_chapter(name: str, namespace: Mapping, verbose: int = 2) -> Chapter:
     """Resolve chapter ``name``'s protocol from the parameters in ``namespace``, get its
-    runs from the results store (training what is missing, a line per run), and glue
+    runs from the results store (training what is missing, a line per run; a chapter
+    that mixes profiles reads the paper runs stored in place of its own), and glue
     the profile for the text."""
     profile, overrides = parameters_of(name, namespace)
     proto = protocol.resolve(name, profile, **overrides)
     store = ResultsStore(proto.store_root)
-    configs = proto.all_configs()
+    own = proto.run_configs()
+    twins = paper_twins(proto, own)
+    shown = [twins.get(c.key(), c) for c in own]
+    configs = list({c.key(): c for c in [*shown, *proto.ablation_configs()]}.values())
     runs = store.get_runs(configs, force=proto.force, requested_by=proto.requested_by(),
                           verbose=verbose)
-    ablation = {c.key() for c in proto.ablation_configs()} - {c.key() for c in proto.run_configs()}
+    ablation = {c.key() for c in configs} - {c.key() for c in shown}
     by_config = dict(zip((c.key() for c in configs), runs))
-    report.glue_profile(proto)
-    return Chapter(proto, [r for k, r in by_config.items() if k not in ablation],
-                   [r for k, r in by_config.items() if k in ablation])
+    ch = Chapter(proto, [r for k, r in by_config.items() if k not in ablation],
+                 [r for k, r in by_config.items() if k in ablation],
+                 paper_keys={t.key() for t in twins.values()})
+    report.glue_profile(proto, ch.profiles_shown)
+    return ch

@@ -41,6 +41,11 @@ from .store import Run
 
 CLAIM_KINDS = ("number", "comparison", "trend", "best", "worst", "collapse", "versus",
                "speed_ratio", "consistency")
+# An evidence frame's column saying whether a run follows the report's protocol, for
+# a chapter whose runs mix profiles: a group of runs is judged at the protocol only
+# if every run it reads does.
+AT_PROTOCOL = "at_protocol"
+
 COLUMNS = ["chapter", "claim", "section", "quote", "kind", "central", "counted", "profile",
            "evidence", "verdict", "direction", "difference", "reason", "link"]
 
@@ -106,7 +111,7 @@ def select(frame: pd.DataFrame, where: dict | None) -> pd.DataFrame:
     for label, wanted in (where or {}).items():
         if label not in frame:
             raise ValueError(f"where: label {label!r} is not allowed; allowed: "
-                             f"{[c for c in frame.columns if c != 'run']}")
+                             f"{[c for c in frame.columns if c not in ('run', AT_PROTOCOL)]}")
         mask &= frame[label].astype(str) == str(wanted)
     return frame[mask]
 
@@ -181,8 +186,20 @@ def _groups(frame: pd.DataFrame, claim: dict) -> list[tuple[str, dict]]:
     return [(f"{by} {level}", {**base, by: level}) for level in levels]
 
 
+def _rows_read(frame: pd.DataFrame, claim: dict, where: dict) -> pd.DataFrame:
+    """The rows of ``frame`` a claim's group reads: its ``a`` and ``b`` rows for a
+    comparison, every row of ``where`` otherwise."""
+    rows = select(frame, where)
+    if claim["kind"] == "comparison":
+        rows = pd.concat([select(rows, claim["a"]), select(rows, claim["b"])])
+    return rows
+
+
 def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
     kind, metric = claim["kind"], claim.get("metric", "accuracy")
+    if not at_protocol and AT_PROTOCOL in frame:
+        rows = _rows_read(frame, claim, where)
+        at_protocol = bool(len(rows)) and bool(rows[AT_PROTOCOL].all())
     kw = {"at_protocol": at_protocol, "noise": noise}
     if kind == "number":
         return v.number(claim.get("number_kind", "accuracy"), claim["reported"],
@@ -293,6 +310,16 @@ def _describe(label: str, part: v.Verdict) -> str:
     return text + part.verdict
 
 
+def claim_profile(claim: dict, frame: pd.DataFrame, profile: str) -> str:
+    """The profile of the runs a claim reads: "paper" where every one of them follows
+    the report's protocol in a frame that mixes profiles, else the chapter's."""
+    if AT_PROTOCOL not in frame or claim["kind"] in ("consistency", "speed_ratio"):
+        return profile
+    rows = [_rows_read(frame, claim, where) for _, where in _groups(frame, claim)]
+    rows = pd.concat(rows) if rows else frame.iloc[:0]
+    return "paper" if len(rows) and rows[AT_PROTOCOL].all() else profile
+
+
 def table(chapter: str, frame: pd.DataFrame, *, profile: str, at_protocol: bool,
           noise_from: dict | None = None, noise_source: str = "",
           bench: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -306,7 +333,8 @@ def table(chapter: str, frame: pd.DataFrame, *, profile: str, at_protocol: bool,
         rows.append({"chapter": chapter, "claim": claim["id"], "section": claim["section"],
                      "quote": claim["quote"], "kind": claim["kind"],
                      "central": bool(claim.get("central", False)),
-                     "counted": bool(claim.get("counted", True)), "profile": profile,
+                     "counted": bool(claim.get("counted", True)),
+                     "profile": claim_profile(claim, frame, profile),
                      "evidence": evidence, "verdict": verdict.verdict,
                      "direction": verdict.direction, "difference": verdict.difference,
                      "reason": verdict.reason, "link": claim.get("link", "")})

@@ -70,7 +70,7 @@ EXTRA_KEYS = {
     "l2": "L2 penalty added to every gradient (train.scaled_optimizer)",
     "augment": "training-time data augmentation (models.augment)",
     "class_weight": "per-class loss weights (train.class_weights)",
-    "loss": "the loss as the report wrote it (train.LOSSES)",
+    "loss": "the loss as computed, when not categorical cross-entropy (COMPUTED_LOSSES)",
     "task": "the task's own settings, e.g. pair counts (data.prepare_task)",
     "per_update_test": "whether a random test batch is scored after every update",
     "validation_split": "the last fraction of the training images held out by fit",
@@ -78,6 +78,29 @@ EXTRA_KEYS = {
     "keep_weights": "layers whose weights the store keeps for later runs",
     "transfer": "layers started from another run's weights (Transfer)",
 }
+
+
+# What a run's loss computes (``extra["loss"]``; absent: categorical cross-entropy).
+# A key names the loss as computed, never as written: the same Keras call computes
+# different losses on different backends (``computed_loss``), and a run stored under
+# the call's name would answer for both.
+COMPUTED_LOSSES = ("double_softmax",)
+
+
+def computed_loss(written: str, backend: str) -> str:
+    """What a loss written as ``written`` computes on Keras ``backend``: "from_logits"
+    (``CategoricalCrossentropy(from_logits=True)`` on a softmax output, the UC report's
+    call) is categorical cross-entropy on TensorFlow, whose softmax tensors carry the
+    logits Keras then uses (tests/test_train.py proves it), and the double softmax on
+    JAX and torch, whose arrays cannot carry them."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown Keras backend {backend!r}; allowed: {list(BACKENDS)}")
+    if written == "from_logits":
+        return "categorical_crossentropy" if backend == "tensorflow" else "double_softmax"
+    if written in ("categorical_crossentropy", *COMPUTED_LOSSES):
+        return written
+    raise ValueError(f"unknown loss {written!r}; allowed: ['categorical_crossentropy', "
+                     f"'from_logits', {', '.join(map(repr, COMPUTED_LOSSES))}]")
 
 
 # Training images of each task's full training set (a run's ``train_limit`` keeps
@@ -112,6 +135,12 @@ class RunConfig:
         if unknown:
             raise ValueError(f"unknown run setting(s) extra={unknown} for {self.model}; "
                              f"allowed: {sorted(EXTRA_KEYS)}")
+        loss = self.extra.get("loss")
+        if loss is not None and loss not in COMPUTED_LOSSES:
+            raise ValueError(f"extra['loss']={loss!r} is not allowed; allowed: "
+                             f"{list(COMPUTED_LOSSES)} (a loss as computed; categorical "
+                             f"cross-entropy is the absent key; config.computed_loss "
+                             f"resolves a written loss for a backend)")
 
     def keeping_all_weights(self) -> "RunConfig":
         """This run with every weight kept (``keep_weights: "all"``), for analyses of

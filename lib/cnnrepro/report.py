@@ -35,9 +35,18 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
-def glue_profile(proto) -> str:
+def glue_profile(proto, shown: str | None = None) -> str:
     """Glue "profile" (its name) and "profile_note" (the name and how it departs from
-    the report's protocol) for a chapter's text and captions; returns the note."""
+    the report's protocol) for a chapter's text and captions; returns the note.
+    ``shown``: where the chapter mixes profiles, which runs are at which
+    (``Chapter.profiles_shown``)."""
+    if shown and shown != proto.profile:
+        note = (f"{shown}; the {proto.profile} runs deviate from the report: "
+                f"{'; '.join(proto.deviations)}") if shown != "paper" else \
+            "paper profile (the report's protocol)"
+        glue("profile", shown)
+        glue("profile_note", note)
+        return note
     if proto.profile == "paper":
         note = "paper profile (the report's protocol)"
     elif not proto.deviations:

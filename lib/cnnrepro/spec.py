@@ -128,6 +128,10 @@ class ChapterSpec:
     # Runs of variants of the protocol (``ablations``), kept apart from its own runs.
     ablations: Callable[["Protocol"], list[RunConfig]] = lambda p: []
     ablation_of: Callable[["Protocol", RunConfig], str] = lambda p, config: ""  # its name
+    # Show each protocol run at the paper profile where the store holds a paper run
+    # with the same labels (chapter.paper_twins), for a chapter whose paper protocol
+    # is trained cell by cell; the rest stay at the chosen profile.
+    mixed_profiles: bool = False
 
 
 @dataclass

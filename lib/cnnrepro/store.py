@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import provenance
-from .config import (KNOWN_NUMERICS, TRAINING_CODE_VERSION, RunConfig, Transfer,
+from .config import (KNOWN_NUMERICS, TRAINING_CODE_VERSION, RunConfig, Transfer, computed_loss,
                      current_numerics, describe_numerics, numerics_of, onednn_enabled)
 from .execution import note_input
 
@@ -238,39 +238,88 @@ class ResultsStore:
                 for i, c in enumerate(configs, start=1)]
 
 
-def note_refiled(path: Path, old_key: str, numerics: dict) -> None:
+def note_refiled(path: Path, old_key: str, why: str) -> None:
     """Say in a run's provenance why it lives under another key than it was stored
     under."""
+    _note(path, "refiled", {"previous_key": old_key, "date": provenance.now_utc(), "why": why})
+
+
+def note_merged(path: Path, old_key: str, why: str) -> None:
+    """Say in a run's provenance that a stored duplicate of it (``old_key``) was merged
+    into it."""
+    prov = json.loads((path / "provenance.json").read_text())
+    merged = prov.get("merged", []) + [{"previous_key": old_key, "date": provenance.now_utc(),
+                                        "why": why}]
+    _note(path, "merged", merged)
+
+
+def _note(path: Path, name: str, value) -> None:
     prov_path = path / "provenance.json"
     prov = json.loads(prov_path.read_text())
-    prov["refiled"] = {"previous_key": old_key, "date": provenance.now_utc(),
-                       "why": f"computed with {describe_numerics(numerics)}, which became "
-                              "part of the key; the run is unchanged"}
+    prov[name] = value
     _write_json(prov_path, prov)
+
+
+def same_run(a: Path, b: Path) -> bool:
+    """Whether two stored runs computed the same numbers: equal history and metrics
+    files, equal test predictions (timing and provenance aside)."""
+    if any((a / f).read_bytes() != (b / f).read_bytes()
+           for f in ("updates.csv", "epochs.csv", "metrics.json")):
+        return False
+    with np.load(a / "predictions.npz") as x, np.load(b / "predictions.npz") as y:
+        return sorted(x.files) == sorted(y.files) and all(np.array_equal(x[k], y[k]) for k in x.files)
+
+
+def computed_config(stored: dict, numerics: dict) -> tuple[dict, str | None]:
+    """A stored config with a loss named as written (``"from_logits"``, keys before the
+    key named the loss as computed) resolved to what it computed with ``numerics``;
+    and why, or None where nothing changed."""
+    extra = stored.get("extra") or {}
+    if extra.get("loss") != "from_logits":
+        return stored, None
+    loss = computed_loss("from_logits", numerics["backend"])
+    extra = {k: v for k, v in extra.items() if k != "loss"}
+    if loss != "categorical_crossentropy":
+        extra["loss"] = loss
+    return ({**stored, "extra": extra},
+            f"its loss, written from_logits=True on a softmax output, computed "
+            f"{loss} on {numerics['backend']}; keys name the loss as computed")
 
 
 def rekey(store: ResultsStore, log=log_line) -> list[tuple[Path, Path]]:
     """File every run of ``store`` under the key its config and recorded numerics
-    give (a store written before numerics were part of keys filed runs computed
-    with JAX, or with oneDNN off, under the default key). Moves folders, rewrites
-    their config.json, and returns (old, new) paths; a run whose new place is taken
-    stays where it is and is named in the log. Runs of another code version are
-    left alone: no current config reads them."""
+    give: a store written before numerics were part of keys filed runs computed with
+    JAX, or with oneDNN off, under the default key; one written before keys named the
+    loss as computed filed the UC report's call under "from_logits"
+    (``computed_config``). Moves folders, rewrites their config.json, notes why in
+    their provenance, and returns (old, new) paths. A run whose new place holds the
+    same run (``same_run``) is merged into it (removed, noted on the one kept); a
+    run whose new place holds another stays where it is and is named in the log.
+    Runs of another code version are left alone: no current config reads them."""
     moved = []
     for path in store.runs():
         stored = json.loads((path / "config.json").read_text())
         if stored.get("code_version") != TRAINING_CODE_VERSION:
             continue
         numerics = recorded_numerics(json.loads((path / "provenance.json").read_text()))
+        stored, why = computed_config(stored, numerics)
+        why = why or (f"computed with {describe_numerics(numerics)}, which became part of "
+                      f"the key; the run is unchanged")
         config = RunConfig.from_canonical(stored)
         new = store.path(config, numerics)
         if new == path:
             continue
         if new.exists():
-            log(f"{path}: its place {new} is taken; left where it is")
+            if same_run(path, new):
+                note_merged(new, path.name, why)
+                shutil.rmtree(path)
+                log(f"{config.label()}: {path.name} merged into {new.name}, the same run")
+                moved.append((path, new))
+            else:
+                log(f"{path}: its place {new} is taken by another run; left where it is")
             continue
         _write_json(path / "config.json", {"key": new.name, **config.canonical(numerics)})
-        note_refiled(path, path.name, numerics)
+        note_refiled(path, path.name, why)
         os.rename(path, new)
         log(f"{config.label()}: {path.name} -> {new.name} ({numerics})")
         moved.append((path, new))

@@ -30,8 +30,10 @@ def double_softmax_crossentropy(y_true, y_pred):
     return -keras.ops.sum(y_true * keras.ops.log_softmax(y_pred, axis=-1), axis=-1)
 
 
-# extra["loss"]: categorical cross-entropy as every chapter uses it; Keras's loss with
-# from_logits=True on softmax outputs (the UC report's call); the double softmax.
+# The losses ``compile_for_training`` knows: categorical cross-entropy (every run's,
+# unless ``extra["loss"]`` names one of config.COMPUTED_LOSSES); Keras's call with
+# from_logits=True on softmax outputs (the UC report's, which a run never names: its
+# key says what the call computes, config.computed_loss); the double softmax.
 LOSSES = {"categorical_crossentropy": lambda: "categorical_crossentropy",
           "from_logits": lambda: keras.losses.CategoricalCrossentropy(from_logits=True),
           "double_softmax": lambda: double_softmax_crossentropy}

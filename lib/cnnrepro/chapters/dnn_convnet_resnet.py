@@ -4,17 +4,18 @@
 import numpy as np
 import pandas as pd
 
-from ..config import RunConfig, fit_size
+from ..config import RunConfig, computed_loss, fit_size
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
                     number_list, positive_int, positive_number)
 
 MODELS = ["dnn", "convnet", "resnet50_block"]
 # "as printed": the report's SparseCategoricalCrossentropy(from_logits=True) on softmax
-# outputs, run by Keras (on TensorFlow it uses the softmax's logits, so the call does
-# no harm); "double softmax": what the call means as written (and what Keras on JAX
-# computes); "corrected": from_logits=False, what the models' softmax calls for.
-LOSSES = {"as printed": "from_logits", "double softmax": "double_softmax",
-          "corrected": "categorical_crossentropy"}
+# outputs, as the report's Keras on TensorFlow computed it: the softmax's logits are
+# used, so it is the correct cross-entropy (config.computed_loss), whatever backend
+# trains it here; "double softmax": what the call means as written (and what it
+# computes on JAX), the counterfactual.
+LOSSES = {"as printed": "from_logits", "double softmax": "double_softmax"}
+REPORT_BACKEND = "tensorflow"  # the report's code imports tensorflow and runs on it
 MNIST_SIZES = (60000, 10000)
 
 
@@ -28,8 +29,9 @@ def validation_fraction(name: str, value) -> float:
 def run_config(p: Protocol, model: str, learning_rate: float, loss: str, seed: int) -> RunConfig:
     extra = {"per_update_test": False, "validation_split": p.validation_split,
              "early_stopping": {"monitor": "val_loss", "patience": p.patience}}
-    if LOSSES[loss] != "categorical_crossentropy":
-        extra["loss"] = LOSSES[loss]
+    computed = computed_loss(LOSSES[loss], REPORT_BACKEND)
+    if computed != "categorical_crossentropy":
+        extra["loss"] = computed
     return RunConfig(task="mnist", model=model, epochs=p.max_epochs, batch_size=p.batch_size,
                      seed=seed, optimizer="adam", learning_rate=learning_rate,
                      train_limit=None if p.train_images == MNIST_SIZES[0] else p.train_images,
@@ -44,8 +46,8 @@ def _configs(p: Protocol) -> list[RunConfig]:
 
 # Where the ResNet answers one class on the test set after a high training accuracy,
 # the chapter blames batch-norm moving averages that lag the weights. The test: the
-# ResNet at the low learning rates again (corrected loss, which on TensorFlow is what
-# the report's call computes), every weight kept, re-scored without training.
+# ResNet at the low learning rates again with the loss as printed, every weight
+# kept, re-scored without training.
 ABLATIONS = {"bn_stats": "stale batch-norm moving averages, not the weights, make the "
                          "low-rate ResNet answer one class"}
 BN_RATES = (0.001, 0.0001)
@@ -57,7 +59,7 @@ def _ablation_configs(p: Protocol) -> list[RunConfig]:
     out = []
     for lr in [lr for lr in p.learning_rates if lr in BN_RATES]:
         for s in p.seeds:
-            out.append(run_config(p, "resnet50_block", lr, "corrected", s).keeping_all_weights())
+            out.append(run_config(p, "resnet50_block", lr, "as printed", s).keeping_all_weights())
     return out
 
 
@@ -83,9 +85,11 @@ _SMOKE = {**_PAPER, "learning_rates": [0.1, 0.001], "train_images": 300, "test_i
           "max_epochs": 2, "patience": 1}
 
 def loss_label(config: RunConfig) -> str:
-    """The chapter's name for a run's loss ("as printed", "double softmax", "corrected")."""
+    """The chapter's name for a run's loss: "as printed" (what the report's call
+    computed) or "double softmax"."""
     computed = config.extra.get("loss", "categorical_crossentropy")
-    return next(name for name, value in LOSSES.items() if value == computed)
+    return next(name for name, written in LOSSES.items()
+                if computed_loss(written, REPORT_BACKEND) == computed)
 
 
 def labels(config: RunConfig) -> dict:
@@ -118,6 +122,7 @@ SPEC = ChapterSpec(
                   "2 epochs with a patience of 1"]},
     configs=_configs,
     ablations=_ablation_configs,
+    mixed_profiles=True,
     ablation_of=lambda p, config: ablation_of(config),
     labels=labels,
 )
@@ -129,14 +134,15 @@ NAMES = {"dnn": "DNN", "convnet": "ConvNet", "resnet50_block": "ResNet"}
 BN_MOMENTUM = 0.99  # Keras's BatchNormalization default, which the report's code keeps
 
 
-def results_frame(runs) -> pd.DataFrame:
-    """One row per run: model, learning rate, loss, seed, test accuracy and macro F1,
-    and how early stopping ended it."""
+def results_frame(ch) -> pd.DataFrame:
+    """One row per run of chapter ``ch``: model, learning rate, loss, seed, the profile
+    it was trained at, test accuracy and macro F1, and how early stopping ended it."""
     return pd.DataFrame([{
         "model": NAMES[r.config.model], "learning rate": r.config.learning_rate,
-        "loss": loss_label(r.config), "seed": r.config.seed, "accuracy": r.metrics["accuracy"],
-        "f1": r.metrics["f1"], "epochs trained": r.metrics.get("epochs_trained"),
-        "best epoch": r.metrics.get("best_epoch"), "key": r.key} for r in runs])
+        "loss": loss_label(r.config), "seed": r.config.seed, "profile": ch.profile_of(r),
+        "accuracy": r.metrics["accuracy"], "f1": r.metrics["f1"],
+        "epochs trained": r.metrics.get("epochs_trained"),
+        "best epoch": r.metrics.get("best_epoch"), "key": r.key} for r in ch.runs])
 
 
 def batchnorm_table(ch) -> pd.DataFrame:
@@ -149,25 +155,26 @@ def batchnorm_table(ch) -> pd.DataFrame:
     return pd.concat(frames, names=["learning rate"])
 
 
-def identical_pairs(runs) -> tuple[int, int]:
-    """(pairs of 'as printed' and 'corrected' runs with identical per-update history,
-    pairs compared)."""
-    by = {(r.config.model, r.config.learning_rate, r.config.seed, loss_label(r.config)): r for r in runs}
-    pairs = [(by[k], by[(*k[:3], "corrected")]) for k in by
-             if k[3] == "as printed" and (*k[:3], "corrected") in by]
-    same = sum(a.updates[["loss", "accuracy"]].equals(b.updates[["loss", "accuracy"]]) for a, b in pairs)
-    return same, len(pairs)
+def merged_twins(runs) -> int:
+    """Runs into which a stored twin was merged because its loss, written
+    from_logits=True, computed the same numbers (store.rekey): each is a pair trained
+    both ways that came out identical to the last digit."""
+    return sum(1 for r in runs for m in r.provenance.get("merged", []) if "from_logits" in m["why"])
 
 
-def data_split(p: Protocol) -> pd.DataFrame:
-    """Where each part of the data comes from, and how many images it holds."""
-    n_fit = fit_size(p.train_images, p.validation_split)
-    return pd.DataFrame({
-        "images": [p.train_images, n_fit, p.train_images - n_fit, p.test_images],
-        "source": ["the first N of mnist.load_data()'s 60,000 training images",
-                   "the first part, shuffled every epoch",
-                   "the last part, as Keras's validation_split takes it",
-                   "the 10,000 test images (the first N)"]},
+def data_split(*protocols: Protocol) -> pd.DataFrame:
+    """Where each part of the data comes from, and how many images it holds under each
+    of ``protocols`` (one column per profile)."""
+    def images(p: Protocol) -> list[int]:
+        n_fit = fit_size(p.train_images, p.validation_split)
+        return [p.train_images, n_fit, p.train_images - n_fit, p.test_images]
+
+    columns = {f"images ({p.profile})": images(p) for p in protocols}
+    return pd.DataFrame({**columns, "source": [
+        "the first N of mnist.load_data()'s 60,000 training images",
+        "the first part, shuffled every epoch",
+        "the last part, as Keras's validation_split takes it",
+        "the 10,000 test images (the first N)"]},
         index=["training set", "fit", "validation", "test"])
 
 
@@ -193,19 +200,37 @@ def reported_grid(reported: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["model", "learning rate"])
 
 
+def cell_profile(profiles: pd.Series) -> str:
+    """A cell's profile: paper only where every run of it is."""
+    return "paper" if (profiles == "paper").all() else next(p for p in profiles if p != "paper")
+
+
 def mean_by_loss(results: pd.DataFrame, losses: list[str]) -> dict[str, pd.DataFrame]:
-    """Per loss: mean accuracy and F1 over seeds per (model, learning rate)."""
-    mean = results.groupby(["model", "learning rate", "loss"], sort=False)[["accuracy", "f1"]].mean()
-    return {loss: mean.xs(loss, level="loss") for loss in losses}
+    """Per loss: mean accuracy and F1 over seeds per (model, learning rate), and the
+    cell's profile."""
+    cells = results.groupby(["model", "learning rate", "loss"], sort=False)
+    mean = cells[["accuracy", "f1"]].mean().join(cells["profile"].agg(cell_profile))
+    return {loss: mean.xs(loss, level="loss") for loss in losses
+            if loss in mean.index.get_level_values("loss")}
 
 
 def table2(reported: dict, ours: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Table 2: accuracy and F1 by learning rate, the report's beside ours with each loss."""
+    """Table 2: accuracy and F1 by learning rate, the report's beside ours with each
+    loss, the difference (ours as printed minus the report's) and the profile of the
+    cell's runs as printed."""
     theirs = reported_grid(reported)
-    return pd.concat(
-        {metric: pd.concat({"report": theirs[metric], **{loss: t[metric] for loss, t in ours.items()}},
-                           axis=1).dropna(subset=list(ours), how="all")
-         for metric in ("accuracy", "f1")}, axis=1)
+    printed = ours.get("as printed")
+    parts = {}
+    for metric in ("accuracy", "f1"):
+        part = pd.concat({"report": theirs[metric], **{loss: t[metric] for loss, t in ours.items()}},
+                         axis=1)
+        if printed is not None:
+            part["difference"] = printed[metric] - theirs[metric]
+        parts[metric] = part
+    table = pd.concat(parts, axis=1).dropna(subset=[(m, loss) for m in parts for loss in ours], how="all")
+    if printed is not None:
+        table[("", "profile")] = printed["profile"].reindex(table.index)
+    return table
 
 
 def table1(reported: dict, ours: dict[str, pd.DataFrame], models: list[str]) -> pd.DataFrame:
@@ -214,19 +239,30 @@ def table1(reported: dict, ours: dict[str, pd.DataFrame], models: list[str]) -> 
     for model in models:
         name, rep = NAMES[model], reported["best"][model]
         rows.append({"model": name, "run": "report", "accuracy": rep["accuracy"], "F1": rep["f1"],
-                     "learning rate": "not stated"})
+                     "learning rate": "not stated", "profile": ""})
         for loss, t in ours.items():
             lr = t.loc[name, "accuracy"].idxmax()
+            # the best of a model is at paper only where every learning rate is
             rows.append({"model": name, "run": f"ours, {loss}", "accuracy": t.loc[(name, lr), "accuracy"],
-                         "F1": t.loc[(name, lr), "f1"], "learning rate": f"{lr:g}"})
+                         "F1": t.loc[(name, lr), "f1"], "learning rate": f"{lr:g}",
+                         "profile": cell_profile(t.loc[name, "profile"])})
     return pd.DataFrame(rows).set_index(["model", "run"])
 
 
 def double_softmax_cost(ours: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
-    """Corrected minus double softmax, per model and learning rate (None without both)."""
-    if not {"double softmax", "corrected"} <= set(ours):
+    """As printed minus double softmax, accuracy and F1 per model and learning rate,
+    where both losses were run at the same profile (None where no cell was)."""
+    if not {"double softmax", "as printed"} <= set(ours):
         return None
-    return (ours["corrected"] - ours["double softmax"]).unstack("learning rate")
+    a, b = ours["as printed"], ours["double softmax"]
+    same = (a["profile"] == b["profile"]).reindex(a.index, fill_value=False)
+    cost = (a[["accuracy", "f1"]] - b[["accuracy", "f1"]])[same].dropna(how="all")
+    return cost.unstack("learning rate") if len(cost) else None
+
+
+def classes_predicted(run) -> int:
+    """How many classes a run predicts on its test set (1: it answers one class)."""
+    return int(np.unique(run.test_pred).size)
 
 
 def moving_average_left(updates: int, momentum: float = BN_MOMENTUM) -> float:
@@ -241,10 +277,11 @@ def stops(results: pd.DataFrame) -> pd.DataFrame:
                                values=["epochs trained", "best epoch"], aggfunc="first")
 
 
-def headlines(best: pd.DataFrame, *, profile: str, test_size: int) -> list[dict]:
+def headlines(best: pd.DataFrame, *, test_sizes: dict[str, int]) -> list[dict]:
     """The chapter's rows of the book's numbers table, from Table 1: each model's best
-    accuracy and F1 per loss against the report's (the double softmax shown, not
-    counted: the report never trained with it)."""
+    accuracy and F1 per loss against the report's, at the profile of its runs (the
+    double softmax shown, not counted: the report never trained with it); ``test_sizes``:
+    test images per profile."""
     from ..headlines import headline
     rows = []
     for model, runs in best.groupby(level="model", sort=False):
@@ -256,6 +293,7 @@ def headlines(best: pd.DataFrame, *, profile: str, test_size: int) -> list[dict]
             for kind, column, name in (("accuracy", "accuracy", "accuracy"), ("f1", "F1", "macro F1")):
                 rows.append(headline(
                     f"{model}, best test {name} ({variant}, lr {row['learning rate']})", kind, rep[column],
-                    row[column], profile=profile, decimals=3, reason=reason, test_size=test_size,
+                    row[column], profile=row["profile"], decimals=3, reason=reason,
+                    test_size=test_sizes[row["profile"]],
                     counted=variant != "double softmax"))
     return rows
