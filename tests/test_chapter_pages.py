@@ -254,8 +254,7 @@ def test_uc_data_split_has_a_column_per_profile_and_counts_merged_twins():
     split = uc.data_split(protocol.resolve("dnn_convnet_resnet", "paper"),
                           protocol.resolve("dnn_convnet_resnet", "cpu"))
     assert split.loc["fit"].tolist()[:2] == [54000, 3600] and split.loc["test"].tolist()[:2] == [10000, 2000]
-    merged = {"why": "its loss, written from_logits=True on a softmax output, computed ..."}
-    runs = [NS(provenance={"merged": [merged]}), NS(provenance={}),
-            NS(provenance={"merged": [{"why": "computed with jax"}]})]
-    assert uc.merged_twins(runs) == 1
+    from conftest import ROOT
+    if (ROOT / "results" / "dnn").is_dir():  # the committed store: 12 pairs, all identical
+        assert uc.merged_twins(protocol.resolve("dnn_convnet_resnet", "cpu")) == 12
     assert uc.classes_predicted(NS(test_pred=np.array([3, 3, 1]))) == 2

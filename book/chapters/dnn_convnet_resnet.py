@@ -58,7 +58,7 @@ CHAPTER = "dnn_convnet_resnet"
 ch = open_chapter(CHAPTER, globals())
 results = uc.results_frame(ch)
 ours = uc.mean_by_loss(results, ch.proto.losses)
-report.glue("identical", f"{uc.merged_twins(ch.runs)}")
+report.glue("identical", f"{uc.merged_twins(ch.proto)}")
 
 # %% tags=["remove-cell"]
 ch.glue_cost()
