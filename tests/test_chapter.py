@@ -120,3 +120,10 @@ def test_a_chapter_that_mixes_profiles_shows_a_stored_paper_run_in_place_of_its_
     assert at_paper.verdict != "not tested" and at_cpu.verdict == "not tested"
     assert claims.claim_profile({**number, "where": {"learning_rate": "0.1"}}, frame, "cpu") == "paper"
     assert claims.claim_profile(number, frame, "cpu") == "cpu"
+
+
+def test_parameters_read_as_words_not_json():
+    from cnnrepro.provenance_block import parameters_text
+    assert parameters_text({"models": ["dnn", "convnet"], "learning_rates": [0.1, 1e-4],
+                            "ablations": [], "force": False}) == \
+        "models: dnn, convnet; learning_rates: 0.1, 0.0001; ablations: none; force: False"

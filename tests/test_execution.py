@@ -126,3 +126,13 @@ def test_a_store_entry_is_fingerprinted_by_what_a_retrain_rewrites(tmp_path):
     assert execution.fingerprint(entry) != first
     (entry / "metrics.json").unlink()
     assert execution.fingerprint(entry) is None
+
+
+def test_both_parameter_cells_are_removed_from_the_page(book):
+    execution.execute_stale(book, [Job("a", {"x": 3})], workers=1, log=lambda m: None)
+    nb = nbformat.read(execution.notebook_path(book, "a"), as_version=4)
+    tagged = [c.metadata.get("tags", []) for c in nb.cells
+              if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+    assert len(tagged) == 2 and all("remove-cell" in tags for tags in tagged)
+    assert not any("remove-cell" in c.metadata.get("tags", []) for c in nb.cells
+                   if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", [])))

@@ -284,7 +284,7 @@ report.figure("fig_classes", plots.class_metric_bars(scores, "variant", reported
 # %% tags=["remove-input"]
 lean = dp.lean(phase2, classes, p.variants)
 report.table(lean, "Which way each run leans on the test pairs (P, R, F1 per class; a share above 0.5 means "
-             "more `same` predictions than `same` pairs)", precision=3)
+             "more \"same\" predictions than \"same\" pairs)", precision=3)
 
 # %% tags=["remove-cell"]
 for name, value in dp.lean_counts(lean.loc[main]).items():

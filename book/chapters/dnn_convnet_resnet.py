@@ -154,7 +154,7 @@ for name in MODELS:
     with shapes_only():
         model = build_model(name, (28, 28, 1), 10)
     report.glue(f"summary_{name}", report.table(
-        report.layer_table(model), f"{NAMES[name]} (`{name}`): {model.count_params():,} parameters")
+        report.layer_table(model), f"{NAMES[name]}: {model.count_params():,} parameters")
         .set_properties(**{"font-size": "0.85em"}))
 
 # %% [markdown]

@@ -76,7 +76,7 @@ for name, count in verify.counts(checks).items():
     report.glue(f"verified_{name}", f"{count}")
 
 # %% tags=["remove-input"]
-report.table(verify.by_chapter(checks), "Stored runs retrained, by chapter (`verify`)",
+report.table(verify.by_chapter(checks), "Stored runs retrained, by chapter (the verify command)",
              precision=0).set_properties(**{"white-space": "normal", "font-size": "0.85em"})
 
 # %% [markdown]

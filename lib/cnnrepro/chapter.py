@@ -104,10 +104,13 @@ class Chapter:
                            self.labels)
 
     def provenance(self, extra_columns: dict | None = None) -> None:
-        """Show the block that ends the chapter: the runs' environment and one row per run."""
+        """Show the block that ends the chapter: the runs' environment and one row per
+        run (with its profile, where the chapter mixes them)."""
+        if self.paper_keys:
+            extra_columns = {"profile": [self.profile_of(r) for r in self.runs], **(extra_columns or {})}
         provenance_block.show(self.runs, self.proto, extra_columns, self.ablation_runs,
                               [self.proto.chapter.ablation_of(self.proto, r.config)
-                               for r in self.ablation_runs])
+                               for r in self.ablation_runs], profile=self.profiles_shown)
 
     def glue_cost(self) -> None:
         """Glue what the runs cost: n_runs, wall_minutes, devices, paper_hours."""

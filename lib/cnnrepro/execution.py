@@ -144,6 +144,18 @@ def stale_reason(book: Path, name: str, params: dict, package: str | None = None
 
 # --- executing one page -----------------------------------------------------------
 
+PARAMETER_TAGS = ("parameters", "injected-parameters")  # the page's own, papermill's
+
+
+def hide_parameters(nb) -> None:
+    """Tag both parameter cells "remove-cell": a reader sees the parameters in words
+    (the provenance table), not two code cells of defaults and overrides."""
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if any(t in tags for t in PARAMETER_TAGS) and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+
+
 def execute_page(book: Path, name: str, params: dict, origin: str = "default",
                  stream=None, recorded_params: dict | None = None) -> dict:
     """Execute ``book/chapters/<name>.py`` with ``params`` through papermill into
@@ -196,6 +208,7 @@ def execute_page(book: Path, name: str, params: dict, origin: str = "default",
               "executed_at": now_utc(), "seconds": round(seconds, 1),
               "versions": versions(), "machine": machine()}
     nb = nbformat.read(partial, as_version=4)
+    hide_parameters(nb)
     nb.metadata[RECORD] = record
     nbformat.write(nb, partial)
     os.replace(partial, target)

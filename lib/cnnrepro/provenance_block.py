@@ -4,7 +4,6 @@ run is ``provenance``'s."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -58,15 +57,27 @@ def settings_text(provenance: dict) -> str:
     return f"op determinism {'on' if s['op_determinism'] else 'off'}; threads: {threads}"
 
 
-def environment(runs: list[Run], protocol) -> pd.DataFrame:
-    """Facts shared by the runs (each distinct value listed once)."""
+def parameters_text(values: dict) -> str:
+    """A chapter's parameters as a reader reads them: 'name: value' in the order the
+    chapter declares them, lists without brackets."""
+    def shown(value) -> str:
+        if isinstance(value, (list, tuple)):
+            return ", ".join(map(shown, value)) if value else "none"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return "; ".join(f"{name}: {shown(value)}" for name, value in values.items())
+
+
+def environment(runs: list[Run], protocol, profile: str | None = None) -> pd.DataFrame:
+    """Facts shared by the runs (each distinct value listed once); ``profile``: the
+    profiles shown, where the chapter mixes them."""
     def distinct(get):
         return "; ".join(sorted({str(get(r)) for r in runs}))
 
     rows = {
         "chapter": protocol.chapter.name,
-        "profile": protocol.profile,
-        "parameters": json.dumps(protocol.values, sort_keys=True),
+        "profile": profile or protocol.profile,
+        "parameters": parameters_text(protocol.values),
         "book built from commit": _head_commit(),
         "runs computed at commit(s)": distinct(lambda r: r.provenance["git_commit"]),
         "CPU": distinct(lambda r: r.provenance["cpu"]),
@@ -86,14 +97,14 @@ def environment(runs: list[Run], protocol) -> pd.DataFrame:
 
 
 def show(runs: list[Run], protocol, extra_columns: dict | None = None,
-         ablation_runs: list[Run] = (), variants: list[str] = ()):
+         ablation_runs: list[Run] = (), variants: list[str] = (), profile: str | None = None):
     """The tables that end every chapter: the environment of all its runs, one row per
     run of the protocol (``extra_columns``: name -> one value per run, inserted after
     the model) and, where the chapter has ablations, one row per run of them with its
     variant."""
     from IPython.display import display
     everything = [*runs, *ablation_runs]
-    display(table(environment(everything, protocol), "Environment of the runs")
+    display(table(environment(everything, protocol, profile), "Environment of the runs")
             .set_properties(**{"text-align": "left", "white-space": "normal"}))
     per_run = runs_table(runs)
     for i, (name, values) in enumerate((extra_columns or {}).items(), start=1):

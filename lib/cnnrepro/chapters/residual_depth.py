@@ -33,7 +33,7 @@ def _test_batch_fits(values: dict) -> None:
 # our networks beat its numbers (resnet_shallow 0.975 against 0.93) and reverse its
 # ranking at batch size 64. Run at the first batch size, both models, ablation_seeds.
 VARIANTS = [
-    Variant("sgd", "the report's `optimizer` may have been Keras's plain SGD (learning "
+    Variant("sgd", "the report's optimizer argument may have been Keras's plain SGD (learning "
                    "rate 0.01, no momentum), which may learn less in one epoch than Adam",
             {"optimizer": "sgd", "learning_rate": 0.01}),
     Variant("rmsprop", "or RMSprop at its Keras default (learning rate 0.001)",
