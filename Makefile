@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # AVX512_VNNI and newer); the package sets the same default.
 export TF_ENABLE_ONEDNN_OPTS ?= 1
 
-.PHONY: install browser book chapter build test test-fast verify bench clean
+.PHONY: install browser book chapter build check-book test test-fast verify bench clean
 
 # Re-install only when the requirements or the package metadata change.
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -47,6 +47,11 @@ chapter: install
 
 ## make build: the same as make book
 build: book
+
+## make check-book: the browser test's checks (layout included) on the book as built
+## by `make book` (book/_build/html); screenshots in book/_build/screens/
+check-book: install browser
+	BOOK_HTML=$(CURDIR)/book/_build/html $(BIN)/python -m pytest -q tests/test_browser.py
 
 ## make test: lint (ruff: pyflakes + pycodestyle), library tests, the end-to-end smoke
 ## build of the whole book, and that build opened in headless Chromium

@@ -1,7 +1,13 @@
 """The smoke build as a reader gets it: every page of the HTML opened in headless
-Chromium (Debian's `chromium`, driven by Playwright). Every image loads, no page
-shows a cell's error output, every internal link resolves, and every table the
-chapters print carries its CSV download."""
+Chromium (Debian's `chromium`, driven by Playwright) in a 1400-pixel-wide window.
+Every image loads, no page shows a cell's error output, every internal link
+resolves, every table the chapters print carries its CSV download, and the layout
+holds: nothing wider than the text column, no parameter cell, no literal backticks
+outside code, no "nan" or "None" in a table. Each page is screenshotted into
+``screens/`` beside the HTML, so a failure can be looked at.
+
+``BOOK_HTML=book/_build/html`` runs the same checks on a book already built (the
+full book from the committed store: ``make check-book``)."""
 
 import os
 import shutil
@@ -32,18 +38,81 @@ def browser():
         b.close()
 
 
+WINDOW = {"width": 1400, "height": 1000}
+
+# What a reader must not meet, found in the page as rendered: elements wider than
+# the article column (a table or listing that scrolls counts: its content is cut
+# off until the reader scrolls sideways), parameter cells, literal backticks in
+# text outside code, "nan"/"None" in a table cell.
+LAYOUT = """() => {
+    const article = document.querySelector('article.bd-article') || document.body;
+    const right = article.getBoundingClientRect().right + 1;
+    const name = el => el.tagName.toLowerCase() + ': ' +
+        ((el.querySelector && el.querySelector('caption')) ? el.querySelector('caption').innerText
+         : (el.innerText || el.getAttribute('src') || '')).trim().slice(0, 80);
+    const visible = el => el.getClientRects().length > 0 && !el.closest('details:not([open])');
+    // a table may scroll in the box that says so (book/_static/wide-tables.js)
+    const boxed = el => el.parentElement.classList.contains('scroll-x')
+        && el.parentElement.previousElementSibling
+        && el.parentElement.previousElementSibling.classList.contains('scroll-note');
+    const candidates = Array.from(article.querySelectorAll('table, pre, img, figure, .scroll-x'))
+        .filter(visible);
+    const wide = candidates.filter(el => !boxed(el))
+        .filter(el => el.getBoundingClientRect().right > right
+                || !el.classList.contains('scroll-x') && el.scrollWidth > el.clientWidth + 1)
+        .map(name);
+    const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+    const ticks = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (n.textContent.includes('`') && !n.parentElement.closest('code, pre, script, style')
+            && n.parentElement.getClientRects().length > 0)
+            ticks.push(n.textContent.trim().slice(0, 80));
+    }
+    return {
+        wide: Array.from(new Set(wide)),
+        scrolling: candidates.filter(boxed).map(name),
+        parameters: article.querySelectorAll('.tag_parameters, .tag_injected-parameters').length,
+        backticks: ticks,
+        missing: Array.from(article.querySelectorAll('td')).filter(
+            td => ['nan', 'NaN', 'None'].includes(td.innerText.trim())).map(
+            td => name(td.closest('table'))),
+    };
+}"""
+
+
+def html_folder(built_book) -> Path:
+    return Path(os.environ["BOOK_HTML"]) if os.environ.get("BOOK_HTML") else \
+        built_book / "book" / "_build" / "html"
+
+
 @pytest.fixture(scope="module")
-def pages(built_book, browser):
-    """Per HTML page of the build: what the browser saw once it had loaded."""
-    html = built_book / "book" / "_build" / "html"
+def built_html(request):
+    """The HTML to read: ``BOOK_HTML``, else the smoke build (built only then)."""
+    if os.environ.get("BOOK_HTML"):
+        return html_folder(None)
+    return html_folder(request.getfixturevalue("built_book"))
+
+
+@pytest.fixture(scope="module")
+def pages(built_html, browser):
+    """Per HTML page of the build: what the browser saw once it had loaded, and a
+    screenshot of the whole page in ``screens/``."""
+    html = built_html
+    screens = html.parent / "screens"
+    screens.mkdir(exist_ok=True)
     seen = {}
-    page = browser.new_page()
+    page = browser.new_page(viewport=WINDOW)
     for path in sorted(html.rglob("*.html")):
         if path.name in SKIPPED_PAGES or "_static" in path.parts:
             continue
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
-        seen[path] = page.evaluate("""() => ({
+        page.screenshot(path=str(screens / (path.relative_to(html).as_posix()
+                                            .replace("/", "-").removesuffix(".html") + ".png")),
+                        full_page=True)
+        seen[path] = {"layout": page.evaluate(LAYOUT),
+                      "height": page.evaluate("() => document.documentElement.scrollHeight")}
+        seen[path] |= page.evaluate("""() => ({
             images: Array.from(document.images).map(i => ({src: i.src,
                 ok: i.complete && i.naturalWidth > 0})),
             errors: document.querySelectorAll('.traceback, .output.error, .output.stderr').length,
@@ -55,6 +124,22 @@ def pages(built_book, browser):
         })""")
     page.close()
     return html, seen
+
+
+def test_nothing_is_wider_than_the_text_column(pages):
+    html, seen = pages
+    wide = {p.relative_to(html).as_posix(): g["layout"]["wide"] for p, g in seen.items()
+            if g["layout"]["wide"]}
+    assert not wide, f"wider than the column (or scrolling sideways): {wide}"
+
+
+def test_no_parameter_cell_backtick_or_missing_value_is_shown(pages):
+    html, seen = pages
+    for path, got in seen.items():
+        page, layout = path.relative_to(html), got["layout"]
+        assert layout["parameters"] == 0, f"{page}: a parameters cell is visible"
+        assert not layout["backticks"], f"{page}: literal backticks in {layout['backticks']}"
+        assert not layout["missing"], f"{page}: nan/None in the table(s) {layout['missing']}"
 
 
 def test_every_page_of_the_toc_was_opened(pages):
