@@ -3,7 +3,8 @@ Chromium (Debian's `chromium`, driven by Playwright) in a 1400-pixel-wide window
 Every image loads, no page shows a cell's error output, every internal link
 resolves, every table the chapters print carries its CSV download, and the layout
 holds: nothing wider than the text column, no parameter cell, no literal backticks
-outside code, no "nan" or "None" in a table. Each page is screenshotted into
+outside code, no "nan" or "None" in a table, glued text in the weight of its
+sentence. Each page is screenshotted into
 ``screens/`` beside the HTML, so a failure can be looked at.
 
 ``BOOK_HTML=book/_build/html`` runs the same checks on a book already built (the
@@ -71,6 +72,9 @@ LAYOUT = """() => {
     return {
         wide: Array.from(new Set(wide)),
         scrolling: candidates.filter(boxed).map(name),
+        bold_glue: Array.from(article.querySelectorAll('span.pasted-text')).filter(
+            el => getComputedStyle(el).fontWeight !== getComputedStyle(el.parentElement).fontWeight
+        ).map(el => el.innerText.slice(0, 60)),
         parameters: article.querySelectorAll('.tag_parameters, .tag_injected-parameters').length,
         backticks: ticks,
         missing: Array.from(article.querySelectorAll('td')).filter(
@@ -140,6 +144,7 @@ def test_no_parameter_cell_backtick_or_missing_value_is_shown(pages):
         assert layout["parameters"] == 0, f"{page}: a parameters cell is visible"
         assert not layout["backticks"], f"{page}: literal backticks in {layout['backticks']}"
         assert not layout["missing"], f"{page}: nan/None in the table(s) {layout['missing']}"
+        assert not layout["bold_glue"], f"{page}: glued text set apart in bold: {layout['bold_glue']}"
 
 
 def test_every_page_of_the_toc_was_opened(pages):

@@ -18,8 +18,8 @@ from cnnrepro.config import RunConfig
 def test_confused_pairs_pick_digits_some_model_calls_the_other_digit():
     labels = np.array([7, 7, 9, 9, 1])
     preds = {"resnet_shallow": np.array([9, 7, 9, 7, 1]), "resnet_deep": np.array([7, 7, 7, 9, 1])}
-    picked, titles = rd.confused(labels, preds)
-    assert picked == [0, 2, 3]
+    picked, titles, counts = rd.confused(labels, preds)
+    assert picked == [0, 2, 3] and counts == [1, 2]  # one 7 as 9, two 9s as 7
     assert titles[0] == "true 7\ns:9 d:7"
 
 

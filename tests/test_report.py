@@ -63,3 +63,35 @@ def test_settings_text_says_how_a_run_computed_or_that_it_was_not_recorded():
     assert "2 intra-op" in settings_text({"settings": {**tf["settings"], "intra_op_threads": 2}})
     assert settings_text({"settings": {"xla_gpu_deterministic_ops": False}}).endswith("off")
     assert settings_text({"settings": None}) == "not recorded"
+
+
+def test_columns_the_same_in_every_row_leave_the_table_for_its_caption():
+    frame = pd.DataFrame({"model": ["a", "b"], "batch": [32, 32], "acc": [0.9, 0.8],
+                          "cpu": ["EPYC", "EPYC"]}).set_index(["model", "batch"])
+    table, shared = report.constant_columns(frame)
+    assert list(table.columns) == ["acc"] and table.index.names == ["model"]
+    assert shared == {"cpu": "EPYC", "batch": 32}
+    assert report.said_once(shared) == "cpu EPYC, batch 32"
+    kept, _ = report.constant_columns(frame, keep=("cpu",))
+    assert "cpu" in kept.columns
+    assert report.constant_columns(frame.iloc[:1])[1] == {}  # one row: nothing to say once
+
+
+def test_the_runs_table_tells_runs_apart_by_the_chapters_labels_and_epochs_trained():
+    from types import SimpleNamespace as NS
+
+    from cnnrepro.config import RunConfig
+
+    def run(lr, seed, stopped):
+        config = RunConfig(task="mnist", model="dnn", epochs=20, batch_size=32, seed=seed, learning_rate=lr)
+        return NS(key=config.key(), config=config, metrics={"epochs_trained": stopped},
+                  provenance={"timing": {"wall_seconds": 10.0, "train_images_per_second": 100.0},
+                              "git_commit": "0123456789ab"})
+
+    runs = [run(0.1, 0, 4), run(0.01, 0, 9)]
+    table, shared = provenance_block.runs_table(runs, lambda c: {"learning_rate": c.learning_rate,
+                                                                  "seed": c.seed})
+    assert table["learning rate"].tolist() == [0.1, 0.01] and table["epochs trained"].tolist() == [4, 9]
+    assert "seed" in table and shared == {"wall time (s)": 10.0, "train img/s": 100.0,
+                                          "commit": "01234567"}
+    assert all(len(k) == 8 for k in table.index)

@@ -45,3 +45,9 @@ def test_per_model_spans_parameters_and_summarises_each_chapters_model():
     assert t.loc[("Report A", "n"), "parameters"] == "50"
     assert t.loc[("Report A", "m"), "median training s"] == 20.0
     assert t.loc[("Report A", "m"), "trained on"] == "cpu, gpu"
+
+
+def test_a_chapter_that_mixes_profiles_says_how_many_rows_each_has():
+    from cnnrepro import summary
+    rows = pd.DataFrame({"chapter": ["a", "a", "a", "b"], "profile": ["paper", "cpu", "paper", "cpu"]})
+    assert summary.chapter_profiles(rows).to_dict() == {"a": "paper (2 rows), cpu (1 row)", "b": "cpu"}

@@ -91,3 +91,11 @@ def test_sweep_figure_ends_a_diverged_line_where_its_loss_stopped_being_finite()
     assert all(np.isfinite(line.get_ydata()).all() for line in fig.axes[1].lines)
 
 
+
+
+def test_nonfinite_runs_count_the_crosses_of_a_sweep_figure():
+    from cnnrepro.chapters import cnn_sweeps as ntu
+    updates = pd.DataFrame({"value": ["0.1", "0.1", "1", "1", "10"],
+                            "loss": [2.0, 1.0, 3.0, np.nan, np.inf]})
+    assert ntu.nonfinite_runs(updates) == 2
+    assert ntu.nonfinite_runs(updates[updates["value"] == "0.1"]) == 0

@@ -158,14 +158,20 @@ for name in MODELS:
         .set_properties(**{"font-size": "0.85em"}))
 
 # %% [markdown]
+# ````{dropdown} The DNN, layer by layer
 # ```{glue:} summary_dnn
 # ```
+# ````
 #
+# ````{dropdown} The ConvNet, layer by layer
 # ```{glue:} summary_convnet
 # ```
+# ````
 #
+# ````{dropdown} The ResNet, layer by layer
 # ```{glue:} summary_resnet50_block
 # ```
+# ````
 
 # %% tags=["remove-cell"]
 report.glue("floor", f"{uc.double_softmax_floor():.3f}")

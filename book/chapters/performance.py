@@ -47,15 +47,11 @@ report.glue("machines", "; ".join(sorted({f"{r.cpu} ({r.cores} cores)" for r in 
 
 # %% tags=["remove-input"]
 if len(measured):
-    table = measured.assign(
-        **{"images/s (median)": measured["img_per_s"],
-           "range": [f"{a:.1f}–{b:.1f}" for a, b in zip(measured["img_per_s_min"], measured["img_per_s_max"])],
-           "GFLOP/s": measured["achieved_gflop_s"],
-           "% of peak": 100 * measured["achieved_gflop_s"] / measured["peak_gflop_s"]})
-    display(report.table(table.set_index(["model", "batch_size", "precision", "framework"])[
-        ["images/s (median)", "range", "GFLOP/s", "% of peak", "cpu"]].sort_index(),
-        "Training images per second (training GFLOP = 6 x multiply-adds of one forward pass, "
-        "counted from the Keras model)", precision=1))
+    table, shared = measurements.throughput_table(measured)
+    display(report.table(
+        table, "Training images per second (training GFLOP = 6 x multiply-adds of one forward "
+        "pass, counted from the Keras model" + (f"; every row: {report.said_once(shared)})"
+                                                if shared else ")"), precision=1, csv=measured))
     skipped = bench[bench["img_per_s"].isna()]
     if len(skipped):
         display(Markdown("Not measured: " + "; ".join(sorted({

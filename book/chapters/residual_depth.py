@@ -211,9 +211,10 @@ report.table(rd.per_class_claims(ch.runs, main_bs, classes, ch.reported["class_p
 # :name: fig-confused-7-9
 #
 # **Figure 7.** Test images of 7 and 9 that the models confuse (batch size
-# {glue:text}`main_bs`, seed {glue:text}`seed0`). Top rows: 7s predicted as 9 by at
-# least one model; bottom rows: 9s predicted as 7. Each title gives the prediction of
-# `resnet_shallow` (s) and `resnet_deep` (d).
+# {glue:text}`main_bs`, seed {glue:text}`seed0`), row by row: first the
+# {glue:text}`n_7_as_9` 7s that at least one model predicts as 9, then the
+# {glue:text}`n_9_as_7` 9s predicted as 7 (at most 8 of each). Each title gives the
+# prediction of `resnet_shallow` (s) and `resnet_deep` (d).
 # ```
 
 # %% tags=["remove-cell"]
@@ -221,9 +222,11 @@ report.figure("fig_distribution", plots.class_distribution(mnist.y_train, classe
 
 preds = {m: ch.run(model=m, batch_size=main_bs).test_pred for m in ch.proto.models}
 labels = ch.run(model=ch.proto.models[0], batch_size=main_bs).test_labels
-picked, titles = rd.confused(labels, preds)
+picked, titles, (n_7_as_9, n_9_as_7) = rd.confused(labels, preds)
 images = mnist.x_test[: len(labels)]
 report.glue("n_confused", len(picked))
+report.glue("n_7_as_9", f"{n_7_as_9}")
+report.glue("n_9_as_7", f"{n_9_as_7}")
 report.figure("fig_confused", plots.image_grid(images[picked], titles, ncols=8, size=1.4,
                                                title_colors=["firebrick"] * len(picked))
               if picked else plots.image_grid(images[:1], ["no 7/9 confusions"], ncols=1))

@@ -38,7 +38,7 @@ for name, frame in (("claims", claim_counts), ("numbers", number_counts)):
         report.glue(glue_name, value)
 report.glue("n_not_counted", f"{int((~rows['counted'].astype(bool)).sum())}")
 offset = summary.offsets(rows).set_index("chapter").rename(index=LINKS)
-profiles = rows.groupby("chapter", sort=False)["profile"].first().rename(index=LINKS)
+profiles = summary.chapter_profiles(rows).rename(index=LINKS)
 report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 # One line for the book's introduction (book/_generated/, a build product).
 (book_dir() / "_generated" / "summary.md").write_text(

@@ -110,7 +110,8 @@ class Chapter:
             extra_columns = {"profile": [self.profile_of(r) for r in self.runs], **(extra_columns or {})}
         provenance_block.show(self.runs, self.proto, extra_columns, self.ablation_runs,
                               [self.proto.chapter.ablation_of(self.proto, r.config)
-                               for r in self.ablation_runs], profile=self.profiles_shown)
+                               for r in self.ablation_runs], profile=self.profiles_shown,
+                              labels=self.labels)
 
     def glue_cost(self) -> None:
         """Glue what the runs cost: n_runs, wall_minutes, devices, paper_hours."""

@@ -44,6 +44,23 @@ def read(name: str) -> pd.DataFrame | None:
     return pd.read_csv(path)
 
 
+def throughput_table(measured: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The CPU throughput table: per model, batch size, precision and framework, the
+    median images per second, their range over the timed epochs, GFLOP/s and the
+    share of the CPU's nominal peak; columns and index levels that are the same in
+    every row come back apart, for the caption (report.constant_columns)."""
+    from .report import constant_columns
+    table = measured.assign(**{
+        "images/s (median)": measured["img_per_s"],
+        "range": [f"{a:.1f}–{b:.1f}" for a, b in zip(measured["img_per_s_min"], measured["img_per_s_max"])],
+        "GFLOP/s": measured["achieved_gflop_s"],
+        "% of peak": 100 * measured["achieved_gflop_s"] / measured["peak_gflop_s"]})
+    table = table.rename(columns={"batch_size": "batch size"}).set_index(
+        ["model", "batch size", "precision", "framework"])
+    return constant_columns(table[["images/s (median)", "range", "GFLOP/s", "% of peak", "cpu"]]
+                            .sort_index(), keep=("model", "framework"))
+
+
 def book_timings(frame: pd.DataFrame) -> pd.DataFrame:
     """``bench --time-book`` rows as one row per scenario of the latest measurement
     (the rows of its commit and machine): median and range of the build's seconds,

@@ -11,7 +11,7 @@ import pandas as pd
 from .config import describe_numerics
 from .paths import book_dir
 from .provenance import git_commit
-from .report import table
+from .report import constant_columns, said_once, table
 from .store import Run
 
 
@@ -29,18 +29,24 @@ def compute_devices(runs) -> str:
     return "; ".join(places)
 
 
-def runs_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run, narrow enough for the page: the environment table above it
-    holds what the runs share (backend, devices, dates)."""
+def runs_table(runs: list[Run], labels=None) -> tuple[pd.DataFrame, dict]:
+    """One row per run, narrow enough for the page: what tells the runs apart (the
+    chapter's ``labels`` of each config, else model, batch size and seed), the epochs
+    it actually trained (early stopping included), its time and speed, the first 8
+    characters of its store key. Columns that are the same for every run come back
+    apart, for the caption; the environment table above holds what else the runs
+    share (backend, devices, dates)."""
     rows = []
     for run in runs:
         p, c = run.provenance, run.config
-        rows.append({"run": run.key, "model": c.model, "batch size": c.batch_size,
-                     "seed": c.seed, "epochs": c.epochs,
+        told = {k.replace("_", " "): v for k, v in labels(c).items()} if labels else \
+            {"model": c.model, "batch size": c.batch_size, "seed": c.seed}
+        rows.append({"run": run.key[:8], **told,
+                     "epochs trained": run.metrics.get("epochs_trained", c.epochs),
                      "wall time (s)": p["timing"]["wall_seconds"],
                      "train img/s": p["timing"]["train_images_per_second"],
                      "commit": p["git_commit"][:8] + ("+dirty" if "dirty" in p["git_commit"] else "")})
-    return pd.DataFrame(rows).set_index("run")
+    return constant_columns(pd.DataFrame(rows).set_index("run"), keep=("seed",))
 
 
 def settings_text(provenance: dict) -> str:
@@ -97,7 +103,8 @@ def environment(runs: list[Run], protocol, profile: str | None = None) -> pd.Dat
 
 
 def show(runs: list[Run], protocol, extra_columns: dict | None = None,
-         ablation_runs: list[Run] = (), variants: list[str] = (), profile: str | None = None):
+         ablation_runs: list[Run] = (), variants: list[str] = (), profile: str | None = None,
+         labels=None):
     """The tables that end every chapter: the environment of all its runs, one row per
     run of the protocol (``extra_columns``: name -> one value per run, inserted after
     the model) and, where the chapter has ablations, one row per run of them with its
@@ -106,14 +113,16 @@ def show(runs: list[Run], protocol, extra_columns: dict | None = None,
     everything = [*runs, *ablation_runs]
     display(table(environment(everything, protocol, profile), "Environment of the runs")
             .set_properties(**{"text-align": "left", "white-space": "normal"}))
-    per_run = runs_table(runs)
-    for i, (name, values) in enumerate((extra_columns or {}).items(), start=1):
+    per_run, shared = runs_table(runs, labels)
+    for i, (name, values) in enumerate((extra_columns or {}).items()):
         per_run.insert(i, name, values)
-    display(table(per_run, "Runs", precision=1).set_properties(**{"font-size": "0.85em"}))
+    display(table(per_run, "Runs" + (f" (every one: {said_once(shared)})" if shared else ""),
+                  precision=1).set_properties(**{"font-size": "0.85em"}))
     if ablation_runs:
-        per_variant = runs_table(ablation_runs)
-        per_variant.insert(1, "variant", list(variants) or [""] * len(ablation_runs))
-        display(table(per_variant, "Runs of the ablations (Why the numbers differ)", precision=1)
+        per_variant, shared = runs_table(ablation_runs, labels)
+        per_variant.insert(0, "variant", list(variants) or [""] * len(ablation_runs))
+        display(table(per_variant, "Runs of the ablations (Why the numbers differ)"
+                      + (f" (every one: {said_once(shared)})" if shared else ""), precision=1)
                 .set_properties(**{"font-size": "0.85em"}))
 
 

@@ -98,6 +98,29 @@ def table(frame: pd.DataFrame, caption: str, precision: int = 4, csv: pd.DataFra
                                 "props": "caption-side: top; font-weight: bold; text-align: left"}]))
 
 
+def constant_columns(frame: pd.DataFrame, keep=()) -> tuple[pd.DataFrame, dict]:
+    """``frame`` without the columns (and index levels) whose value is the same in
+    every row, and those values by name, for the caption: a column that never changes
+    only widens a table. ``keep``: names kept whatever they hold."""
+    if len(frame) < 2:
+        return frame, {}
+    constant = {c: frame[c].iloc[0] for c in frame.columns
+                if c not in keep and frame[c].astype(str).nunique() == 1}
+    out = frame.drop(columns=list(constant))
+    if isinstance(out.index, pd.MultiIndex):
+        for name in [n for n in out.index.names if n not in keep]:
+            level = out.index.get_level_values(name)
+            if level.astype(str).nunique() == 1 and out.index.nlevels > 1:
+                constant[name] = level[0]
+                out = out.droplevel(name)
+    return out, constant
+
+
+def said_once(constant: dict) -> str:
+    """'batch size 32, precision float32': what ``constant_columns`` took out."""
+    return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in constant.items())
+
+
 def _keep_short_on_one_line(value) -> str:
     """Numbers and short texts ("0.975 ± 0.004") never wrap; sentences do."""
     return "white-space: nowrap" if len(str(value)) <= 24 else ""

@@ -59,6 +59,16 @@ def mnist_models(runs_by_chapter: dict[str, tuple[str, list]]) -> pd.DataFrame:
 
 
 
+def chapter_profiles(rows: pd.DataFrame) -> pd.Series:
+    """Per chapter, the profile of its rows: one name, or where a chapter mixes them
+    (cell by cell) each with its count, e.g. "paper (8 rows), cpu (10 rows)"."""
+    def said(profiles: pd.Series) -> str:
+        counts = profiles.value_counts(sort=False)
+        return counts.index[0] if len(counts) == 1 else \
+            ", ".join(f"{p} ({n} row{'s' if n != 1 else ''})" for p, n in counts.items())
+    return rows.groupby("chapter", sort=False)["profile"].agg(said)
+
+
 def offsets(numbers: pd.DataFrame) -> pd.DataFrame:
     """Per report: of its counted accuracies judged at the report's protocol (a run
     that collapsed left out), how many of ours are higher, the mean difference and

@@ -229,6 +229,12 @@ def sweep_figure(pts, by_key, sweep: Sweep, profile: str):
                               xlabel=xlabel)
 
 
+def nonfinite_runs(updates: pd.DataFrame) -> int:
+    """Runs of a sweep's figure (``last_epoch_updates``: value, loss) whose training
+    loss stopped being finite: each is a cross on the figure."""
+    return int(updates.groupby("value")["loss"].apply(lambda x: (~np.isfinite(x)).any()).sum())
+
+
 def sweep_table(summary: pd.DataFrame, sweep: Sweep, profile: str):
     """The test accuracies of one sweep's figure, ours beside the report's."""
     from ..report import table

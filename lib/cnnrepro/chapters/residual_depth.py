@@ -181,18 +181,20 @@ def per_class_claims(runs, batch_size: int, classes: list[str], reported: list[d
 
 
 def confused(labels: np.ndarray, preds: dict[str, np.ndarray], pairs=((7, 9), (9, 7)),
-             per_pair: int = 8) -> tuple[list[int], list[str]]:
+             per_pair: int = 8) -> tuple[list[int], list[str], list[int]]:
     """Test images of digit a that at least one model calls b, for each (a, b) in
     ``pairs`` (the first ``per_pair`` of each), with a title giving each model's answer
-    by the first letter of its second word (resnet_shallow: s)."""
-    picked, titles = [], []
+    by the first letter of its second word (resnet_shallow: s), and how many images
+    each pair gave (the grid shows them in that order)."""
+    picked, titles, counts = [], [], []
     for true, wrong in pairs:
         hits = np.flatnonzero((labels == true) & np.any([p == wrong for p in preds.values()], axis=0))
+        counts.append(len(hits[:per_pair]))
         for i in hits[:per_pair]:
             picked.append(int(i))
             titles.append(f"true {true}\n" + " ".join(f"{m.split('_')[1][0]}:{p[i]}"
                                                    for m, p in preds.items()))
-    return picked, titles
+    return picked, titles, counts
 
 
 def headlines(summary: pd.DataFrame, reported_results: list[dict], models: dict, reported: dict,
