@@ -95,3 +95,15 @@ def test_the_runs_table_tells_runs_apart_by_the_chapters_labels_and_epochs_train
     assert "seed" in table and shared == {"wall time (s)": 10.0, "train img/s": 100.0,
                                           "commit": "01234567"}
     assert all(len(k) == 8 for k in table.index)
+
+
+def test_numbers_are_written_by_kind():
+    frame = pd.DataFrame({"runs": [501.0, 1122.0], "wall time (s)": [87.928, 3.0],
+                          "top-5": [1.0, 1.0], "accuracy": [0.97654, 0.9], "name": ["a", "b"],
+                          "seed": [0, 1], "images": [60000, 4000]})
+    html = report.table(frame, "t").to_html()
+    for shown in ("501", "1,122", "87.9", "1.0000", "0.9765", "0", "60,000"):
+        assert f">{shown}<" in html, shown
+    assert "501.0000" not in html and "87.928" not in html
+    assert ">3.0<" in html  # seconds keep one decimal
+    assert ">1.000<" in report.table(frame[["top-5"]], "t", precision=3).to_html()

@@ -91,9 +91,11 @@ def table(frame: pd.DataFrame, caption: str, precision: int = 4, csv: pd.DataFra
     ``frame``, or of ``csv`` where given)."""
     styled = Table(frame)
     styled.csv_data = csv
-    return (styled.set_caption(caption).format(precision=precision, thousands=",",
-                                                       na_rep="–", **format_kw)
-            .map(_keep_short_on_one_line)
+    styled = styled.set_caption(caption).format(precision=precision, thousands=",", na_rep="–",
+                                                **format_kw)
+    if "formatter" not in format_kw:  # a caller's formatter wins
+        styled = styled.format(number_format(frame, precision), na_rep="–")
+    return (styled.map(_keep_short_on_one_line)
             .set_table_styles([{"selector": "caption",
                                 "props": "caption-side: top; font-weight: bold; text-align: left"}]))
 
@@ -119,6 +121,29 @@ def constant_columns(frame: pd.DataFrame, keep=()) -> tuple[pd.DataFrame, dict]:
 def said_once(constant: dict) -> str:
     """'batch size 32, precision float32': what ``constant_columns`` took out."""
     return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in constant.items())
+
+
+def number_format(frame: pd.DataFrame, precision: int = 4) -> dict:
+    """How each numeric column of a book table is written, by kind: counts (whole
+    numbers, some of 2 or more) with thousands separators and no decimals, seconds
+    (a column named "... (s)" or "... seconds") to one decimal, other numbers to
+    ``precision`` decimals. A column of 1.0s (a top-5 accuracy) stays a fraction."""
+    out = {}
+    for column in frame.columns:
+        values = pd.to_numeric(frame[column], errors="coerce").dropna() \
+            if frame[column].dtype.kind in "fiu" else pd.Series(dtype=float)
+        if not len(values):
+            continue
+        name = " ".join(map(str, column)) if isinstance(column, tuple) else str(column)
+        if frame[column].dtype.kind in "iu":
+            out[column] = "{:,}"
+        elif name.endswith("(s)") or "seconds" in name:
+            out[column] = "{:,.1f}"
+        elif (values == values.round()).all() and (values.abs() >= 2).any():
+            out[column] = "{:,.0f}"
+        else:
+            out[column] = f"{{:,.{precision}f}}"
+    return out
 
 
 def _keep_short_on_one_line(value) -> str:
