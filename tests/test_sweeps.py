@@ -99,3 +99,12 @@ def test_nonfinite_runs_count_the_crosses_of_a_sweep_figure():
                             "loss": [2.0, 1.0, 3.0, np.nan, np.inf]})
     assert ntu.nonfinite_runs(updates) == 2
     assert ntu.nonfinite_runs(updates[updates["value"] == "0.1"]) == 0
+
+
+def test_model_sizes_show_the_base_network_once_and_only_networks_that_differ():
+    from cnnrepro.chapters import cnn_sweeps as ntu
+    sizes = ntu.model_sizes(ntu.chapter_points(protocol.resolve("cnn_sweeps", "smoke")))
+    base = sizes.loc[("base", "base")]
+    assert not any(s == "learning_rate" for s, _ in sizes.index)   # trains the base network
+    others = sizes.drop(index=("base", "base"))
+    assert len(others) and all((row != base).any() for _, row in others.iterrows())

@@ -461,11 +461,13 @@ _ = report.glue("why_explained", ", ".join(explains(why)) or "none")
 # %% [markdown]
 # ## Model sizes
 #
-# Parameters and multiply-adds of one forward pass of a 28x28 digit for every network
-# the sweeps train (convolutions and dense layers).
+# Parameters and multiply-adds of one forward pass of a 28x28 digit for the base
+# network and every network a sweep changes (convolutions and dense layers); the
+# sweeps of training settings train the base network.
 
 # %% tags=["remove-input"]
-report.table(ntu.model_sizes(points), "Model sizes", precision=1, formatter={"parameters": "{:,.0f}"})
+report.table(ntu.model_sizes(points), "Model sizes: the base network and the networks the sweeps "
+             "change", precision=1, formatter={"parameters": "{:,.0f}"})
 
 # %% [markdown]
 # ## Provenance

@@ -205,7 +205,9 @@ EPOCH_LOG = {"loss": "training loss", "accuracy": "training accuracy", "test_los
 
 
 def model_sizes(pts) -> pd.DataFrame:
-    """Parameters and multiply-adds of every (sweep, value)'s network."""
+    """Parameters and multiply-adds of the base network and of every (sweep, value)
+    whose network differs from it; the sweeps of training settings (learning rate,
+    batch size, optimizer, ...) all train the base network and are left out."""
     from .. import flops
     from ..models import build_model, shapes_only
     sizes = {}
@@ -216,7 +218,9 @@ def model_sizes(pts) -> pd.DataFrame:
                 model = build_model(p.config.model, (28, 28, 1), 10, **p.config.extra["model_options"])
             sizes[key] = {"parameters": model.count_params(),
                           "multiply-adds (M)": flops.model_macs(model) / 1e6}
-    return pd.DataFrame(sizes).T.rename_axis(["sweep", "value"])
+    base = next(iter(sizes.values())) if ("base", "base") not in sizes else sizes[("base", "base")]
+    kept = {k: v for k, v in sizes.items() if k == ("base", "base") or v != base}
+    return pd.DataFrame(kept).T.rename_axis(["sweep", "value"])
 
 
 def sweep_figure(pts, by_key, sweep: Sweep, profile: str):
