@@ -127,6 +127,8 @@ def pages(built_html, browser):
                       .querySelector('.csv-download a[download][href^="data:text/csv"]')),
         })""")
     page.close()
+    (screens / "page-heights.csv").write_text("page,height_px\n" + "".join(
+        f"{p.relative_to(html).as_posix()},{g['height']}\n" for p, g in seen.items()))
     return html, seen
 
 

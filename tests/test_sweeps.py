@@ -108,3 +108,11 @@ def test_model_sizes_show_the_base_network_once_and_only_networks_that_differ():
     assert not any(s == "learning_rate" for s, _ in sizes.index)   # trains the base network
     others = sizes.drop(index=("base", "base"))
     assert len(others) and all((row != base).any() for _, row in others.iterrows())
+
+
+def test_a_sweep_whose_runs_differ_tenfold_in_length_gets_a_log_iteration_axis():
+    from cnnrepro import plots
+    long = pd.DataFrame({"value": "32", "iteration": range(1, 1876), "accuracy": 0.9, "loss": 0.3})
+    short = pd.DataFrame({"value": "2048", "iteration": range(1, 31), "accuracy": 0.5, "loss": 1.0})
+    assert plots.sweep_curves(pd.concat([long, short]), "t", "batch size").axes[0].get_xscale() == "log"
+    assert plots.sweep_curves(long, "t", "batch size").axes[0].get_xscale() == "linear"

@@ -368,7 +368,9 @@ def sweep_curves(updates: pd.DataFrame, title: str, hue_title: str, window: int 
     """Training accuracy (left, the report's figures) and loss (right, log scale) per
     iteration, one colour per ``value``: thin lines raw, thick a rolling mean over
     ``window`` iterations. A run that diverged ends where its loss stopped being
-    finite, marked with a cross. ``updates``: value, iteration, accuracy, loss."""
+    finite, marked with a cross. Where the runs' lengths differ by more than ten
+    times (a batch-size sweep), the iteration axis is logarithmic, so the shortest
+    run is not a sliver at the left. ``updates``: value, iteration, accuracy, loss."""
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.2))
     palette = dict(zip(updates["value"].unique(), sns.color_palette("deep")))
     for value, group in updates.groupby("value", sort=False):
@@ -385,6 +387,11 @@ def sweep_curves(updates: pd.DataFrame, title: str, hue_title: str, window: int 
                ylim=(0, 1.02))
     ax_loss.set(xlabel=xlabel, ylabel="training loss (batch)", title="Training loss (log scale)",
                 yscale="log")
+    lengths = updates.groupby("value")["iteration"].max()
+    if lengths.max() > 10 * lengths.min():
+        for ax in (ax_acc, ax_loss):
+            ax.set_xscale("log")
+            ax.set_xlabel(f"{xlabel} (log scale)")
     plain = plt.FuncFormatter(lambda y, _: f"{y:g}")
     ax_loss.yaxis.set_major_formatter(plain)
     ax_loss.yaxis.set_minor_formatter(plt.NullFormatter())
