@@ -235,8 +235,8 @@ report.figure("fig_grid", plots.metric_by_factor(
 # ```{glue:} table2
 # ```
 #
-# The learning rate 0.1 is where the report's numbers are lowest, and where a short
-# run can already reproduce them: the ConvNet does not learn at 0.1 in ours either
+# The learning rate 0.1 is where the report's numbers are lowest. The ConvNet does
+# not learn at 0.1 in ours either
 # (test accuracy {glue:text}`convnet_high` against the report's 0.11, at
 # {glue:text}`convnet_high_profile`), and the DNN reaches {glue:text}`dnn_high`
 # against 0.78 (at {glue:text}`dnn_high_profile`). The difference column gives
