@@ -250,11 +250,11 @@ def test_bn_identical_compares_only_runs_of_the_same_processor_and_backend():
     assert rd.bn_identical(NS(runs=runs, ablation_runs=kept)) == (1, 2, 3)
 
 
-def test_uc_data_split_has_a_column_per_profile_and_counts_merged_twins():
+def test_uc_data_split_has_a_column_per_profile_and_counts_merged_twins(monkeypatch):
     split = uc.data_split(protocol.resolve("dnn_convnet_resnet", "paper"),
                           protocol.resolve("dnn_convnet_resnet", "cpu"))
     assert split.loc["fit"].tolist()[:2] == [54000, 3600] and split.loc["test"].tolist()[:2] == [10000, 2000]
     from conftest import ROOT
-    if (ROOT / "results" / "dnn").is_dir():  # the committed store: 12 pairs, all identical
-        assert uc.merged_twins(protocol.resolve("dnn_convnet_resnet", "cpu")) == 12
+    monkeypatch.setenv("CNNREPRO_RESULTS", str(ROOT / "results"))  # the committed store
+    assert uc.merged_twins(protocol.resolve("dnn_convnet_resnet", "cpu")) == 12  # all identical
     assert uc.classes_predicted(NS(test_pred=np.array([3, 3, 1]))) == 2

@@ -107,3 +107,24 @@ def test_numbers_are_written_by_kind():
     assert "501.0000" not in html and "87.928" not in html
     assert ">3.0<" in html  # seconds keep one decimal
     assert ">1.000<" in report.table(frame[["top-5"]], "t", precision=3).to_html()
+
+
+def test_run_tables_take_a_label_column_and_name_each_ablation():
+    from types import SimpleNamespace as NS
+
+    from cnnrepro.config import RunConfig
+
+    def run(seed, model="pair_classifier"):
+        config = RunConfig(task="mnist", model=model, epochs=2, batch_size=64, seed=seed)
+        return NS(key=config.key(), config=config, metrics={},
+                  provenance={"timing": {"wall_seconds": 1.0 + seed, "train_images_per_second": 9.0},
+                              "git_commit": "0123456789ab"})
+
+    def labels(c):  # a chapter label named like the extra column and the ablation column
+        return {"model": c.model, "variant": "frozen", "seed": c.seed}
+
+    (runs, caption), (ablations, _) = provenance_block.run_tables(
+        [run(0), run(1)], {"variant": ["frozen", "fine-tuned"]}, [run(2)], ["phase1_full"], labels)
+    assert runs["variant"].tolist() == ["frozen", "fine-tuned"]
+    assert "every one: model pair_classifier" in caption
+    assert ablations["ablation"].tolist() == ["phase1_full"] and "variant" in ablations

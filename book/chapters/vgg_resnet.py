@@ -372,7 +372,7 @@ for dataset in ch.proto.datasets:
 # ## Provenance
 
 # %% tags=["remove-input"]
-ch.provenance({"dataset": [ch.labels(r.config)["dataset"] for r in ch.runs]})
+ch.provenance()
 
 # %% tags=["remove-cell"]
 _ = headlines.publish_headlines(CHAPTER, qmul.headlines(ch, vgg_params["D"]))

@@ -102,28 +102,39 @@ def environment(runs: list[Run], protocol, profile: str | None = None) -> pd.Dat
     return pd.DataFrame({"value": rows}).rename_axis("")
 
 
+def run_tables(runs: list[Run], extra_columns: dict | None = None, ablation_runs: list[Run] = (),
+               variants: list[str] = (), labels=None) -> list[tuple[pd.DataFrame, str]]:
+    """(table, caption) of the protocol's runs (``extra_columns``: name -> one value per
+    run, first; a chapter label of the same name takes the given values) and, where the
+    chapter has ablations, of their runs with each one's ablation."""
+    def caption(title: str, shared: dict) -> str:
+        return title + (f" (every one: {said_once(shared)})" if shared else "")
+
+    per_run, shared = runs_table(runs, labels)
+    for i, (name, values) in enumerate((extra_columns or {}).items()):
+        if name in per_run:
+            per_run[name] = list(values)
+        else:
+            per_run.insert(i, name, values)
+    out = [(per_run, caption("Runs", shared))]
+    if ablation_runs:
+        per_variant, shared = runs_table(ablation_runs, labels)
+        per_variant.insert(0, "ablation", list(variants) or [""] * len(ablation_runs))
+        out.append((per_variant, caption("Runs of the ablations (Why the numbers differ)", shared)))
+    return out
+
+
 def show(runs: list[Run], protocol, extra_columns: dict | None = None,
          ablation_runs: list[Run] = (), variants: list[str] = (), profile: str | None = None,
          labels=None):
-    """The tables that end every chapter: the environment of all its runs, one row per
-    run of the protocol (``extra_columns``: name -> one value per run, inserted after
-    the model) and, where the chapter has ablations, one row per run of them with its
-    variant."""
+    """The tables that end every chapter: the environment of all its runs, then
+    ``run_tables``."""
     from IPython.display import display
     everything = [*runs, *ablation_runs]
     display(table(environment(everything, protocol, profile), "Environment of the runs")
             .set_properties(**{"text-align": "left", "white-space": "normal"}))
-    per_run, shared = runs_table(runs, labels)
-    for i, (name, values) in enumerate((extra_columns or {}).items()):
-        per_run.insert(i, name, values)
-    display(table(per_run, "Runs" + (f" (every one: {said_once(shared)})" if shared else ""),
-                  precision=1).set_properties(**{"font-size": "0.85em"}))
-    if ablation_runs:
-        per_variant, shared = runs_table(ablation_runs, labels)
-        per_variant.insert(0, "variant", list(variants) or [""] * len(ablation_runs))
-        display(table(per_variant, "Runs of the ablations (Why the numbers differ)"
-                      + (f" (every one: {said_once(shared)})" if shared else ""), precision=1)
-                .set_properties(**{"font-size": "0.85em"}))
+    for frame, title in run_tables(runs, extra_columns, ablation_runs, variants, labels):
+        display(table(frame, title, precision=1).set_properties(**{"font-size": "0.85em"}))
 
 
 def _head_commit() -> str:
