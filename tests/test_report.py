@@ -128,3 +128,20 @@ def test_run_tables_take_a_label_column_and_name_each_ablation():
     assert runs["variant"].tolist() == ["frozen", "fine-tuned"]
     assert "every one: model pair_classifier" in caption
     assert ablations["ablation"].tolist() == ["phase1_full"] and "variant" in ablations
+
+
+def test_confusion_panels_of_several_models_share_their_colour_scales():
+    import numpy as np
+
+    from cnnrepro import plots
+    names = ["a", "b"]
+
+    def panel(title, cm, recall):
+        scores = pd.DataFrame({"precision": [0.9, 0.8], "recall": recall, "f1": [0.9, 0.8]}, index=names)
+        return title, np.array(cm), scores
+
+    fig = plots.confusion_panels([panel("x", [[50, 0], [10, 40]], [0.95, 0.5]),
+                                  panel("y", [[500, 3], [1, 496]], [0.99, 0.98])], names)
+    meshes = [ax.collections[0] for ax in fig.axes]
+    assert meshes[0].get_clim() == meshes[2].get_clim() == (0, 500)      # counts
+    assert meshes[1].get_clim() == meshes[3].get_clim() == (pytest.approx(0.48), 1.0)  # scores

@@ -54,17 +54,22 @@ def note_figure(text: str) -> plt.Figure:
 def confusion_panels(panels: list[tuple[str, np.ndarray, pd.DataFrame]],
                      class_names: list[str]) -> plt.Figure:
     """Per model: the confusion matrix (counts, true label by row) beside its
-    per-class precision, recall and F1. ``panels``: (title, matrix, per-class report)."""
+    per-class precision, recall and F1. ``panels``: (title, matrix, per-class report).
+    Panels of one kind share one colour scale, so equal values have equal colours."""
     n = len(panels)
     fig, axes = plt.subplots(n, 2, figsize=(12, 5.2 * n), squeeze=False,
                              gridspec_kw={"width_ratios": [3.2, 1.4]})
-    for (title, cm, report), (ax_cm, ax_prf) in zip(panels, axes):
+    scores = [report.loc[class_names, ["precision", "recall", "f1"]].astype(float)
+              for _, _, report in panels]
+    count_max = max(int(np.max(cm)) for _, cm, _ in panels)
+    score_min = max(0.0, min(float(np.nanmin(prf.values)) for prf in scores) - 0.02)
+    for (title, cm, _), prf, (ax_cm, ax_prf) in zip(panels, scores, axes):
         sns.heatmap(pd.DataFrame(cm, index=class_names, columns=class_names), annot=True,
-                    fmt="d", cmap="Blues", cbar=False, ax=ax_cm, annot_kws={"size": 8})
+                    fmt="d", cmap="Blues", vmin=0, vmax=count_max, cbar=False, ax=ax_cm,
+                    annot_kws={"size": 8})
         ax_cm.set(title=f"{title}: confusion matrix", xlabel="predicted label",
                   ylabel="true label")
-        prf = report.loc[class_names, ["precision", "recall", "f1"]].astype(float)
-        sns.heatmap(prf, annot=True, fmt=".2f", cmap="RdYlGn", vmin=max(0.0, prf.values.min() - 0.02),
+        sns.heatmap(prf, annot=True, fmt=".2f", cmap="RdYlGn", vmin=score_min,
                     vmax=1.0, cbar=False, ax=ax_prf, annot_kws={"size": 9})
         ax_prf.set(title=f"{title}: per class", ylabel="true label")
     fig.tight_layout()
