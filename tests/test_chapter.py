@@ -105,7 +105,12 @@ def test_a_chapter_that_mixes_profiles_shows_a_stored_paper_run_in_place_of_its_
     stored_run(store, cpu[0], DEFAULT_NUMERICS, accuracy=0.7)          # 0.1 at cpu
     stored_run(store, paper[0.1], DEFAULT_NUMERICS, accuracy=0.8)      # and at paper
     stored_run(store, cpu[1], DEFAULT_NUMERICS, accuracy=0.9)          # 0.01 at cpu only
+    read = []
+    monkeypatch.setattr(chapter, "note_input", read.append)
     ch = chapter.open_chapter("dnn_convnet_resnet", {"profile": "cpu", **params}, verbose=0)
+    # both paper places were read, the missing one too: a run stored there later
+    # makes the page stale
+    assert {p.name for p in read} == {paper[0.1].key(), paper[0.01].key()}
     shown = {r.config.learning_rate: r for r in ch.runs}
     assert shown[0.1].metrics["accuracy"] == 0.8 and ch.profile_of(shown[0.1]) == "paper"
     assert shown[0.01].metrics["accuracy"] == 0.9 and ch.profile_of(shown[0.01]) == "cpu"

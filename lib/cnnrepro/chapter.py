@@ -15,7 +15,8 @@ from typing import Mapping
 import pandas as pd
 
 from . import claims, protocol, provenance_block, report
-from .config import RunConfig
+from .config import RunConfig, current_numerics
+from .execution import note_input
 from .store import ResultsStore, Run
 
 
@@ -175,7 +176,13 @@ def paper_twins(proto: protocol.Protocol, configs: list[RunConfig]) -> dict[str,
     out = {}
     for c in configs:
         twin = twins.get(identity_with_seed(c))
-        if twin is not None and twin.key() != c.key() and store.find(twin) is not None:
+        if twin is None or twin.key() == c.key():
+            continue
+        found = store.find(twin)
+        # the page read this place, run or not: a paper run stored there later makes
+        # the page stale, so the next build shows it
+        note_input(found or store.path(twin, current_numerics()))
+        if found is not None:
             out[c.key()] = twin
     return out
 
