@@ -408,7 +408,7 @@ def sweep_curves(updates: pd.DataFrame, title: str, hue_title: str, window: int 
 
 # --- a grid of models by one factor (UC) ----------------------------------------------
 
-LOSS_STYLES = {"as printed": "-", "double softmax": ":", "corrected": "--"}
+LOSS_STYLES = {"as printed": "-", "double softmax": ":"}
 
 
 def metric_by_factor(ours: pd.DataFrame, reported: pd.DataFrame, x: str, metric: str,
