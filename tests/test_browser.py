@@ -4,8 +4,8 @@ Every image loads, no page shows a cell's error output, every internal link
 resolves, every table the chapters print carries its CSV download, and the layout
 holds: nothing wider than the text column, no parameter cell, no literal backticks
 outside code, no "nan" or "None" in a table, glued text in the weight of its
-sentence. Each page is screenshotted into
-``screens/`` beside the HTML, so a failure can be looked at.
+sentence, no figure whose text is shown smaller than 9 pt. Each page is
+screenshotted into ``screens/`` beside the HTML, so a failure can be looked at.
 
 ``BOOK_HTML=book/_build/html`` runs the same checks on a book already built (the
 full book from the committed store: ``make check-book``)."""
@@ -118,7 +118,12 @@ def pages(built_html, browser):
                       "height": page.evaluate("() => document.documentElement.scrollHeight")}
         seen[path] |= page.evaluate("""() => ({
             images: Array.from(document.images).map(i => ({src: i.src,
-                ok: i.complete && i.naturalWidth > 0})),
+                ok: i.complete && i.naturalWidth > 0, natural: i.naturalWidth,
+                // an image in a closed dropdown is shown, once opened, at most the column wide
+                shown: i.getClientRects().length ? i.getBoundingClientRect().width
+                    : Math.min(i.naturalWidth, (document.querySelector('article.bd-article')
+                                                || document.body).clientWidth),
+                figure: !!i.closest('figure')})),
             errors: document.querySelectorAll('.traceback, .output.error, .output.stderr').length,
             text: document.body.innerText,
             links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
@@ -163,6 +168,29 @@ def test_every_image_loaded(pages):
         broken = [i["src"] for i in got["images"] if not i["ok"]]
         assert not broken, f"{path.relative_to(html)}: images that did not load: {broken}"
     assert sum(len(g["images"]) for g in seen.values()) > 20
+
+
+def test_every_figure_is_legible_at_the_width_it_is_shown(pages):
+    """Every figure's text, as the page shows its PNG, is at least plots.MIN_FONT_PT
+    (CSS points), from the smallest font size the PNG records (report.figure)."""
+    from PIL import Image
+
+    from cnnrepro import plots
+    html, seen = pages
+    checked = 0
+    for path, got in seen.items():
+        for image in got["images"]:
+            if not image["figure"] or not image["ok"]:
+                continue
+            png = Image.open(Path(unquote(urlparse(image["src"]).path)))
+            assert plots.FONT_KEY in png.text, \
+                f"{path.relative_to(html)}: {image['src']} was not glued by report.figure"
+            shown = plots.shown_points(float(png.text[plots.FONT_KEY]), float(png.text[plots.DPI_KEY]),
+                                       image["natural"], image["shown"])
+            assert shown >= plots.MIN_FONT_PT - 0.05, \
+                f"{path.relative_to(html)}: {image['src']} shows text at {shown:.1f} pt"
+            checked += 1
+    assert checked > 10
 
 
 def test_no_page_shows_an_error_output(pages):

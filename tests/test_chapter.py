@@ -131,4 +131,4 @@ def test_parameters_read_as_words_not_json():
     from cnnrepro.provenance_block import parameters_text
     assert parameters_text({"models": ["dnn", "convnet"], "learning_rates": [0.1, 1e-4],
                             "ablations": [], "force": False}) == \
-        "models: dnn, convnet; learning_rates: 0.1, 0.0001; ablations: none; force: False"
+        "models: dnn, convnet; learning rates: 0.1, 0.0001; ablations: none; force: False"

@@ -107,6 +107,10 @@ def test_numbers_are_written_by_kind():
     assert "501.0000" not in html and "87.928" not in html
     assert ">3.0<" in html  # seconds keep one decimal
     assert ">1.000<" in report.table(frame[["top-5"]], "t", precision=3).to_html()
+    signed = pd.DataFrame({"difference": [0.047, -0.002], "ours - reported": [0.01, 0.0]})
+    html = report.table(signed, "t", precision=3).to_html()
+    for shown in ("+0.047", "-0.002", "+0.010", "+0.000"):
+        assert f">{shown}<" in html, shown
 
 
 def test_run_tables_take_a_label_column_and_name_each_ablation():

@@ -104,9 +104,10 @@ def test_nonfinite_runs_count_the_crosses_of_a_sweep_figure():
 def test_model_sizes_show_the_base_network_once_and_only_networks_that_differ():
     from cnnrepro.chapters import cnn_sweeps as ntu
     sizes = ntu.model_sizes(ntu.chapter_points(protocol.resolve("cnn_sweeps", "smoke")))
-    base = sizes.loc[("base", "base")]
-    assert not any(s == "learning_rate" for s, _ in sizes.index)   # trains the base network
-    others = sizes.drop(index=("base", "base"))
+    base = sizes.loc[("base model", "base")]
+    assert not any(s == "learning rate" for s, _ in sizes.index)   # trains the base network
+    assert ("convolutional layers", "1") in sizes.index             # a factor in words
+    others = sizes.drop(index=("base model", "base"))
     assert len(others) and all((row != base).any() for _, row in others.iterrows())
 
 

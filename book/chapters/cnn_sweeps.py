@@ -374,7 +374,7 @@ else:
 report.glue("every_sweep", report.table(
     ntu.every_sweep(summary), f"Every sweep: test accuracy ({ch.profile} profile)").hide(
     axis="index").set_properties(**{"font-size": "0.85em"}).set_properties(
-        subset=["factor (figure)", "value", "note"], **{"text-align": "left"}))
+        subset=["factor", "value", "note"], **{"text-align": "left"}))
 
 # %% [markdown]
 # ## Every sweep in one table

@@ -344,8 +344,9 @@ for name, value in dp.tail(phase2[(main, ch.seed0)].updates, p.batch_size).items
 # :name: fig-pair-maps
 #
 # **Figure 5.** Feature maps of the frozen extractor. For each pair: the two input
-# channels, the 6 maps the first block's convolutions add (32x32) and the 16 maps of the
-# second block (16x16), each map scaled to its own range.
+# channels (titled with their digits), the 6 maps the first block's convolutions add
+# (32x32) and the 16 maps of the second block (16x16), each titled with its block and
+# number and scaled to its own range.
 # ```
 #
 # ```{glue:figure} fig_pca

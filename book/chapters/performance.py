@@ -20,7 +20,6 @@
 # included), one warm-up epoch and then several timed epochs (median and range).
 
 # %% tags=["remove-cell"]
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
@@ -69,8 +68,8 @@ else:
 # ```
 
 # %% tags=["remove-cell"]
-fig = plots.throughput_bars(measured) if len(measured) else plt.figure(figsize=(4, 1))
-report.figure("fig_throughput", fig)
+report.figure("fig_throughput", plots.throughput_bars(measured) if len(measured)
+              else plots.note_figure("no measurements yet: run make bench"))
 
 # %% [markdown]
 # ## What made TensorFlow fast on this processor

@@ -202,8 +202,9 @@ report.figure("fig_block", plots.model_diagram(resnet.residual_unit_model("basic
 # ```{glue:figure} fig_cifar
 # :name: fig-vgg-resnet-cifar
 #
-# **Figure 3.** CIFAR-10 samples: two training images of each class, with the class
-# names (from the data mirror, a JPEG re-encoding of CIFAR-10; see the data README).
+# **Figure 3.** CIFAR-10 samples: the first two training images of each class, a
+# column per class under its name (from the data mirror, a JPEG re-encoding of
+# CIFAR-10; see the data README).
 # ```
 
 # %% tags=["remove-cell"]

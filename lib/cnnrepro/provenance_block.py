@@ -65,13 +65,14 @@ def settings_text(provenance: dict) -> str:
 
 def parameters_text(values: dict) -> str:
     """A chapter's parameters as a reader reads them: 'name: value' in the order the
-    chapter declares them, lists without brackets."""
+    chapter declares them, names in words, lists without brackets (values stay as
+    they are passed, e.g. a sweep's name)."""
     def shown(value) -> str:
         if isinstance(value, (list, tuple)):
             return ", ".join(map(shown, value)) if value else "none"
         return f"{value:g}" if isinstance(value, float) else str(value)
 
-    return "; ".join(f"{name}: {shown(value)}" for name, value in values.items())
+    return "; ".join(f"{name.replace('_', ' ')}: {shown(value)}" for name, value in values.items())
 
 
 def environment(runs: list[Run], protocol, profile: str | None = None) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import yaml
 
 from pandas.io.formats.style import Styler
 
-from . import metrics
+from . import metrics, plots
 from .store import Run
 
 def reported(chapter: str) -> dict:
@@ -59,8 +59,10 @@ def glue_profile(proto, shown: str | None = None) -> str:
 
 
 def figure(name: str, fig: plt.Figure) -> None:
-    """Glue a figure for a ``{glue:figure}`` directive and free it."""
-    glue(name, fig)
+    """Glue a figure for a ``{glue:figure}`` directive, as the PNG the book shows
+    (``plots.png``: its smallest font size recorded in it), and free it."""
+    from IPython.display import Image
+    glue(name, Image(data=plots.png(fig), format="png"))
     plt.close(fig)
 
 
@@ -127,7 +129,8 @@ def number_format(frame: pd.DataFrame, precision: int = 4) -> dict:
     """How each numeric column of a book table is written, by kind: counts (whole
     numbers, some of 2 or more) with thousands separators and no decimals, seconds
     (a column named "... (s)" or "... seconds") to one decimal, other numbers to
-    ``precision`` decimals. A column of 1.0s (a top-5 accuracy) stays a fraction."""
+    ``precision`` decimals. A column of 1.0s (a top-5 accuracy) stays a fraction. A
+    difference (a column named "difference" or "... - ...") always carries its sign."""
     out = {}
     for column in frame.columns:
         values = pd.to_numeric(frame[column], errors="coerce").dropna() \
@@ -135,7 +138,9 @@ def number_format(frame: pd.DataFrame, precision: int = 4) -> dict:
         if not len(values):
             continue
         name = " ".join(map(str, column)) if isinstance(column, tuple) else str(column)
-        if frame[column].dtype.kind in "iu":
+        if "difference" in name or " - " in name:
+            out[column] = f"{{:+,.{precision}f}}"
+        elif frame[column].dtype.kind in "iu":
             out[column] = "{:,}"
         elif name.endswith("(s)") or "seconds" in name:
             out[column] = "{:,.1f}"

@@ -27,6 +27,11 @@ class Sweep:
     variants: dict[str, dict]   # value (as the report names it) -> settings that differ
     seeds: tuple[int, ...] = (0,)
 
+    @property
+    def heading(self) -> str:
+        """The factor as a title starts ("ResNet depth" keeps its capitals)."""
+        return self.factor[:1].upper() + self.factor[1:]
+
 
 @dataclass(frozen=True)
 class Point:

@@ -2,6 +2,8 @@
 course project). Every sweep is a ``Sweep`` (sweeps.py): values of one factor as
 settings that differ from ``BASE``; ``run_config`` turns settings into a run."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -58,6 +60,9 @@ def run_config(p: Protocol, settings: dict, seed: int) -> RunConfig:
                      extra=extra)
 
 
+BASE_SWEEP = Sweep("base", "base model", 1, {"base": {}})
+
+
 def sweeps(p: Protocol) -> list[Sweep]:
     """The chosen sweeps, values named as the report's legends would name them."""
     seeds = tuple(p.seeds)
@@ -66,7 +71,7 @@ def sweeps(p: Protocol) -> list[Sweep]:
     improved = {**dropout, "momentum": 0.9, "l2": IMPROVED_L2}
     best = {**dropout, "momentum": 0.9, "conv_filters": [100, 200], "epochs": p.best_epochs}
     every = [
-        Sweep("base", "base model", 1, {"base": {}}, seeds),
+        replace(BASE_SWEEP, seeds=seeds),
         Sweep("learning_rate", "learning rate", 2,
               {f"{v:g}": {"learning_rate": v} for v in p.learning_rates}, seeds),
         Sweep("batch_size", "batch size", 3, {str(v): {"batch_size": v} for v in p.batch_sizes},
@@ -205,22 +210,23 @@ EPOCH_LOG = {"loss": "training loss", "accuracy": "training accuracy", "test_los
 
 
 def model_sizes(pts) -> pd.DataFrame:
-    """Parameters and multiply-adds of the base network and of every (sweep, value)
+    """Parameters and multiply-adds of the base network and of every (factor, value)
     whose network differs from it; the sweeps of training settings (learning rate,
     batch size, optimizer, ...) all train the base network and are left out."""
     from .. import flops
     from ..models import build_model, shapes_only
     sizes = {}
     for p in pts:
-        key = (p.sweep.name, p.value)
+        key = (p.sweep.factor, p.value)
         if key not in sizes:
             with shapes_only():
                 model = build_model(p.config.model, (28, 28, 1), 10, **p.config.extra["model_options"])
             sizes[key] = {"parameters": model.count_params(),
                           "multiply-adds (M)": flops.model_macs(model) / 1e6}
-    base = next(iter(sizes.values())) if ("base", "base") not in sizes else sizes[("base", "base")]
-    kept = {k: v for k, v in sizes.items() if k == ("base", "base") or v != base}
-    return pd.DataFrame(kept).T.rename_axis(["sweep", "value"])
+    base_key = (BASE_SWEEP.factor, "base")
+    base = sizes.get(base_key, next(iter(sizes.values())))
+    kept = {k: v for k, v in sizes.items() if k == base_key or v != base}
+    return pd.DataFrame(kept).T.rename_axis(["factor", "value"])
 
 
 def sweep_figure(pts, by_key, sweep: Sweep, profile: str):
@@ -229,7 +235,7 @@ def sweep_figure(pts, by_key, sweep: Sweep, profile: str):
     updates = last_epoch_updates(pts, by_key, sweep.name)
     epochs = max(p.config.epochs for p in pts if p.sweep.name == sweep.name)
     xlabel = "iteration" if epochs == 1 else f"iteration (of epoch {epochs} for the {epochs}-epoch run)"
-    return plots.sweep_curves(updates, f"{sweep.factor.capitalize()} ({profile} profile)", sweep.factor,
+    return plots.sweep_curves(updates, f"{sweep.heading} ({profile} profile)", sweep.factor,
                               xlabel=xlabel)
 
 
@@ -243,7 +249,7 @@ def sweep_table(summary: pd.DataFrame, sweep: Sweep, profile: str):
     """The test accuracies of one sweep's figure, ours beside the report's."""
     from ..report import table
     t = summary.loc[sweep.name, list(SHOWN)].rename_axis(sweep.factor).rename(columns=SHOWN)
-    return table(t, f"{sweep.factor.capitalize()}: test accuracy (the runs of Figure {sweep.figure}; "
+    return table(t, f"{sweep.heading}: test accuracy (the runs of Figure {sweep.figure}; "
                     f"{profile} profile)")
 
 
@@ -270,7 +276,7 @@ def every_sweep(summary: pd.DataFrame) -> pd.DataFrame:
     """All sweeps in one table: factor (figure), value, ours, reported, difference."""
     s = summary.reset_index()
     return pd.DataFrame({
-        "factor (figure)": [f"{f} ({n})" for f, n in zip(s["factor"], s["figure"])],
+        "factor": [f"{f} (Figure {n})" for f, n in zip(s["factor"], s["figure"])],
         "value": s["value"],
         "ours (± sd, seeds)": [mean_sd(m, sd) + (f" ({n})" if n > 1 else "")
                                for m, sd, n in zip(s["ours"], s["sd"], s["seeds"])],

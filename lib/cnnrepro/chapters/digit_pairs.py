@@ -190,7 +190,7 @@ def generation_figure(mnist, p: Protocol, train, test, shown: int = 16):
     first, second, same = train.first[:shown], train.second[:shown], train.same[:shown]
     return plots.pair_generation(
         steps, plots.side_by_side(mnist.x_train[first], mnist.x_train[second]),
-        [f"{'same' if s else 'different'}: {mnist.y_train[a]} | {mnist.y_train[b]}"
+        [f"{'same' if s else 'different'}\n{mnist.y_train[a]} | {mnist.y_train[b]}"
          for a, b, s in zip(first, second, same)], ["seagreen" if s else "dimgray" for s in same])
 
 
@@ -345,9 +345,9 @@ def feature_probe(model, mnist, train, test, probe_pairs: int = 5000):
     for kind, i in (("same", int(np.flatnonzero(test.same)[0])),
                     ("not same", int(np.flatnonzero(~test.same)[0]))):
         a, b = mnist.y_test[test.first[i]], mnist.y_test[test.second[i]]
-        inputs = [(f"input 1 (digit {a})", x_test[i, ..., 0]), (f"input 2 (digit {b})", x_test[i, ..., 1])]
-        second = [(f"block 2 map {k + 1}", block2[i, ..., 8 + k]) for k in range(16)]
-        first = [(f"block 1 map {k + 1}", block1[i, ..., 2 + k]) for k in range(6)]
+        inputs = [(f"input 1: {a}", x_test[i, ..., 0]), (f"input 2: {b}", x_test[i, ..., 1])]
+        second = [(f"block 2, {k + 1}", block2[i, ..., 8 + k]) for k in range(16)]
+        first = [(f"block 1, {k + 1}", block1[i, ..., 2 + k]) for k in range(6)]
         rows += [(f"{kind}\n{a} | {b}", inputs + first),
                  ("", second[:8]), ("", second[8:])]
     pca = PCA(n_components=2, random_state=0).fit(features)

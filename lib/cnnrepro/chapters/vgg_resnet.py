@@ -366,16 +366,17 @@ def class_names() -> dict[str, list[str]]:
 
 def sample_figures() -> dict:
     """Figures 2 and 3 of the report: 20 training images of each dataset as the
-    networks see them (MNIST padded to 32x32; CIFAR-10 two of each class)."""
+    networks see them (MNIST padded to 32x32; CIFAR-10 two of each class, a column
+    per class, named once above it)."""
     from .. import data, plots
     mnist = data.prepare_task("mnist_32x3", train_limit=20, test_limit=1)
     cifar = data.load_cifar10()
     pick = data.balanced_first(cifar.y_train, 20)
-    pick = pick[np.argsort(cifar.y_train[pick], kind="stable")]
+    pick = pick[np.argsort(cifar.y_train[pick], kind="stable")].reshape(10, 2).T.ravel()
+    names = [cifar.class_names[y] for y in cifar.y_train[pick[:10]]]
     digits = [str(int(y)) for y in mnist.y_train.argmax(1)]
     return {"mnist": plots.image_grid(mnist.x_train[..., 0], digits),
-            "cifar10": plots.image_grid(cifar.x_train[pick],
-                                        [cifar.class_names[y] for y in cifar.y_train[pick]])}
+            "cifar10": plots.image_grid(cifar.x_train[pick], names + [""] * 10)}
 
 
 def misclassified(run, shown: int = 24):
