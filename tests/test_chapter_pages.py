@@ -76,6 +76,11 @@ def test_uc_best_runs_and_their_headlines_leave_the_double_softmax_uncounted():
     rows = uc.headlines(best, test_sizes={"cpu": 2000})
     assert [r["counted"] for r in rows] == [True, True, False, False]
     assert {r["profile"] for r in rows} == {"cpu"}
+    # the report's last line, the featured ResNet's macro F1, has a row of its own at its rate only
+    featured = uc.headlines(best, test_sizes={"cpu": 2000, "paper": 10000},
+                            featured=(0.0001, 0.987, "paper", 0.98978))
+    assert featured[0]["kind"] == "f1" and featured[0]["reported"] == 0.98978 and featured[0]["counted"]
+    assert len(uc.headlines(best, test_sizes={"cpu": 2000}, featured=(0.1, 0.5, "cpu", 0.98978))) == 4
     assert uc.double_softmax_cost(ours).loc["DNN", ("accuracy", 0.1)] == pytest.approx(0.3)
 
 

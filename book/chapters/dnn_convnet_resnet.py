@@ -403,5 +403,7 @@ ch.provenance()
 
 # %% tags=["remove-cell"]
 _ = headlines.publish_headlines(CHAPTER, uc.headlines(
-    best, test_sizes={ch.profile: ch.proto.test_images, "paper": paper.test_images}))
+    best, test_sizes={ch.profile: ch.proto.test_images, "paper": paper.test_images},
+    featured=(focus_lr, focus_printed.metrics["f1"], ch.profile_of(focus_printed),
+              ch.reported["resnet_lr_0.0001_macro_f1"]) if focus_printed else None))
 
