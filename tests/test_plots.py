@@ -37,6 +37,9 @@ FIGURES = {
     "update_curves": lambda: plots.update_curves(pd.DataFrame({
         "model": np.repeat(["resnet_shallow", "resnet_deep"], 50), "update": np.tile(np.arange(1, 51), 2),
         **{c: rng.random(100) for c in ("loss", "val_loss", "accuracy", "val_accuracy")}})),
+    "update_curves, fewer updates than the loss panels skip": lambda: plots.update_curves(pd.DataFrame({
+        "model": "resnet_shallow", "update": np.arange(1, 6),
+        **{c: rng.random(5) for c in ("loss", "val_loss", "accuracy", "val_accuracy")}})),
     "confusion_panels": lambda: plots.confusion_panels(
         [(f"model {i}", rng.integers(0, 1000, (10, 10)), _scores(CLASSES)) for i in range(2)], CLASSES),
     "image_grid": lambda: plots.image_grid(rng.random((20, 32, 32, 3)), CLASSES * 2, ncols=10),

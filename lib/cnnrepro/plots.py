@@ -88,7 +88,11 @@ def wrap(text: str, width_in: float, fontsize: float = MIN_FONT_PT, sep: str = "
 
 def legend_below(fig: plt.Figure, handles, labels, ncol: int, title: str | None = None) -> None:
     """One legend for the whole figure, centred under its panels (which keep the
-    column's width), with room made for it."""
+    column's width), with room made for it; ``ncol`` at most (none without labels)."""
+    if not labels:
+        fig.tight_layout()
+        return
+    ncol = max(1, min(ncol, len(labels)))
     rows = int(np.ceil(len(labels) / ncol)) + (1 if title else 0)
     fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, title=title)
     fig.tight_layout(rect=(0, min(0.45, (0.25 * rows + 0.05) / fig.get_figheight()), 1, 1))
@@ -118,8 +122,8 @@ def update_curves(updates: pd.DataFrame, hue: str = "model", skip_loss: int = 20
             ax.set(xlabel="parameter update")
     if title:
         fig.suptitle(title)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    legend_below(fig, handles, labels, ncol=min(len(labels), 4), title=hue)
+    handles, labels = axes[1, 0].get_legend_handles_labels()  # the accuracy panels skip nothing
+    legend_below(fig, handles, labels, ncol=4, title=hue)
     return fig
 
 
@@ -529,7 +533,7 @@ def sweep_curves(updates: pd.DataFrame, title: str, hue_title: str, window: int 
     ax_loss.yaxis.set_minor_formatter(plt.NullFormatter())
     fig.suptitle(title)
     handles, labels = ax_acc.get_legend_handles_labels()
-    legend_below(fig, handles, labels, ncol=min(len(labels), 6), title=hue_title)
+    legend_below(fig, handles, labels, ncol=6, title=hue_title)
     return fig
 
 
