@@ -65,6 +65,10 @@ FIGURES = {
         {"value": np.repeat(["0.0001", "0.001", "0.01", "0.1", "1", "10", "100"], 20),
          "iteration": np.tile(np.arange(1, 21), 7), "accuracy": rng.random(140),
          "loss": rng.random(140) + 0.1}), "Learning rate (paper profile)", "learning rate"),
+    "sweep_curves, long value names": lambda: plots.sweep_curves(pd.DataFrame(
+        {"value": np.repeat(["vanilla (2 FC)", "+ dropout", "+ dropout, momentum, weight decay",
+                             "best (100/200 channels)"], 4), "iteration": np.tile(np.arange(1, 5), 4),
+         "accuracy": rng.random(16), "loss": rng.uniform(1.5, 2.5, 16)}), "Improvement", "improvement"),
     "metric_by_factor": lambda: plots.metric_by_factor(
         pd.DataFrame([{"model": m, "lr": lr, "loss": loss, "accuracy": rng.random()}
                       for m in ("DNN", "ConvNet", "ResNet") for loss in ("as printed", "double softmax")
@@ -121,3 +125,13 @@ def test_a_name_too_wide_for_the_width_breaks_after_an_underscore():
     wrapped = plots.wrap("feature_extraction_with_a_long_name", 1.0)
     assert "\n" in wrapped and wrapped.replace("\n", "") == "feature_extraction_with_a_long_name"
     assert all(plots.text_inches(line) <= 1.0 for line in wrapped.split("\n"))
+
+
+def test_a_loss_axis_within_one_decade_still_labels_its_ticks():
+    fig = FIGURES["sweep_curves, long value names"]()
+    fig.canvas.draw()
+    low, high = fig.axes[1].get_ylim()
+    labelled = [t for t in fig.axes[1].get_yticklabels()
+                if t.get_text() and low <= t.get_position()[1] <= high]
+    plt.close(fig)
+    assert labelled

@@ -12,6 +12,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.ticker import LogLocator
 from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
 
@@ -93,6 +94,9 @@ def legend_below(fig: plt.Figure, handles, labels, ncol: int, title: str | None 
         fig.tight_layout()
         return
     ncol = max(1, min(ncol, len(labels)))
+    entry = max(text_inches(str(label), plt.rcParams["legend.fontsize"]) for label in labels) + 0.8
+    while ncol > 1 and ncol * entry > fig.get_figwidth():   # the legend fits under the panels
+        ncol -= 1
     rows = int(np.ceil(len(labels) / ncol)) + (1 if title else 0)
     fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, title=title)
     fig.tight_layout(rect=(0, min(0.45, (0.25 * rows + 0.05) / fig.get_figheight()), 1, 1))
@@ -528,8 +532,12 @@ def sweep_curves(updates: pd.DataFrame, title: str, hue_title: str, window: int 
         for ax in (ax_acc, ax_loss):
             ax.set_xscale("log")
             ax.set_xlabel(f"{xlabel} (log scale)")
-    plain = plt.FuncFormatter(lambda y, _: f"{y:g}")
-    ax_loss.yaxis.set_major_formatter(plain)
+    # plain numbers on the log axis; 1-2-5 steps where it spans two decades or less, so
+    # that a narrow range still has labelled ticks
+    low, high = ax_loss.get_ylim()
+    subs = (1.0, 2.0, 5.0) if high / low <= 100 else (1.0,)
+    ax_loss.yaxis.set_major_locator(LogLocator(subs=subs))
+    ax_loss.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:g}"))
     ax_loss.yaxis.set_minor_formatter(plt.NullFormatter())
     fig.suptitle(title)
     handles, labels = ax_acc.get_legend_handles_labels()
