@@ -135,3 +135,10 @@ def test_a_loss_axis_within_one_decade_still_labels_its_ticks():
                 if t.get_text() and low <= t.get_position()[1] <= high]
     plt.close(fig)
     assert labelled
+
+
+def test_one_curve_gets_no_legend_and_several_get_one_under_the_panels():
+    one = FIGURES["update_curves, fewer updates than the loss panels skip"]()
+    several = FIGURES["update_curves"]()
+    assert not one.legends and len(several.legends) == 1
+    plt.close("all")

@@ -89,8 +89,9 @@ def wrap(text: str, width_in: float, fontsize: float = MIN_FONT_PT, sep: str = "
 
 def legend_below(fig: plt.Figure, handles, labels, ncol: int, title: str | None = None) -> None:
     """One legend for the whole figure, centred under its panels (which keep the
-    column's width), with room made for it; ``ncol`` at most (none without labels)."""
-    if not labels:
+    column's width), with room made for it; ``ncol`` at most. One label needs no
+    legend (the title names it), so none is drawn."""
+    if len(labels) < 2:
         fig.tight_layout()
         return
     ncol = max(1, min(ncol, len(labels)))
@@ -511,7 +512,7 @@ def sweep_curves(updates: pd.DataFrame, title: str, hue_title: str, window: int 
     finite, marked with a cross. Where the runs' lengths differ by more than ten
     times (a batch-size sweep), the iteration axis is logarithmic, so the shortest
     run is not a sliver at the left. ``updates``: value, iteration, accuracy, loss."""
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.9))
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.5))
     palette = dict(zip(updates["value"].unique(), sns.color_palette("deep")))
     for value, group in updates.groupby("value", sort=False):
         finite = group[np.isfinite(group["loss"])]
