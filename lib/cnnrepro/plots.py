@@ -89,8 +89,8 @@ def wrap(text: str, width_in: float, fontsize: float = MIN_FONT_PT, sep: str = "
 
 def legend_below(fig: plt.Figure, handles, labels, ncol: int, title: str | None = None) -> None:
     """One legend for the whole figure, centred under its panels (which keep the
-    column's width), with room made for it; ``ncol`` at most. One label needs no
-    legend (the title names it), so none is drawn."""
+    column's width), with room made for it; ``ncol`` at most. A figure of one curve
+    gets no legend."""
     if len(labels) < 2:
         fig.tight_layout()
         return

@@ -372,11 +372,13 @@ def sample_figures() -> dict:
     mnist = data.prepare_task("mnist_32x3", train_limit=20, test_limit=1)
     cifar = data.load_cifar10()
     pick = data.balanced_first(cifar.y_train, 20)
-    pick = pick[np.argsort(cifar.y_train[pick], kind="stable")].reshape(10, 2).T.ravel()
-    names = [cifar.class_names[y] for y in cifar.y_train[pick[:10]]]
+    # sorted by class, then row 1 takes each class's first image and row 2 its second
+    pick = pick[np.argsort(cifar.y_train[pick], kind="stable")].reshape(-1, 2).T.ravel()
+    classes = len(pick) // 2
+    names = [cifar.class_names[y] for y in cifar.y_train[pick[:classes]]]
     digits = [str(int(y)) for y in mnist.y_train.argmax(1)]
     return {"mnist": plots.image_grid(mnist.x_train[..., 0], digits),
-            "cifar10": plots.image_grid(cifar.x_train[pick], names + [""] * 10)}
+            "cifar10": plots.image_grid(cifar.x_train[pick], names + [""] * classes, ncols=classes)}
 
 
 def misclassified(run, shown: int = 24):
