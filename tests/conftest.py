@@ -11,6 +11,8 @@ if not os.environ.get("REPRO_DATA_DIR") and (MIRROR / "mnist.npz").is_file():
     os.environ["REPRO_DATA_DIR"] = str(MIRROR)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+CALL_LOG = "model-calls.jsonl"  # the built book's record of model calls (tests/probes)
+
 needs_mirror = pytest.mark.skipif(not os.environ.get("REPRO_DATA_DIR"),
                                   reason="no dataset mirror (REPRO_DATA_DIR) to read")
 
@@ -39,6 +41,10 @@ def built_book(tmp_path_factory, monkeypatch_session):
     monkeypatch_session.setenv("CNNREPRO_ROOT", str(work))
     monkeypatch_session.setenv("CNNREPRO_PROFILE", "smoke")
     monkeypatch_session.delenv("CNNREPRO_RESULTS", raising=False)
+    # Every model call of the build's kernels, and who made it (tests/probes)
+    monkeypatch_session.setenv("CNNREPRO_CALL_LOG", str(work / CALL_LOG))
+    monkeypatch_session.setenv("PYTHONPATH", os.pathsep.join(
+        filter(None, [str(ROOT / "tests" / "probes"), os.environ.get("PYTHONPATH")])))
     if (ROOT / "results" / "bench").is_dir():  # the Performance appendix reads these
         shutil.copytree(ROOT / "results" / "bench", work / "results" / "bench")
     build = subprocess.run([run.jupyter_book(), "build", "book/", "--warningiserror", "--keep-going"],

@@ -27,13 +27,14 @@ def test_batch_norms_are_found_in_nested_models(nested):
     assert len(batchnorm.batch_norms(net(nested))) == 1
 
 
-def test_reestimated_averages_are_the_mean_of_the_batch_statistics():
-    model, x = net(), data()
+@pytest.mark.parametrize("nested", [False, True])
+def test_reestimated_averages_are_the_mean_of_the_batch_statistics(nested):
+    model, x = net(nested), data(500)
     bn = batchnorm.batch_norms(model)[0]
-    assert batchnorm.reestimate(model, x, batch_size=128) == 4
-    batches = x.reshape(4, 128, 3)
-    expected_mean = np.pad(batches.mean(axis=1).mean(axis=0), (0, 1))  # 4th unit: identity pads 0
-    expected_var = np.pad(batches.var(axis=1).mean(axis=0), (0, 1))
+    assert batchnorm.reestimate(model, x, batch_size=128) == 4  # the last batch: 116 images
+    batches = [x[s:s + 128] for s in range(0, 500, 128)]  # each weighs the same
+    expected_mean = np.pad(np.mean([b.mean(axis=0) for b in batches], axis=0), (0, 1))  # identity pads 0
+    expected_var = np.pad(np.mean([b.var(axis=0) for b in batches], axis=0), (0, 1))
     np.testing.assert_allclose(np.asarray(bn.moving_mean), expected_mean, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(np.asarray(bn.moving_variance), expected_var, rtol=1e-4, atol=1e-5)
     assert bn.momentum == 0.99  # put back

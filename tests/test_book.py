@@ -2,13 +2,16 @@
 `jupyter-book build` on the result; no cell may raise and every figure and table
 of every chapter must be in the HTML."""
 
+import json
 import re
+import subprocess
+import sys
 
 import nbformat
 import pytest
 
 from cnnrepro import run
-from conftest import ROOT, needs_mirror
+from conftest import CALL_LOG, ROOT, needs_mirror
 
 pytestmark = [pytest.mark.book, needs_mirror]
 
@@ -84,3 +87,42 @@ def test_every_claims_evidence_link_leads_to_a_place_on_its_page(built_book, nam
     ids = set(re.findall(r'id="([^"]+)"', page))
     missing = [c["link"] for c in claims.load(name) if c["link"][1:] not in ids]
     assert not missing, missing
+
+
+def model_calls(built_book) -> list[dict]:
+    path = built_book / CALL_LOG
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
+def test_pages_call_models_only_to_train_runs_or_compute_analyses(built_book):
+    calls = model_calls(built_book)
+    makers = {c["by"] for c in calls}
+    assert {"training", "analysis"} <= makers, makers  # the probe saw the smoke runs made
+    by_pages = [c for c in calls if c["by"] == "page"]
+    assert not by_pages, f"pages computed with a model themselves: {by_pages[:5]}"
+
+
+# Pages that read analyses of their runs (cnnrepro.analyses)
+ANALYSING_PAGES = ["residual_depth", "digit_pairs", "dnn_convnet_resnet"]
+
+
+def record(book, name) -> dict:
+    return nbformat.read(book / "chapters" / f"{name}.ipynb", as_version=4).metadata["cnnrepro"]
+
+
+def test_a_page_whose_runs_and_analyses_are_stored_loads_no_weights_and_calls_no_model(built_book):
+    book = built_book / "book"
+    before = len(model_calls(built_book))
+    for pair in (ANALYSING_PAGES[:2], ANALYSING_PAGES[2:]):  # executed again, two at a time
+        procs = {name: subprocess.Popen(
+            [sys.executable, "-m", "cnnrepro.execution", str(book), name,
+             json.dumps(record(book, name)["params"]), "default"],
+            cwd=built_book, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for name in pair}
+        for name, proc in procs.items():
+            _, err = proc.communicate()
+            assert proc.returncode == 0, f"{name}: {err[-2000:]}"
+    for name in ANALYSING_PAGES:
+        made = {k: record(book, name)[k] for k in ("runs_trained", "analyses_computed", "weights_loaded")}
+        assert made == {"runs_trained": 0, "analyses_computed": 0, "weights_loaded": 0}, (name, made)
+        assert any("/analyses/" in path for path in record(book, name)["inputs"]), name
+    assert model_calls(built_book)[before:] == []

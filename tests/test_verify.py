@@ -229,3 +229,19 @@ def test_each_verified_run_is_passed_on_as_soon_as_it_is_known(tmp_path):
     seen = []
     rows = verify.verify(store, [("residual_depth", TINY)], log=lambda m: None, on_row=seen.append)
     assert len(seen) == 1 and seen[0].iloc[0]["key"] == rows.iloc[0]["key"]
+
+
+@needs_mirror
+def test_verify_recomputes_stored_analyses_and_finds_an_edited_one(tmp_path, capsys):
+    from cnnrepro import analyses
+    store = ResultsStore(tmp_path / "results")
+    run = store.get_or_train(TINY.keeping_all_weights(), verbose=0, log=lambda m: None)
+    stored = analyses.json_path(run.path, "batchnorm")
+    assert stored.is_file()  # computed when the run was trained
+    assert main(["verify", "--store", str(store.root), "--analyses"]) == 0
+    assert "1 of 1 analyses as stored" in capsys.readouterr().out
+    record = json.loads(stored.read_text())
+    record["result"]["settings"]["re-estimated"]["accuracy"] += 0.25
+    stored.write_text(json.dumps(record))
+    assert main(["verify", "--store", str(store.root), "--analyses"]) == 1
+    assert "differs" in capsys.readouterr().out

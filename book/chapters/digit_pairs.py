@@ -54,7 +54,6 @@ from cnnrepro.ablations import reason as ablation_reason
 from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import digit_pairs as dp
 from cnnrepro.models import concat_residual, pair_transfer, shapes_only
-from cnnrepro.store import ResultsStore
 
 CHAPTER = "digit_pairs"
 ch = open_chapter(CHAPTER, globals())
@@ -192,9 +191,8 @@ report.glue("p1_reported", f"{ch.reported['phase1_accuracy']:.2f}")
 report.glue("p1_train_diff", f"{p1_train.mean() - ch.reported['phase1_accuracy']:+.3f}")
 report.glue("p1_test_diff", f"{p1_test.mean() - ch.reported['phase1_accuracy']:+.3f}")
 report.glue("p1_updates", f"{len(phase1[ch.seed0].updates):,}")
-extractor = dp.extractor(ResultsStore(p.store_root).load_weights(phase1[ch.seed0]))
-phase1_images = np.repeat(mnist.x_train[:p.source_train, ..., None].astype(np.float32) / 255.0, 2, axis=-1)
-gap = dp.moving_mean_gap(extractor, phase1_images).values()
+probe = dp.extractor_probe(ch)
+gap = probe["bn_gaps"].values()
 report.glue("bn_gap_low", f"{min(gap):.2f}")
 report.glue("bn_gap_high", f"{max(gap):.2f}")
 report.table(phase1_frame, f"Phase 1: digit classifier on the first {p.source_train:,} training images, "
@@ -359,7 +357,7 @@ for name, value in dp.tail(phase2[(main, ch.seed0)].updates, p.batch_size).items
 # ```
 
 # %% tags=["remove-cell"]
-maps, scatter, probe = dp.feature_probe(extractor, mnist, train_pairs_drawn, test_pairs_drawn)
+maps, scatter = dp.feature_figures(probe, mnist, test_pairs_drawn)
 report.figure("fig_maps", maps)
 report.figure("fig_pca", scatter)
 report.glue("pca_share", f"{probe['pca_share']:.0%}")

@@ -197,6 +197,19 @@ else:
     display(Markdown("Not timed yet: run `python -m cnnrepro bench --time-book`."))
 
 # %% [markdown]
+# Each page of those builds: a page only reads its runs and the analyses stored beside
+# them (`cnnrepro.analyses`: batch-norm re-scoring, the feature probe of Report 3), so
+# it trains nothing, computes no analysis and loads no weights; what it costs is its
+# kernel, its tables and its figures.
+
+# %% tags=["remove-input"]
+page_timing = measurements.read(measurements.PAGE_TIMING)
+if page_timing is not None:
+    display(report.table(measurements.page_timings(page_timing),
+                         f"Seconds per page as executed by those builds (commit "
+                         f"{page_timing['commit'].iloc[-1][:7]})", precision=1, csv=page_timing))
+
+# %% [markdown]
 # ## Training a chapter's runs in parallel
 #
 # Small networks leave much of a processor idle between operations, so independent

@@ -1,4 +1,4 @@
-"""Command line: ``python -m cnnrepro {list,run,train,book,build,bench,verify,fingerprint,rekey}``.
+"""Command line: ``python -m cnnrepro {list,run,train,book,build,bench,verify,fingerprint,analyse,rekey}``.
 
     python -m cnnrepro run residual_depth -p batch_sizes '[32, 256]' -p seeds '[0]'
     python -m cnnrepro run residual_depth --reset     # back to the book's defaults
@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="instead: time the plain build (jupyter-book build book/) "
                               "cold, warm and after one chapter's text changed, --repeats "
                               "times each, on a copy of the book")
+    p_bench.add_argument("--fresh-clone", action="store_true",
+                         help="with --time-book: also time `make book` on a clone of the last "
+                              "commit, its install included")
     p_bench.add_argument("--time-chapter", metavar="CHAPTER", default=None,
                          help="instead: time training CHAPTER's runs from an empty store "
                               "with each --jobs count")
@@ -141,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                           help="at most this many runs per chapter, the cheapest first")
     p_verify.add_argument("--store", type=Path, default=None,
                           help="the store to verify (default: the book's results)")
+    p_verify.add_argument("--analyses", action="store_true",
+                          help="instead: recompute the analyses stored beside those runs "
+                               "(cnnrepro.analyses) from their runs and compare")
     p_verify.add_argument("--no-record", action="store_true",
                           help="do not add the results to results/bench/verify.csv "
                                "(never recorded for another --store)")
@@ -149,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                               "without a new TRAINING_CODE_VERSION")
     p_finger.add_argument("--check", action="store_true",
                           help="only retrain and compare them (what the tests do)")
+    p_analyse = sub.add_parser("analyse", help="compute the analyses every stored run of its "
+                               "kind gets (cnnrepro.analyses) where missing or stale")
+    p_analyse.add_argument("--store", type=Path, default=None)
     p_rekey = sub.add_parser("rekey", help="file every run of a store under the key its "
                              "config and recorded numerics give")
     p_rekey.add_argument("--store", type=Path, default=None)
@@ -157,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("traitlets", "nbclient", "papermill"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    if args.command in ("train", "bench", "verify", "fingerprint"):
+    if args.command in ("train", "bench", "verify", "fingerprint", "analyse"):
         with notices_dropped():
             import keras  # noqa: F401  (its notices dropped once, here)
     try:
@@ -194,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                     raise protocol.ProtocolError(f"{name}={value} is not allowed; allowed: an integer >= 1")
             if args.time_book:
                 out = args.out or bench.default_csv().with_name("book-timing.csv")
-                bench.time_book(out, repeats=args.repeats)
+                bench.time_book(out, repeats=args.repeats, fresh_clone=args.fresh_clone)
                 print(f"wrote {out}")
                 return 0
             if args.time_chapter:
@@ -227,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
                 removed = verify.renew_fingerprint()
                 print(f"reference runs of code version {verify.config_module.TRAINING_CODE_VERSION} stored "
                       f"in {verify.reference_store().root}; {len(removed)} of other versions removed")
+        elif args.command == "analyse":
+            from . import analyses
+            from .store import ResultsStore
+            with notices_dropped():
+                names = analyses.analyse_store(ResultsStore(args.store or protocol.default_store_root()))
+            print(f"{len(names)} analyses stored and current")
         elif args.command == "rekey":
             from .store import ResultsStore, rekey
             moved = rekey(ResultsStore(args.store or protocol.default_store_root()))
@@ -253,9 +268,17 @@ def verify_command(args) -> int:
         protocol.chapter(name)
     store = ResultsStore(args.store or protocol.default_store_root())
     chapters = args.chapters or (None if args.store else list(protocol.chapters()))
-    chosen = verify.select(store, chapters, args.runs)
+    chosen = verify.select(store, chapters, args.runs, ablations=args.analyses)
     if not chosen:
         raise protocol.ProtocolError(f"no stored runs to verify in {store.root} for {chapters}")
+    if args.analyses:
+        rows = verify.verify_analyses(store, chosen)
+        if rows.empty:
+            raise protocol.ProtocolError(f"no stored analyses beside those runs in {store.root}")
+        print(rows.to_string(index=False))
+        print(f"{int(rows['ok'].sum())} of {len(rows)} analyses as stored: "
+              f"{rows['verdict'].value_counts().to_dict()}")
+        return 0 if rows["ok"].all() else 1
     recording = not (args.no_record or args.store)
     rows = verify.verify(store, chosen, on_row=verify.record if recording else None)
     print(verify.table(rows))

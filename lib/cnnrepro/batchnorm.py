@@ -9,9 +9,6 @@ averages were stale."""
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
 import keras
 import numpy as np
 import pandas as pd
@@ -42,25 +39,53 @@ def _restore(model, saved) -> None:
         bn.moving_variance.assign(var)
 
 
+class _TrainingMode(keras.Model):
+    """``net`` in training mode, compiled by ``predict`` (one call per batch rather
+    than one eager call): its outputs, or with ``moments`` each batch norm's batch
+    mean and variance, a row per batch. The latter needs the batch norms' momentum at
+    0, which makes a layer's moving averages its last batch's own statistics."""
+
+    def __init__(self, net: keras.Model, moments: bool = False):
+        super().__init__(name=f"{net.name}_training_mode")
+        self.net, self.moments = net, moments
+
+    def call(self, x):
+        outputs = self.net(x, training=True)
+        if not self.moments:
+            return outputs
+        return [keras.ops.expand_dims(keras.ops.convert_to_tensor(v), 0)
+                for bn in batch_norms(self.net) for v in (bn.moving_mean, bn.moving_variance)]
+
+
+def batch_moments(model: keras.Model, x: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Per batch-norm layer, its input's mean and variance over each batch of
+    ``batch_size`` of ``x`` in a training-mode forward pass: [mean_1, var_1, mean_2,
+    ...], each (batches, channels). The moving averages are left as they were."""
+    layers = batch_norms(model)
+    if not layers:
+        raise ValueError(f"model {model.name!r} has no batch-norm layer to re-estimate")
+    saved, momenta = _moving(model), [bn.momentum for bn in layers]
+    try:
+        for bn in layers:
+            bn.momentum = 0.0
+        out = _TrainingMode(model, moments=True).predict(x, batch_size=batch_size, verbose=0)
+    finally:
+        for bn, m in zip(layers, momenta):
+            bn.momentum = m
+        _restore(model, saved)
+    return [np.asarray(o, dtype=np.float64) for o in out]
+
+
 def reestimate(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> int:
     """Replace every batch norm's moving mean and variance by their average over
     training-mode forward passes on ``x`` in batches (each batch weighs the same;
     ``torch.optim.swa_utils.update_bn`` does the same). No weight changes.
     Returns the number of batches used."""
-    layers = batch_norms(model)
-    if not layers:
-        raise ValueError(f"model {model.name!r} has no batch-norm layer to re-estimate")
-    momenta = [bn.momentum for bn in layers]
-    starts = range(0, len(x), batch_size)
-    try:
-        for k, start in enumerate(starts, 1):
-            for bn in layers:  # moving = (k-1)/k * moving + 1/k * batch: the running mean
-                bn.momentum = (k - 1) / k
-            model(x[start:start + batch_size], training=True)
-    finally:
-        for bn, m in zip(layers, momenta):
-            bn.momentum = m
-    return len(starts)
+    moments = batch_moments(model, x, batch_size)
+    for bn, mean, var in zip(batch_norms(model), moments[0::2], moments[1::2]):
+        bn.moving_mean.assign(mean.mean(axis=0).astype(np.float32))
+        bn.moving_variance.assign(var.mean(axis=0).astype(np.float32))
+    return len(moments[0])
 
 
 def predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -73,8 +98,8 @@ def predict_batch_statistics(model: keras.Model, x: np.ndarray, batch_size: int)
     its own statistics (training mode); the moving averages are left as they were."""
     saved = _moving(model)
     try:
-        return np.concatenate([np.asarray(model(x[s:s + batch_size], training=True), dtype=np.float64)
-                               for s in range(0, len(x), batch_size)])
+        return np.asarray(_TrainingMode(model).predict(x, batch_size=batch_size, verbose=0),
+                          dtype=np.float64)
     finally:
         _restore(model, saved)
 
@@ -113,16 +138,19 @@ def rescore_run(config, weights: dict) -> pd.DataFrame:
     return rescore(model, task.x_train[:n_fit], task.x_test, task.labels_test, config.batch_size)
 
 
-@functools.lru_cache(maxsize=None)
-def _rescored_at(path: str) -> pd.DataFrame:
-    from .store import ResultsStore, read_run
-    run = read_run(Path(path))
-    return rescore_run(run.config, ResultsStore.load_weights(run))
+def analyse(run) -> dict:
+    """The stored analysis "batchnorm" (``cnnrepro.analyses``) of a run that kept all
+    its weights: ``rescore_run``'s table by setting."""
+    from .store import ResultsStore
+    table = rescore_run(run.config, ResultsStore.load_weights(run))
+    return {"settings": table.to_dict(orient="index")}
 
 
 def rescore_stored(run) -> pd.DataFrame:
-    """``rescore_run`` of a stored run, computed once per process."""
-    return _rescored_at(str(run.path))
+    """``rescore_run`` of a stored run, as stored beside it (computed on first demand)."""
+    from . import analyses
+    settings = analyses.result(run, "batchnorm")["settings"]
+    return pd.DataFrame.from_dict(settings, orient="index").loc[list(SETTINGS)].rename_axis("statistics")
 
 
 def rescored(runs, metric: str = "accuracy") -> dict[str, list[float]]:

@@ -304,22 +304,42 @@ def settings_check(out: Path, log=print) -> pd.DataFrame:
 
 BOOK_SCENARIOS = ("cold", "warm", "one chapter edited")
 EDITED_CHAPTER = "residual_depth"
+FRESH_CLONE = "fresh clone, make book"
 
 
-def time_book(out: Path, repeats: int = 3, jobs: int | None = None, log=print) -> pd.DataFrame:
+def page_rows(book: Path, scenario: str, repeat: int, names: list[str]) -> list[dict]:
+    """One row per page the build executed: its seconds and what it read and made,
+    from its executed notebook's record."""
+    from .execution import read_record
+    rows = []
+    for name in names:
+        r = read_record(book, name) or {}
+        rows.append({"scenario": scenario, "repeat": repeat, "page": name,
+                     "seconds": r.get("seconds"), "runs read": r.get("runs_read"),
+                     "runs trained": r.get("runs_trained"),
+                     "analyses computed": r.get("analyses_computed"),
+                     "weights loaded": r.get("weights_loaded")})
+    return rows
+
+
+def time_book(out: Path, repeats: int = 3, jobs: int | None = None, fresh_clone: bool = False,
+              log=print) -> pd.DataFrame:
     """Wall time of the plain build, ``jupyter-book build book/``, on a fresh copy of
     the book that reads this checkout's results store, ``repeats`` times each:
     cold (no executed notebooks, no HTML), warm (nothing changed) and after one
-    chapter's markdown was edited. Each row also counts the pages the build
-    executed (its "executing" lines). Rows are appended to ``out``."""
+    chapter's markdown was edited; with ``fresh_clone``, also ``make book`` on a clone
+    of the last commit (its install included). Each row also counts the pages the
+    build executed (its "executing" lines). Rows are appended to ``out``, and each
+    executed page's seconds to ``measurements.PAGE_TIMING`` beside it."""
     import shutil
     import subprocess
     import tempfile
 
+    from .measurements import PAGE_TIMING
     from .paths import repo_root
     from .run import jupyter_book
     root = repo_root()
-    rows = []
+    rows, pages = [], []
     with tempfile.TemporaryDirectory(prefix="time-book-") as tmp:
         work = Path(tmp)
         (work / "results").symlink_to(root / "results")
@@ -343,15 +363,55 @@ def time_book(out: Path, repeats: int = 3, jobs: int | None = None, log=print) -
                     raise RuntimeError(f"the {scenario} build failed:\n{build.stdout[-2000:]}"
                                        f"{build.stderr[-2000:]}")
                 executed = re.findall(r"^cnnrepro: (\w+) \(.*\): executing", build.stdout, re.M)
-                rows.append({"scenario": scenario, "repeat": repeat, "seconds": round(seconds, 1),
-                             "pages executed": len(executed), "executed": " ".join(executed),
-                             "jobs": jobs or os.cpu_count(), "cpu": provenance.cpu_model(),
-                             "cores": os.cpu_count(),
-                             "commit": provenance.git_commit(Path(__file__).parent),
-                             "date": provenance.now_utc()})
+                rows.append(_build_row(scenario, repeat, seconds, executed, jobs))
+                pages += page_rows(work / "book", scenario, repeat, executed)
                 log(f"{scenario} build {repeat}/{repeats}: {seconds:.1f} s, "
                     f"{len(executed)} page(s) executed {executed}")
-    frame = pd.DataFrame(rows)
+        if fresh_clone:
+            seconds, executed, book = _time_fresh_clone(root, work / "clone", jobs)
+            rows.append(_build_row(FRESH_CLONE, 1, seconds, executed, jobs))
+            pages += page_rows(book, FRESH_CLONE, 1, executed)
+            log(f"{FRESH_CLONE}: {seconds:.1f} s, {len(executed)} page(s) executed")
+    _append(pd.DataFrame(pages).assign(commit=provenance.git_commit(Path(__file__).parent),
+                                       date=provenance.now_utc()),
+            out.with_name(PAGE_TIMING))
+    return _append(pd.DataFrame(rows), out)
+
+
+def _build_row(scenario: str, repeat: int, seconds: float, executed: list[str],
+               jobs: int | None) -> dict:
+    return {"scenario": scenario, "repeat": repeat, "seconds": round(seconds, 1),
+            "pages executed": len(executed), "executed": " ".join(executed),
+            "jobs": jobs or os.cpu_count(), "cpu": provenance.cpu_model(),
+            "cores": os.cpu_count(), "commit": provenance.git_commit(Path(__file__).parent),
+            "date": provenance.now_utc()}
+
+
+def _time_fresh_clone(root: Path, clone: Path, jobs: int | None) -> tuple[float, list[str], Path]:
+    """``git clone`` of the last commit, then ``make book`` in it (a new .venv, the
+    install, every page from the clone's committed store, the HTML): (seconds, pages
+    executed, the clone's book)."""
+    import subprocess
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CNNREPRO_", "VIRTUAL_ENV"))}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if not p.startswith(str(root / ".venv")))
+    if jobs:
+        env["CNNREPRO_JOBS"] = str(jobs)
+    start = time.perf_counter()
+    mirror = root.parent / "shared" / "data"  # what the Makefile finds beside a checkout
+    if "REPRO_DATA_DIR" not in env and mirror.is_dir():
+        env["REPRO_DATA_DIR"] = str(mirror)
+    subprocess.run(["git", "clone", "--quiet", str(root), str(clone)], check=True)
+    build = subprocess.run(["make", "book"], cwd=clone, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if build.returncode != 0:
+        raise RuntimeError(f"make book in a fresh clone failed:\n{build.stdout[-2000:]}"
+                           f"{build.stderr[-2000:]}")
+    return seconds, re.findall(r"^cnnrepro: (\w+) \(.*\): executing", build.stdout, re.M), clone / "book"
+
+
+def _append(frame: pd.DataFrame, out: Path) -> pd.DataFrame:
     if out.is_file():
         frame = pd.concat([pd.read_csv(out), frame], ignore_index=True)
     return write_csv(frame, out)

@@ -42,13 +42,17 @@ class PageFailed(RuntimeError):
 
 # --- what a page reads --------------------------------------------------------
 
-def note_input(path: Path, trained: bool = False) -> None:
+def note_input(path: Path, trained: bool = False, computed: bool = False,
+               weights: bool = False) -> None:
     """Record that the executing page read ``path`` (a store entry's folder, or a
-    file). Does nothing outside a page execution."""
+    file), and whether it had to make it first: a run it ``trained``, an analysis it
+    ``computed``, or ``weights`` it loaded (a page that only reads loads none). Does
+    nothing outside a page execution."""
     log = os.environ.get(READ_LOG_VAR)
     if log:
         with open(log, "a") as f:
-            f.write(json.dumps({"path": str(Path(path).resolve()), "trained": trained}) + "\n")
+            f.write(json.dumps({"path": str(Path(path).resolve()), "trained": trained,
+                                "computed": computed, "weights": weights}) + "\n")
 
 
 def fingerprint(path: Path) -> str | None:
@@ -205,6 +209,8 @@ def execute_page(book: Path, name: str, params: dict, origin: str = "default",
               "package": package_hash(), "inputs": inputs,
               "runs_read": len(entries),
               "runs_trained": len({r["path"] for r in read if r["trained"]}),
+              "analyses_computed": len({r["path"] for r in read if r.get("computed")}),
+              "weights_loaded": sum(bool(r.get("weights")) for r in read),
               "executed_at": now_utc(), "seconds": round(seconds, 1),
               "versions": versions(), "machine": machine()}
     nb = nbformat.read(partial, as_version=4)
@@ -309,7 +315,8 @@ def execute_stale(book: Path, jobs: list[Job], workers: int = 1,
                 record = read_record(book, job.name) or {}
                 log(f"{job.name} ({_describe(job)}): {record.get('seconds', 0):.0f} s, "
                     f"{record.get('runs_read', 0)} runs read, "
-                    f"{record.get('runs_trained', 0)} trained")
+                    f"{record.get('runs_trained', 0)} trained, "
+                    f"{record.get('analyses_computed', 0)} analyses computed")
                 done.add(job.name)
                 executed.append(job.name)
     if failure:

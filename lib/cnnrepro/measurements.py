@@ -13,9 +13,10 @@ from .paths import repo_root
 
 SETTINGS_CHECK = "settings-check.csv"   # bench --check-settings
 BOOK_TIMING = "book-timing.csv"         # bench --time-book
+PAGE_TIMING = "page-timing.csv"         # bench --time-book: each executed page
 CHAPTER_TIMING = "chapter-timing.csv"   # bench --time-chapter
 VERIFY = "verify.csv"                   # verify: stored runs retrained and compared
-OWN_SECTIONS = {SETTINGS_CHECK, BOOK_TIMING, CHAPTER_TIMING, VERIFY}  # not throughput files
+OWN_SECTIONS = {SETTINGS_CHECK, BOOK_TIMING, PAGE_TIMING, CHAPTER_TIMING, VERIFY}  # not throughput files
 
 
 def bench_dir() -> Path:
@@ -75,6 +76,20 @@ def book_timings(frame: pd.DataFrame) -> pd.DataFrame:
         "pages executed": grouped["executed"].agg(
             lambda s: "; ".join(sorted({v if isinstance(v, str) and v else "none" for v in s}))),
     }).rename_axis("build")
+
+
+def page_timings(frame: pd.DataFrame) -> pd.DataFrame:
+    """``bench --time-book``'s page rows of the latest measurement (its commit): per
+    build and page, the median seconds its execution took, what it read, and what
+    it had to make (runs trained, analyses computed, weights loaded: none when the
+    store holds everything)."""
+    latest = frame[frame["commit"] == frame["commit"].iloc[-1]]
+    grouped = latest.groupby(["scenario", "page"], sort=False)
+    return pd.DataFrame({
+        "builds": grouped.size(), "median (s)": grouped["seconds"].median(),
+        "runs read": grouped["runs read"].max(), "runs trained": grouped["runs trained"].max(),
+        "analyses computed": grouped["analyses computed"].max(),
+        "weights loaded": grouped["weights loaded"].max()}).rename_axis(["build", "page"])
 
 
 def chapter_timings(frame: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,8 @@ numerics it was computed with (``config.current_numerics``).
                          provenance.json   timing, data source, packages, hardware, commit
                          weights.npz       only for runs that keep layers' weights
                                            (``extra["keep_weights"]``) for later runs
+                         analyses/         what pages compute from the run, stored
+                                           (``cnnrepro.analyses``)
 
 A run folder appears by one rename of a finished temporary folder under
 ``<root>/.tmp/`` (named after the writing process), so an interrupted run leaves no
@@ -37,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import provenance
+from . import analyses, provenance
 from .config import (KNOWN_NUMERICS, TRAINING_CODE_VERSION, RunConfig, Transfer, computed_loss,
                      current_numerics, describe_numerics, numerics_of, onednn_enabled)
 from .execution import note_input
@@ -154,6 +156,7 @@ class ResultsStore:
         if not path.is_file():
             raise KeyError(f"stored run {run.config.label()} (key {run.key}) kept no weights; "
                            f"its extra['keep_weights'] names the layers to keep")
+        note_input(path, weights=True)
         with np.load(path) as f:
             return {k: f[k] for k in f.files}
 
@@ -204,8 +207,9 @@ class ResultsStore:
 
     def get_or_train(self, config: RunConfig, force: bool = False, *,
                      requested_by: dict | None = None, verbose="auto", log=log_line,
-                     other_numerics: bool = True) -> Run:
-        """The stored run for ``config``; trains and stores it on a miss or with ``force``.
+                     other_numerics: bool = True, analyse: bool = True) -> Run:
+        """The stored run for ``config``; trains and stores it on a miss or with ``force``,
+        with the analyses such a run always gets (unless ``analyse`` is off).
         A run that starts from another run's weights gets that run first (stored
         or trained, never forced), computed with this process's numerics as the
         run itself will be."""
@@ -228,7 +232,10 @@ class ResultsStore:
         note_input(path, trained=True)
         log(f"{config.label()}: trained in {time.perf_counter() - start:.1f} s, "
             f"test accuracy {result.metrics['accuracy']:.4f} -> {path}")
-        return read_run(path)
+        run = read_run(path)
+        if analyse:
+            analyses.after_training(run, log=log)
+        return run
 
     def get_runs(self, configs: list[RunConfig], force: bool = False, log=log_line,
                  **kw) -> list[Run]:

@@ -138,23 +138,26 @@ def current_runs(store: ResultsStore) -> list[Path]:
             == config_module.TRAINING_CODE_VERSION]
 
 
-def chapter_configs(store: ResultsStore, chapters: list[str]) -> list[tuple[str, RunConfig]]:
-    """(chapter, config) of every stored run the book shows for ``chapters``."""
+def chapter_configs(store: ResultsStore, chapters: list[str],
+                    ablations: bool = False) -> list[tuple[str, RunConfig]]:
+    """(chapter, config) of every stored run the book shows for ``chapters`` (of their
+    protocols; with ``ablations``, their variants' runs too)."""
     from .run import book_profile
     out = []
     for name in chapters:
         proto = protocol.resolve(name, book_profile(name))
-        out += [(name, c) for c in proto.run_configs() if store.has(c)]
+        configs = proto.all_configs() if ablations else proto.run_configs()
+        out += [(name, c) for c in configs if store.has(c)]
     return out
 
 
 def select(store: ResultsStore, chapters: list[str] | None = None,
-           runs: int | None = None) -> list[tuple[str, RunConfig]]:
+           runs: int | None = None, ablations: bool = False) -> list[tuple[str, RunConfig]]:
     """The runs to verify, cheapest first (stored training time): those the book shows
-    for ``chapters``, or with no chapters every run of the store's code version;
-    at most ``runs`` per chapter."""
+    for ``chapters`` (``chapter_configs``), or with no chapters every run of the
+    store's code version; at most ``runs`` per chapter."""
     if chapters:
-        picked = chapter_configs(store, chapters)
+        picked = chapter_configs(store, chapters, ablations)
     else:
         picked = [(run.provenance.get("requested_by", {}).get("chapter", ""), run.config)
                   for run in map(read_run, current_runs(store))]
@@ -187,7 +190,8 @@ def verify(store: ResultsStore, chosen: list[tuple[str, RunConfig]],
         for i, (chapter, config) in enumerate(chosen, start=1):
             stored = store.load(config)
             start = time.perf_counter()
-            fresh = fresh_store.get_or_train(config, verbose=0, log=lambda m: None)
+            fresh = fresh_store.get_or_train(config, verbose=0, log=lambda m: None,
+                                                analyse=False)
             row = {"chapter": chapter, **comparison(stored, fresh)}
             log(f"[{i}/{n}] {config.label()}: stored {row['stored']:.4f}, retrained "
                 f"{row['retrained']:.4f} -> {row['verdict']} (expected {row['expected']}) "
@@ -198,6 +202,34 @@ def verify(store: ResultsStore, chosen: list[tuple[str, RunConfig]],
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return pd.DataFrame(rows)
+
+
+def verify_analyses(store: ResultsStore, chosen: list[tuple[str, RunConfig]],
+                    log=log_line) -> pd.DataFrame:
+    """Recompute every analysis stored beside the chosen runs, with its stored
+    parameters, and compare it with the stored one: a row each, with the largest
+    difference of any of its numbers and a verdict: ``identical``, ``round-off`` (at
+    most ``analyses.ROUND_OFF``) or ``differs``; a stale analysis (another code
+    version) is reported, not recomputed."""
+    from . import analyses
+    rows = []
+    for chapter, config in chosen:
+        path = store.find(config)
+        for name, why in analyses.stored(path).items():
+            row = {"chapter": chapter, "run": config.label(), "key": path.name, "analysis": name}
+            if why is not None:
+                rows.append({**row, "difference": float("nan"), "verdict": f"stale: {why}", "ok": False})
+                log(f"{config.label()}: analysis {name} is stale ({why}); not compared")
+                continue
+            stored = analyses.read_stored(path, name)
+            fresh, seconds = analyses.compute(read_run(path), name, stored["params"])
+            gap = analyses.differences(stored["result"], analyses.as_stored(fresh))
+            verdict = ("identical" if gap == 0 else "round-off" if gap <= analyses.ROUND_OFF
+                       else "differs")
+            rows.append({**row, "difference": gap, "verdict": verdict, "ok": verdict != "differs"})
+            log(f"{config.label()}: analysis {name} recomputed in {seconds:.0f} s -> {verdict} "
+                f"(largest difference {gap:.2g})")
+    return pd.DataFrame(rows, columns=["chapter", "run", "key", "analysis", "difference", "verdict", "ok"])
 
 
 def record(rows: pd.DataFrame, out: Path | None = None) -> Path:
@@ -350,7 +382,7 @@ def renew_fingerprint(store: ResultsStore | None = None, configs=None,
                         f"compute other numbers:\n{table(rows[~rows['ok']])}\nBump "
                         f"TRAINING_CODE_VERSION in lib/cnnrepro/config.py, then renew")
     for _, config in configs:
-        store.get_or_train(config, verbose=0, log=log, other_numerics=False,
+        store.get_or_train(config, verbose=0, log=log, other_numerics=False, analyse=False,
                            requested_by={"fingerprint": config_module.TRAINING_CODE_VERSION})
     removed = sorted(set(store.runs()) - set(current_runs(store)))
     for path in removed:

@@ -35,13 +35,18 @@ def phase2_config(p: Protocol, seed: int, variant: str, source: RunConfig | None
     """Phase 2 of ``seed``: the extractor from ``source`` (default: phase 1 of the same
     seed), on the pairs drawn with ``pair_seed`` (default: the protocol's)."""
     multiplier = 0.0 if variant == "frozen" else p.finetune_lr_multiplier
-    pairs = {"source_train": p.source_train, "source_test": p.source_test,
-             "train_pairs": p.train_pairs, "test_pairs": p.test_pairs,
-             "pair_seed": p.pair_seed if pair_seed is None else pair_seed}
+    pairs = pair_settings(p, pair_seed)
     return RunConfig(task="mnist_pairs", model="pair_classifier", epochs=p.phase2_epochs,
                      batch_size=p.batch_size, seed=seed, optimizer="adam", learning_rate=1e-3,
                      extra={"task": pairs,
                             **Transfer.extra(source or phase1_config(p, seed), [EXTRACTOR], multiplier)})
+
+
+def pair_settings(p: Protocol, pair_seed: int | None = None) -> dict:
+    """The protocol's pair draw, as ``data.mnist_pairs`` takes it (default: its pair seed)."""
+    return {"source_train": p.source_train, "source_test": p.source_test,
+            "train_pairs": p.train_pairs, "test_pairs": p.test_pairs,
+            "pair_seed": p.pair_seed if pair_seed is None else pair_seed}
 
 
 def variant_of(config: RunConfig) -> str:
@@ -269,6 +274,75 @@ def moving_mean_gap(model, images: np.ndarray) -> dict[str, float]:
     return gaps
 
 
+PROBE_PAIRS = 5000  # training pairs the linear probe is fitted on
+BLOCK_INPUTS = (2, 8)  # channels each block's concatenation passes on from its input
+
+
+def probe_extractor(run, *, pairs: dict, probe_pairs: int = PROBE_PAIRS) -> dict:
+    """The stored analysis "extractor_probe" (``cnnrepro.analyses``) of a phase-1 run,
+    from its kept extractor: per batch-norm layer, how far the moving mean lies from
+    its input's mean on the run's training images (``moving_mean_gap``); for the
+    first same and the first different test pair of the draw ``pairs``
+    (``data.mnist_pairs``' settings), the two input channels and the maps the first
+    (6) and second (16) block add; every test pair's features on their first two
+    principal components, with the share of variance these hold; and a logistic
+    regression on all features, fitted on ``probe_pairs`` training pairs, scored on
+    the test pairs."""
+    import keras
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ..data import mnist_pairs
+    from ..pairs import Pairs, stack_pairs
+    from ..store import ResultsStore
+    model = extractor(ResultsStore.load_weights(run))
+    mnist, train, test = mnist_pairs(**pairs)
+    pixels = mnist.x_train.astype(np.float32) / 255.0
+    gaps = moving_mean_gap(model, np.repeat(pixels[:run.config.train_limit, ..., None], 2, axis=-1))
+    probe = keras.Model(model.input, [model.get_layer("block1_concat").output,
+                                      model.get_layer("block2_concat").output, model.output])
+    x_test = stack_pairs(mnist.x_test.astype(np.float32) / 255.0, test)
+    block1, block2, features = probe.predict(x_test, batch_size=1024, verbose=0)
+    shown = np.array([np.flatnonzero(test.same)[0], np.flatnonzero(~test.same)[0]])
+    pca = PCA(n_components=2, random_state=0).fit(features)
+    pick = np.random.default_rng(0).permutation(len(train))[:probe_pairs]
+    x_probe = stack_pairs(pixels, Pairs(train.first[pick], train.second[pick], train.same[pick]))
+    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, C=0.1))
+    linear.fit(model.predict(x_probe, batch_size=1024, verbose=0), train.same[pick])
+    return {"bn_gaps": gaps, "shown": shown, "inputs": x_test[shown],
+            "block1": block1[shown][..., BLOCK_INPUTS[0]:], "block2": block2[shown][..., BLOCK_INPUTS[1]:],
+            "pca": pca.transform(features).astype(np.float32),
+            "pca_share": float(pca.explained_variance_ratio_.sum()),
+            "probe_accuracy": float(linear.score(features, test.same)), "probe_pairs": len(pick)}
+
+
+def extractor_probe(ch) -> dict:
+    """``probe_extractor`` of the first seed's phase-1 run on the protocol's pair draw,
+    as stored beside the run (computed on first demand)."""
+    from .. import analyses
+    run = next(r for r in ch.runs if r.config.model == "digit_classifier" and r.config.seed == ch.seed0)
+    return analyses.result(run, "extractor_probe", pairs=pair_settings(ch.proto))
+
+
+def feature_figures(probe: dict, mnist, test):
+    """Figure 5 and 5b from a stored ``probe_extractor``: the feature maps of the pairs
+    it kept, and the test pairs on their first two principal components."""
+    from .. import plots
+    rows = []
+    for kind, k in (("same", 0), ("not same", 1)):
+        i = int(probe["shown"][k])
+        a, b = mnist.y_test[test.first[i]], mnist.y_test[test.second[i]]
+        inputs = [(f"input {c + 1}: {d}", probe["inputs"][k, ..., c]) for c, d in enumerate((a, b))]
+        first = [(f"block 1, {j + 1}", m) for j, m in enumerate(np.moveaxis(probe["block1"][k], -1, 0))]
+        second = [(f"block 2, {j + 1}", m) for j, m in enumerate(np.moveaxis(probe["block2"][k], -1, 0))]
+        rows += [(f"{kind}\n{a} | {b}", inputs + first), ("", second[:8]), ("", second[8:])]
+    scatter = plots.embedding_scatter(probe["pca"], np.where(test.same, "same", "not_same"),
+                                      xlabel="principal component 1", ylabel="principal component 2")
+    return plots.feature_maps(rows), scatter
+
+
 def phase1_batchnorm(ch) -> pd.DataFrame:
     """Per seed of the bn_stats ablation: phase 1's test accuracy with its moving
     averages as trained, re-estimated over its training images, and with each test
@@ -324,43 +398,6 @@ def tail(updates: pd.DataFrame, batch_size: int, last: int = 500) -> dict[str, f
     return {"updates": n, "mean": val.mean(), "min": val.min(), "max": val.max(), "sd": val.std(),
             "train_mean": train.mean(),
             "binomial_sd": float(np.sqrt(val.mean() * (1 - val.mean()) / batch_size))}
-
-
-def feature_probe(model, mnist, train, test, probe_pairs: int = 5000):
-    """What the frozen features hold: (feature-map figure of a same and a different
-    test pair, PCA scatter of the test pairs' features, {pca_share, probe_accuracy,
-    probe_pairs}) where the probe is a logistic regression on all features."""
-    import keras
-    from sklearn.decomposition import PCA
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from .. import plots
-    from ..pairs import Pairs, stack_pairs
-    probe = keras.Model(model.input, [model.get_layer("block1_concat").output,
-                                      model.get_layer("block2_concat").output, model.output])
-    x_test = stack_pairs(mnist.x_test.astype(np.float32) / 255.0, test)
-    block1, block2, features = probe.predict(x_test, batch_size=1024, verbose=0)
-    rows = []
-    for kind, i in (("same", int(np.flatnonzero(test.same)[0])),
-                    ("not same", int(np.flatnonzero(~test.same)[0]))):
-        a, b = mnist.y_test[test.first[i]], mnist.y_test[test.second[i]]
-        inputs = [(f"input 1: {a}", x_test[i, ..., 0]), (f"input 2: {b}", x_test[i, ..., 1])]
-        second = [(f"block 2, {k + 1}", block2[i, ..., 8 + k]) for k in range(16)]
-        first = [(f"block 1, {k + 1}", block1[i, ..., 2 + k]) for k in range(6)]
-        rows += [(f"{kind}\n{a} | {b}", inputs + first),
-                 ("", second[:8]), ("", second[8:])]
-    pca = PCA(n_components=2, random_state=0).fit(features)
-    scatter = plots.embedding_scatter(pca.transform(features), np.where(test.same, "same", "not_same"),
-                                      xlabel="principal component 1", ylabel="principal component 2")
-    pick = np.random.default_rng(0).permutation(len(train))[:probe_pairs]
-    x_probe = stack_pairs(mnist.x_train.astype(np.float32) / 255.0,
-                          Pairs(train.first[pick], train.second[pick], train.same[pick]))
-    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, C=0.1))
-    linear.fit(model.predict(x_probe, batch_size=1024, verbose=0), train.same[pick])
-    return plots.feature_maps(rows), scatter, {"pca_share": pca.explained_variance_ratio_.sum(),
-                                               "probe_accuracy": linear.score(features, test.same),
-                                               "probe_pairs": len(pick)}
 
 
 def finetune_gain(results: pd.DataFrame) -> dict | None:
