@@ -58,6 +58,7 @@ from cnnrepro.models import concat_residual, pair_transfer, shapes_only
 CHAPTER = "digit_pairs"
 ch = open_chapter(CHAPTER, globals())
 p = ch.proto
+probe = dp.extractor_probe(ch)  # what phase 1's extractor holds, stored beside its run
 phase1 = {r.config.seed: r for r in ch.runs if r.config.model == "digit_classifier"}
 phase2 = {(dp.variant_of(r.config), r.config.seed): r for r in ch.runs if r.config.model == "pair_classifier"}
 classes = data.PAIR_CLASSES
@@ -191,7 +192,6 @@ report.glue("p1_reported", f"{ch.reported['phase1_accuracy']:.2f}")
 report.glue("p1_train_diff", f"{p1_train.mean() - ch.reported['phase1_accuracy']:+.3f}")
 report.glue("p1_test_diff", f"{p1_test.mean() - ch.reported['phase1_accuracy']:+.3f}")
 report.glue("p1_updates", f"{len(phase1[ch.seed0].updates):,}")
-probe = dp.extractor_probe(ch)
 gap = probe["bn_gaps"].values()
 report.glue("bn_gap_low", f"{min(gap):.2f}")
 report.glue("bn_gap_high", f"{max(gap):.2f}")

@@ -14,7 +14,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from . import claims, protocol, provenance_block, report
+from . import analyses, claims, protocol, provenance_block, report
 from .config import RunConfig, current_numerics
 from .execution import note_input
 from .store import ResultsStore, Run
@@ -190,8 +190,8 @@ def paper_twins(proto: protocol.Protocol, configs: list[RunConfig]) -> dict[str,
 def open_chapter(name: str, namespace: Mapping, verbose: int = 2) -> Chapter:
     """Resolve chapter ``name``'s protocol from the parameters in ``namespace``, get its
     runs from the results store (training what is missing, a line per run; a chapter
-    that mixes profiles reads the paper runs stored in place of its own), and glue
-    the profile for the text."""
+    that mixes profiles reads the paper runs stored in place of its own) with the
+    analyses stored beside them, and glue the profile for the text."""
     profile, overrides = parameters_of(name, namespace)
     proto = protocol.resolve(name, profile, **overrides)
     store = ResultsStore(proto.store_root)
@@ -201,6 +201,8 @@ def open_chapter(name: str, namespace: Mapping, verbose: int = 2) -> Chapter:
     configs = list({c.key(): c for c in [*shown, *proto.ablation_configs()]}.values())
     runs = store.get_runs(configs, force=proto.force, requested_by=proto.requested_by(),
                           verbose=verbose)
+    for run in runs:  # computed here, where a page's progress lines go, if not stored yet
+        analyses.after_training(run)
     ablation = {c.key() for c in configs} - {c.key() for c in shown}
     by_config = dict(zip((c.key() for c in configs), runs))
     ch = Chapter(proto, [r for k, r in by_config.items() if k not in ablation],
