@@ -184,7 +184,9 @@ if len(measured):
 # each kind): *cold* has no executed notebook and no HTML, so every page is executed
 # and rendered; *warm* follows with nothing changed and must execute nothing; the
 # third follows an edit to one chapter's markdown, which must execute that chapter
-# only. Pages run two at a time on the two cores.
+# only. *Fresh clone* is `make book` in a new clone of the repository: a new virtual
+# environment and the install (from pip's cache on this machine), then the cold build.
+# Pages run two at a time on the two cores.
 
 # %% tags=["remove-input"]
 timings = measurements.read(measurements.BOOK_TIMING)
