@@ -58,3 +58,26 @@ def test_chapter_timings_give_the_speed_up_over_one_worker():
     table = measurements.chapter_timings(frame)
     assert table.loc[("c", 8, 2), "speed-up"] == pytest.approx(10 / 6)
     assert np.isnan(table.loc[("c", 20, 2), "speed-up"])  # no one-worker time for 20 runs
+
+
+def test_book_timings_name_a_build_of_every_page_by_its_count():
+    from cnnrepro import measurements
+    frame = pd.DataFrame({"scenario": ["cold", "warm", "one chapter edited"], "seconds": [70.0, 4.0, 20.0],
+                          "executed": ["a b c", np.nan, "a"], "commit": "k", "cpu": "x"})
+    table = measurements.book_timings(frame)
+    assert list(table["pages executed"]) == ["all 3", "none", "a"]
+
+
+def test_page_timings_take_the_latest_cold_builds_and_say_what_no_page_made():
+    from cnnrepro import measurements
+    rows = [{"scenario": s, "repeat": r, "page": p, "seconds": t, "runs read": 5, "runs trained": 0,
+             "analyses computed": 0, "weights loaded": 0, "commit": c}
+            for s, r, p, t, c in [("cold", 1, "a", 99.0, "old"), ("cold", 1, "a", 10.0, "new"),
+                                  ("cold", 2, "a", 12.0, "new"), ("cold", 1, "b", 3.0, "new"),
+                                  ("cold", 2, "b", 5.0, "new"), ("warm", 1, "a", 1.0, "new"),
+                                  ("fresh clone, make book", 1, "a", 20.0, "new")]]
+    table, same = measurements.page_timings(pd.DataFrame(rows))
+    assert table["cold, median (s)"].to_dict() == {"a": 11.0, "b": 4.0}
+    assert table.loc["a", "fresh clone (s)"] == 20.0 and np.isnan(table.loc["b", "fresh clone (s)"])
+    assert same == {"cold builds": 2, "runs read": 5, "runs trained": 0, "analyses computed": 0,
+                    "weights loaded": 0}

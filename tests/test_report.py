@@ -149,3 +149,12 @@ def test_confusion_panels_of_several_models_share_their_colour_scales():
     meshes = [ax.collections[0] for ax in fig.axes]
     assert meshes[0].get_clim() == meshes[2].get_clim() == (0, 500)      # counts
     assert meshes[1].get_clim() == meshes[3].get_clim() == (pytest.approx(0.48), 1.0)  # scores
+
+
+def test_a_column_with_a_missing_value_is_not_constant():
+    import numpy as np
+    import pandas as pd
+
+    from cnnrepro.report import constant_columns
+    table, same = constant_columns(pd.DataFrame({"a": [1.0, np.nan], "b": [2, 2]}))
+    assert list(table.columns) == ["a"] and same == {"b": 2}

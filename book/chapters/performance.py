@@ -207,9 +207,10 @@ else:
 # %% tags=["remove-input"]
 page_timing = measurements.read(measurements.PAGE_TIMING)
 if page_timing is not None:
-    display(report.table(measurements.page_timings(page_timing),
-                         f"Seconds per page as executed by those builds (commit "
-                         f"{page_timing['commit'].iloc[-1][:7]})", precision=1, csv=page_timing))
+    per_page, same = measurements.page_timings(page_timing)
+    display(report.table(per_page, f"Seconds each page took to execute in those builds (commit "
+                         f"{page_timing['commit'].iloc[-1][:7]}); every page: {report.said_once(same)}",
+                         precision=1, csv=page_timing))
 
 # %% [markdown]
 # ## Training a chapter's runs in parallel

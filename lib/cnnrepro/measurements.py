@@ -68,28 +68,38 @@ def book_timings(frame: pd.DataFrame) -> pd.DataFrame:
     and the pages each build executed."""
     latest = frame[(frame["commit"] == frame["commit"].iloc[-1])
                    & (frame["cpu"] == frame["cpu"].iloc[-1])]
+    every = max((len(str(v).split()) for v in latest["executed"].dropna()), default=0)
+
+    def named(pages) -> str:  # a build that executed every page says so, not its 8 names
+        pages = pages if isinstance(pages, str) and pages else ""
+        return f"all {every}" if every > 1 and len(pages.split()) == every else pages or "none"
     grouped = latest.groupby("scenario", sort=False)
     return pd.DataFrame({
         "builds": grouped.size(),
         "median (s)": grouped["seconds"].median(),
         "range (s)": grouped["seconds"].agg(lambda s: f"{s.min():.1f}–{s.max():.1f}"),
-        "pages executed": grouped["executed"].agg(
-            lambda s: "; ".join(sorted({v if isinstance(v, str) and v else "none" for v in s}))),
+        "pages executed": grouped["executed"].agg(lambda s: "; ".join(sorted({named(v) for v in s}))),
     }).rename_axis("build")
 
 
-def page_timings(frame: pd.DataFrame) -> pd.DataFrame:
+def page_timings(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """``bench --time-book``'s page rows of the latest measurement (its commit): per
-    build and page, the median seconds its execution took, what it read, and what
-    it had to make (runs trained, analyses computed, weights loaded: none when the
-    store holds everything)."""
+    page, the median of its seconds in the cold builds and, where timed, in the fresh
+    clone's ``make book`` (the CSV has every build); what it read, and what it had to make (runs
+    trained, analyses computed, weights loaded: none when the store holds everything).
+    Columns the same on every page come back apart, for the caption."""
+    from .report import constant_columns
     latest = frame[frame["commit"] == frame["commit"].iloc[-1]]
-    grouped = latest.groupby(["scenario", "page"], sort=False)
-    return pd.DataFrame({
-        "builds": grouped.size(), "median (s)": grouped["seconds"].median(),
-        "runs read": grouped["runs read"].max(), "runs trained": grouped["runs trained"].max(),
-        "analyses computed": grouped["analyses computed"].max(),
-        "weights loaded": grouped["weights loaded"].max()}).rename_axis(["build", "page"])
+    cold = latest[latest["scenario"] == "cold"].groupby("page", sort=False)
+    table = pd.DataFrame({
+        "cold builds": cold.size(), "cold, median (s)": cold["seconds"].median(),
+        "runs read": cold["runs read"].max(), "runs trained": cold["runs trained"].max(),
+        "analyses computed": cold["analyses computed"].max(),
+        "weights loaded": cold["weights loaded"].max()}).rename_axis("page")
+    clone = latest[latest["scenario"].str.startswith("fresh clone")].set_index("page")["seconds"]
+    if len(clone):
+        table.insert(2, "fresh clone (s)", clone.reindex(table.index))
+    return constant_columns(table)
 
 
 def chapter_timings(frame: pd.DataFrame) -> pd.DataFrame:

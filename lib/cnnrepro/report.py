@@ -109,12 +109,12 @@ def constant_columns(frame: pd.DataFrame, keep=()) -> tuple[pd.DataFrame, dict]:
     if len(frame) < 2:
         return frame, {}
     constant = {c: frame[c].iloc[0] for c in frame.columns
-                if c not in keep and frame[c].astype(str).nunique() == 1}
+                if c not in keep and frame[c].astype(str).nunique(dropna=False) == 1}
     out = frame.drop(columns=list(constant))
     if isinstance(out.index, pd.MultiIndex):
         for name in [n for n in out.index.names if n not in keep]:
             level = out.index.get_level_values(name)
-            if level.astype(str).nunique() == 1 and out.index.nlevels > 1:
+            if level.astype(str).nunique(dropna=False) == 1 and out.index.nlevels > 1:
                 constant[name] = level[0]
                 out = out.droplevel(name)
     return out, constant
