@@ -81,3 +81,14 @@ def test_page_timings_take_the_latest_cold_builds_and_say_what_no_page_made():
     assert table.loc["a", "fresh clone (s)"] == 20.0 and np.isnan(table.loc["b", "fresh clone (s)"])
     assert same == {"cold builds": 2, "runs read": 5, "runs trained": 0, "analyses computed": 0,
                     "weights loaded": 0}
+
+
+def test_the_update_profile_splits_an_update_into_parts_that_add_up(tmp_path):
+    out = tmp_path / "profile.csv"
+    frame = bench.update_profile(out, models=["resnet_shallow"], steps=6, repeats=1, log=lambda m: None)
+    assert list(frame["part"]) == list(bench.UPDATE_PARTS) and (frame["ms"] >= 0).all()
+    assert frame["ms"].iloc[0] > 0 and frame["ms"].iloc[2] > 0  # TensorFlow's step, the test batch
+    assert frame["share"].sum() == pytest.approx(1.0, abs=0.35)  # parts timed in separate epochs
+    assert out.is_file()
+    with pytest.raises(ValueError, match=r"unknown model\(s\) \['vgg'\]"):
+        bench.update_profile(out, models=["vgg"])

@@ -177,6 +177,23 @@ if len(measured):
     display(report.table(peak.to_frame(), "Nominal peak of each measured processor", precision=1))
 
 # %% [markdown]
+# ## Where a small model's update goes
+#
+# The small networks train far below the processor's limit. One update of each,
+# at its chapter's batch size and with Report 2's per-update test batch, split
+# (`python -m cnnrepro bench --profile-update`, median of three epochs of 200
+# updates on random images): the time inside TensorFlow's compiled train step
+# (measured with `cProfile`), the rest of Keras's `fit` loop and the history callback
+# in Python, and the test batch scored after the update.
+
+# %% tags=["remove-input"]
+profile = measurements.read(measurements.UPDATE_PROFILE)
+if profile is not None:
+    display(report.table(measurements.update_profile(profile),
+                         f"Milliseconds per update by part, {profile['cpu'].iloc[-1]}, "
+                         f"{profile['cores'].iloc[-1]} cores", precision=2, csv=profile))
+
+# %% [markdown]
 # ## The book's own timings
 #
 # The plain build, `jupyter-book build book/`, on a fresh copy of the book that reads

@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--fresh-clone", action="store_true",
                          help="with --time-book: also time `make book` on a clone of the last "
                               "commit, its install included")
+    p_bench.add_argument("--profile-update", action="store_true",
+                         help="instead: where one training update of each --models (default: "
+                              "resnet_shallow resnet_deep simple_cnn) spends its time")
     p_bench.add_argument("--time-chapter", metavar="CHAPTER", default=None,
                          help="instead: time training CHAPTER's runs from an empty store "
                               "with each --jobs count")
@@ -204,6 +207,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.time_book:
                 out = args.out or bench.default_csv().with_name("book-timing.csv")
                 bench.time_book(out, repeats=args.repeats, fresh_clone=args.fresh_clone)
+                print(f"wrote {out}")
+                return 0
+            if args.profile_update:
+                out = args.out or bench.default_csv().with_name(measurements.UPDATE_PROFILE)
+                try:
+                    bench.update_profile(out, models=args.models or bench.PROFILED_MODELS,
+                                         steps=args.steps or 200, repeats=args.repeats)
+                except ValueError as exc:
+                    raise protocol.ProtocolError(str(exc)) from exc
                 print(f"wrote {out}")
                 return 0
             if args.time_chapter:

@@ -156,6 +156,81 @@ def torch_throughput(b: Bench, precision: str, steps: int, repeats: int) -> list
     return rates[1:]
 
 
+UPDATE_PARTS = ("train step in TensorFlow (forward, backward, optimizer)",
+                "Keras fit loop and the history callback (Python)",
+                "per-update test batch (predict_on_batch, its loss and accuracy)")
+PROFILED_MODELS = ("resnet_shallow", "resnet_deep", "simple_cnn")
+
+
+def _timed_fit(b: Bench, steps: int, per_update_test: bool, profile: bool = False) -> dict:
+    """One epoch of ``steps`` updates through ``fit`` with the per-update history (after
+    one warm-up epoch): its seconds per update, the test batches' share and, when
+    ``profile``, the seconds spent executing TensorFlow's compiled functions."""
+    import cProfile
+    import pstats
+    import types
+
+    from .train import UpdateHistory
+    seed_everything(0)
+    model = compile_for_training(build_model(b.model, b.input_shape, b.classes), b.optimizer,
+                                 b.learning_rate)
+    x, y = synthetic(b, steps * b.batch_size)
+    test_x, test_y = synthetic(b, 1024, seed=1)
+    task = types.SimpleNamespace(x_test=test_x, labels_test=test_y.argmax(1), x_train=x)
+    model.fit(x, y, batch_size=b.batch_size, epochs=1, verbose=0, shuffle=True,
+              callbacks=[UpdateHistory(task, b.batch_size, 0, per_update_test)])
+    history = UpdateHistory(task, b.batch_size, 0, per_update_test)
+    history.on_epoch_end = lambda epoch, logs=None: None  # the test set after the epoch: not an update
+    profiler = cProfile.Profile() if profile else None
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    model.fit(x, y, batch_size=b.batch_size, epochs=1, verbose=0, shuffle=True, callbacks=[history])
+    if profiler:
+        profiler.disable()
+    seconds = time.perf_counter() - start
+    out = {"update": seconds / steps, "test": history.eval_seconds / steps}
+    if profiler:
+        stats = pstats.Stats(profiler).stats
+        out["tensorflow"] = sum(v[2] for (_, _, name), v in stats.items() if "TFE_Py_Execute" in name) / steps
+    return out
+
+
+def update_profile(out: Path, models=PROFILED_MODELS, steps: int = 200, repeats: int = 3,
+                   log=print) -> pd.DataFrame:
+    """Where one training update of each of ``models`` (its chapter's batch size, with
+    Report 2's per-update test batch) spends its time, in milliseconds: ``UPDATE_PARTS``,
+    the median of ``repeats`` epochs of ``steps`` updates. The TensorFlow part is the time
+    in its compiled functions (cProfile) of an epoch without test batches, the
+    Python part that epoch's remaining time unprofiled, the test batch the extra
+    time the history callback measures around it. Rows are appended to ``out``."""
+    by_name = {b.model: b for b in BENCHES}
+    unknown = [m for m in models if m not in by_name]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; allowed: {sorted(by_name)}")
+    rows = []
+    for name in models:
+        b = by_name[name]
+        plain = [_timed_fit(b, steps, False) for _ in range(repeats)]
+        traced = [_timed_fit(b, steps, False, profile=True) for _ in range(repeats)]
+        tested = [_timed_fit(b, steps, True) for _ in range(repeats)]
+        tf_ms = statistics.median(t["tensorflow"] for t in traced) * 1e3
+        fit_ms = statistics.median(t["update"] for t in plain) * 1e3
+        test_ms = statistics.median(t["test"] for t in tested) * 1e3
+        total_ms = statistics.median(t["update"] for t in tested) * 1e3
+        parts = dict(zip(UPDATE_PARTS, (tf_ms, max(fit_ms - tf_ms, 0.0), test_ms)))
+        for part, ms in parts.items():
+            rows.append({"model": name, "batch_size": b.batch_size, "part": part, "ms": round(ms, 2),
+                         "share": round(ms / total_ms, 3), "update_ms": round(total_ms, 2),
+                         "steps": steps, "repeats": repeats, "cpu": provenance.cpu_model(),
+                         "cores": os.cpu_count(), "commit": provenance.code_commit(),
+                         "date": provenance.now_utc()})
+        log(f"{name}: {total_ms:.1f} ms per update: " + ", ".join(f"{p.split(' (')[0]} {ms:.1f}"
+                                                                 for p, ms in parts.items()))
+    frame = pd.DataFrame(rows)
+    return _append(frame, out)
+
+
 def torch_available() -> bool:
     try:
         import torch  # noqa: F401

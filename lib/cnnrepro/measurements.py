@@ -14,9 +14,11 @@ from .paths import repo_root
 SETTINGS_CHECK = "settings-check.csv"   # bench --check-settings
 BOOK_TIMING = "book-timing.csv"         # bench --time-book
 PAGE_TIMING = "page-timing.csv"         # bench --time-book: each executed page
+UPDATE_PROFILE = "update-profile.csv"   # bench --profile-update
 CHAPTER_TIMING = "chapter-timing.csv"   # bench --time-chapter
 VERIFY = "verify.csv"                   # verify: stored runs retrained and compared
-OWN_SECTIONS = {SETTINGS_CHECK, BOOK_TIMING, PAGE_TIMING, CHAPTER_TIMING, VERIFY}  # not throughput files
+OWN_SECTIONS = {SETTINGS_CHECK, BOOK_TIMING, PAGE_TIMING, CHAPTER_TIMING, VERIFY,
+                UPDATE_PROFILE}  # not throughput files
 
 
 def bench_dir() -> Path:
@@ -100,6 +102,14 @@ def page_timings(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     if len(clone):
         table.insert(2, "fresh clone (s)", clone.reindex(table.index))
     return constant_columns(table)
+
+
+def update_profile(frame: pd.DataFrame) -> pd.DataFrame:
+    """``bench --profile-update`` rows of the latest measurement (its commit): per model
+    and part of an update, milliseconds and share of the update."""
+    latest = frame[frame["commit"] == frame["commit"].iloc[-1]]
+    return latest.set_index(["model", "part"])[["ms", "share"]].rename(
+        columns={"ms": "ms per update", "share": "share of the update"})
 
 
 def chapter_timings(frame: pd.DataFrame) -> pd.DataFrame:
