@@ -203,13 +203,15 @@ def update_profile(out: Path, models=PROFILED_MODELS, steps: int = 200, repeats:
     the median of ``repeats`` epochs of ``steps`` updates. The TensorFlow part is the time
     in its compiled functions (cProfile) of an epoch without test batches, the
     Python part that epoch's remaining time unprofiled, the test batch the extra
-    time the history callback measures around it. Rows are appended to ``out``."""
+    time the history callback measures around it. Each model's rows are appended to
+    ``out`` as soon as it is measured."""
     by_name = {b.model: b for b in BENCHES}
     unknown = [m for m in models if m not in by_name]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; allowed: {sorted(by_name)}")
-    rows = []
+    frame = pd.DataFrame()
     for name in models:
+        rows = []
         b = by_name[name]
         plain = [_timed_fit(b, steps, False) for _ in range(repeats)]
         traced = [_timed_fit(b, steps, False, profile=True) for _ in range(repeats)]
@@ -227,8 +229,8 @@ def update_profile(out: Path, models=PROFILED_MODELS, steps: int = 200, repeats:
                          "date": provenance.now_utc()})
         log(f"{name}: {total_ms:.1f} ms per update: " + ", ".join(f"{p.split(' (')[0]} {ms:.1f}"
                                                                  for p, ms in parts.items()))
-    frame = pd.DataFrame(rows)
-    return _append(frame, out)
+        frame = _append(pd.DataFrame(rows), out)  # each model as measured: an interruption keeps it
+    return frame
 
 
 def torch_available() -> bool:
