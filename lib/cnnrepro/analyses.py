@@ -38,7 +38,6 @@ from .execution import note_input
 
 log_line = functools.partial(print, flush=True)
 FOLDER = "analyses"
-ROUND_OFF = 1e-3  # verify: a recomputed number may differ by this much (another processor)
 
 
 def _keeps_all_weights(config: RunConfig) -> bool:

@@ -384,6 +384,11 @@ EDITED_CHAPTER = "residual_depth"
 FRESH_CLONE = "fresh clone, make book"
 
 
+def executed_pages(build_log: str) -> list[str]:
+    """The pages a build executed, from its "cnnrepro: <page> (...): executing" lines."""
+    return re.findall(r"^cnnrepro: (\w+) \(.*\): executing", build_log, re.M)
+
+
 def page_rows(book: Path, scenario: str, repeat: int, names: list[str]) -> list[dict]:
     """One row per page the build executed: its seconds and what it read and made,
     from its executed notebook's record."""
@@ -439,7 +444,7 @@ def time_book(out: Path, repeats: int = 3, jobs: int | None = None, fresh_clone:
                 if build.returncode != 0:
                     raise RuntimeError(f"the {scenario} build failed:\n{build.stdout[-2000:]}"
                                        f"{build.stderr[-2000:]}")
-                executed = re.findall(r"^cnnrepro: (\w+) \(.*\): executing", build.stdout, re.M)
+                executed = executed_pages(build.stdout)
                 rows.append(_build_row(scenario, repeat, seconds, executed, jobs))
                 pages += page_rows(work / "book", scenario, repeat, executed)
                 log(f"{scenario} build {repeat}/{repeats}: {seconds:.1f} s, "
@@ -485,7 +490,7 @@ def _time_fresh_clone(root: Path, clone: Path, jobs: int | None) -> tuple[float,
     if build.returncode != 0:
         raise RuntimeError(f"make book in a fresh clone failed:\n{build.stdout[-2000:]}"
                            f"{build.stderr[-2000:]}")
-    return seconds, re.findall(r"^cnnrepro: (\w+) \(.*\): executing", build.stdout, re.M), clone / "book"
+    return seconds, executed_pages(build.stdout), clone / "book"
 
 
 def _append(frame: pd.DataFrame, out: Path) -> pd.DataFrame:

@@ -209,7 +209,7 @@ def verify_analyses(store: ResultsStore, chosen: list[tuple[str, RunConfig]],
     """Recompute every analysis stored beside the chosen runs, with its stored
     parameters, and compare it with the stored one: a row each, with the largest
     difference of any of its numbers and a verdict: ``identical``, ``round-off`` (at
-    most ``analyses.ROUND_OFF``) or ``differs``; a stale analysis (another code
+    most ``ROUND_OFF``) or ``differs``; a stale analysis (another code
     version) is reported, not recomputed."""
     from . import analyses
     rows = []
@@ -224,7 +224,7 @@ def verify_analyses(store: ResultsStore, chosen: list[tuple[str, RunConfig]],
             stored = analyses.read_stored(path, name)
             fresh, seconds = analyses.compute(read_run(path), name, stored["params"])
             gap = analyses.differences(stored["result"], analyses.as_stored(fresh))
-            verdict = ("identical" if gap == 0 else "round-off" if gap <= analyses.ROUND_OFF
+            verdict = ("identical" if gap == 0 else "round-off" if gap <= ROUND_OFF
                        else "differs")
             rows.append({**row, "difference": gap, "verdict": verdict, "ok": verdict != "differs"})
             log(f"{config.label()}: analysis {name} recomputed in {seconds:.0f} s -> {verdict} "
