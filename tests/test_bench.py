@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cnnrepro import bench
+from cnnrepro import bench, measurements
 from cnnrepro.__main__ import main
 
 SMALL = bench.Bench("resnet_shallow", (28, 28, 1), 10, 16, "test", steps=2)
@@ -83,6 +83,13 @@ def test_page_timings_take_the_latest_cold_builds_and_say_what_no_page_made():
                     "weights loaded": 0}
 
 
+def test_kernels_are_grouped_by_what_they_compute():
+    assert bench.op_group("_MklNativeConv2DBackpropFilterWithBias").startswith("convolutions")
+    assert bench.op_group("_MklNativeFusedMatMul") == "dense layers"  # not the element-wise Mul
+    assert bench.op_group("SquaredDifference").startswith("element-wise")
+    assert bench.op_group("ReadVariableOp") == bench.OTHER_KERNELS
+
+
 def test_the_update_profile_splits_an_update_into_parts_that_add_up(tmp_path):
     out = tmp_path / "profile.csv"
     frame = bench.update_profile(out, models=["resnet_shallow"], steps=6, repeats=1, log=lambda m: None)
@@ -90,5 +97,32 @@ def test_the_update_profile_splits_an_update_into_parts_that_add_up(tmp_path):
     assert frame["ms"].iloc[0] > 0 and frame["ms"].iloc[2] > 0  # TensorFlow's step, the test batch
     assert frame["share"].sum() == pytest.approx(1.0, abs=0.35)  # parts timed in separate epochs
     assert out.is_file()
+    kernels = pd.read_csv(out.with_name(measurements.UPDATE_KERNELS))
+    by_kind = kernels.set_index("kernels")["ms"]
+    assert by_kind[bench.OP_GROUPS[0][0]] > 0  # convolutions found in the trace
+    assert by_kind["batch norm, fused"] == 0  # Keras's batch norm runs as separate kernels
+    assert kernels["kernel_share"].sum() == pytest.approx(1.0, abs=0.01)
     with pytest.raises(ValueError, match=r"unknown model\(s\) \['vgg'\]"):
         bench.update_profile(out, models=["vgg"])
+
+
+def test_kernel_shares_read_the_latest_measurement_of_each_model():
+    rows = [("old", "m", "convolutions (x)", 9.0), ("new", "m", "convolutions (x)", 3.0),
+            ("new", "m", "element-wise and reductions", 1.0),
+            ("new", "m", "convolutions (x)", 1.0)]  # m measured again: replaces the 3.0
+    frame = pd.DataFrame(rows, columns=["commit", "model", "kernels", "ms"])
+    assert measurements.kernel_share(frame, "m", "convolutions") == pytest.approx(0.5)
+    assert measurements.kernel_share(frame, "m", "element-wise") == pytest.approx(0.5)
+    assert np.isnan(measurements.kernel_share(frame, "other", "convolutions"))
+    assert np.isnan(measurements.kernel_share(None, "m", "convolutions"))
+
+
+def test_keras_is_set_against_the_pytorch_peer_of_the_same_bench_run_only():
+    frame = pd.DataFrame({
+        "framework": ["keras/tensorflow", "pytorch", "keras/tensorflow", "pytorch"],
+        "model": ["m"] * 4, "precision": ["float32"] * 4, "cpu": ["A (AVX2)", "A (AVX2)", "A", "A"],
+        "source": ["new.csv", "new.csv", "old.csv", "other.csv"],
+        "img_per_s": [300.0, 200.0, 100.0, 50.0]})
+    ratios = measurements.peer_ratios(frame)
+    assert list(ratios.index) == [("m", "float32", "keras/tensorflow", "A (AVX2)")]  # old.csv has no peer
+    assert ratios["Keras / PyTorch"].iloc[0] == pytest.approx(1.5)

@@ -118,17 +118,9 @@ else:
 
 # %% tags=["remove-input"]
 if len(measured) and (measured["framework"] == "pytorch").any():
-    peer = measured[measured["framework"] == "pytorch"].set_index(["model", "precision", "cpu"])["img_per_s"]
-    keras_rows = measured[measured["framework"] != "pytorch"]
-    ratios = []
-    for r in keras_rows.itertuples():
-        key = (r.model, r.precision, r.cpu)
-        if key in peer.index:
-            ratios.append({"model": r.model, "precision": r.precision, "framework": r.framework,
-                           "Keras images/s": r.img_per_s, "PyTorch images/s": peer[key],
-                           "Keras / PyTorch": r.img_per_s / peer[key]})
-    ratio_table = pd.DataFrame(ratios).set_index(["model", "precision", "framework"])
-    display(report.table(ratio_table, "Keras / PyTorch training throughput, same machine", precision=2))
+    display(report.table(measurements.peer_ratios(measured),
+                         "Keras / PyTorch training throughput, same machine and bench run",
+                         precision=2))
 else:
     display(Markdown("No PyTorch measurements (install the `bench` extra: `torch==2.13.0`)."))
 
@@ -181,7 +173,7 @@ if len(measured):
 #
 # The small networks train far below the processor's limit. One update of each,
 # at its chapter's batch size and with Report 2's per-update test batch, split
-# (`python -m cnnrepro bench --profile-update`, median of three epochs of 200
+# (`python -m cnnrepro bench --profile-update`, the fastest of three epochs of 100
 # updates on random images): the time inside TensorFlow's compiled train step
 # (measured with `cProfile`), the rest of Keras's `fit` loop and the history callback
 # in Python, and the test batch scored after the update.
@@ -192,6 +184,33 @@ if profile is not None:
     display(report.table(measurements.update_profile(profile),
                          f"Milliseconds per update by part, {profile['cpu'].iloc[-1]}, "
                          f"{profile['cores'].iloc[-1]} cores", precision=2, csv=profile))
+
+# %% [markdown]
+# Inside TensorFlow's step, by what its kernels compute: the TensorFlow profiler's
+# trace of 40 updates without test batches, milliseconds per update summed over the
+# threads that run kernels (so a column can exceed the step's wall time).
+
+# %% tags=["remove-input"]
+kernels = measurements.read(measurements.UPDATE_KERNELS)
+report.glue("elementwise_shallow", measurements.kernel_share(kernels, "resnet_shallow", "element-wise"))
+report.glue("conv_shallow", measurements.kernel_share(kernels, "resnet_shallow", "convolutions"))
+report.glue("simple_cnn_peak", measurements.peak_share(measured, "simple_cnn"))
+if kernels is not None:
+    display(report.table(measurements.update_kernels(kernels),
+                         f"Kernel milliseconds per update, {kernels['cpu'].iloc[-1]}, "
+                         f"{kernels['cores'].iloc[-1]} cores", precision=2, csv=kernels))
+
+# %% [markdown]
+# The Report 2 networks have convolutions of 6 to 64 channels on at most 32x32
+# images: little arithmetic per kernel, so a kernel's fixed cost dominates. Keras
+# computes batch normalization as separate element-wise kernels and reductions
+# (mean, squared difference, multiply, tile for the gradient), and they take
+# {glue:text}`elementwise_shallow:.0%` of `resnet_shallow`'s kernel time, against
+# {glue:text}`conv_shallow:.0%` for its convolutions. The simple CNN's step is the
+# opposite case: it is nearly all convolution arithmetic and already runs at up to
+# {glue:text}`simple_cnn_peak:.0%` of the processor's nominal peak (throughput table
+# above), which bounds what any change of kernels, compilation or threads can gain
+# on it without changing the arithmetic (for example to bfloat16).
 
 # %% [markdown]
 # ## The book's own timings

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import flops, provenance
+from .measurements import UPDATE_KERNELS
 from .models import build_model
 from .train import compile_for_training, seed_everything
 
@@ -196,15 +197,74 @@ def _timed_fit(b: Bench, steps: int, per_update_test: bool, profile: bool = Fals
     return out
 
 
+# TensorFlow kernels by what they compute, for the op-level profile; the first match wins
+OP_GROUPS = (
+    ("convolutions (forward and both gradients)", ("Conv2D",)),
+    ("batch norm, fused", ("BatchNorm",)),
+    ("dense layers", ("MatMul",)),  # before the element-wise "Mul"
+    ("element-wise and reductions (batch norm's arithmetic, the optimizer)",
+     ("Mul", "Sub", "SquaredDifference", "Mean", "Sum", "Tile", "AddV2", "AddN", "Rsqrt",
+      "RealDiv", "Sqrt", "Square", "Maximum", "Neg", "Cast", "Pow", "Equal")),
+    ("max pooling", ("MaxPool",)),
+    ("concatenation, slicing, padding", ("Concat", "Slice", "Pad")),
+)
+
+
+OTHER_KERNELS = "reading and assigning variables, other kernels"
+EXECUTOR_SPANS = ("ThreadpoolListener::", "ExecutorState::")  # spans around the kernels
+
+
+def op_group(op: str) -> str:
+    return next((g for g, names in OP_GROUPS if any(n in op for n in names)), OTHER_KERNELS)
+
+
+def kernel_milliseconds(b: Bench, steps: int = 40) -> dict[str, float]:
+    """Milliseconds per update that TensorFlow's kernels of each ``OP_GROUPS`` group run
+    (summed over threads) in ``steps`` profiled updates without test batches, read
+    from the TensorFlow profiler's trace."""
+    import gzip
+    import json
+    import tempfile
+
+    import tensorflow as tf
+    from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as plugin
+    seed_everything(0)
+    model = compile_for_training(build_model(b.model, b.input_shape, b.classes), b.optimizer,
+                                 b.learning_rate)
+    x, y = synthetic(b, steps * b.batch_size)
+    model.fit(x, y, batch_size=b.batch_size, epochs=1, verbose=0)  # warm-up: tracing
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        model.fit(x, y, batch_size=b.batch_size, epochs=1, verbose=0)
+        tf.profiler.experimental.stop()
+        trace, _ = plugin.xspace_to_tools_data([str(next(Path(logdir).rglob("*.xplane.pb")))],
+                                               "trace_viewer@", {})
+    try:
+        trace = gzip.decompress(trace)
+    except OSError:
+        pass
+    events = json.loads(trace)["traceEvents"]
+    threads = {(e["pid"], e["tid"]): e["args"]["name"] for e in events
+               if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    ms = dict.fromkeys([g for g, _ in OP_GROUPS] + [OTHER_KERNELS], 0.0)
+    for e in events:  # kernels run on TensorFlow's compute threads
+        if (e.get("ph") == "X" and not e["name"].startswith(EXECUTOR_SPANS)
+                and threads.get((e["pid"], e["tid"]), "").startswith("tf_Compute")):
+            ms[op_group(e["name"])] += e["dur"] / 1e3 / steps
+    return ms
+
+
 def update_profile(out: Path, models=PROFILED_MODELS, steps: int = 200, repeats: int = 3,
                    log=print) -> pd.DataFrame:
     """Where one training update of each of ``models`` (its chapter's batch size, with
     Report 2's per-update test batch) spends its time, in milliseconds: ``UPDATE_PARTS``,
-    the median of ``repeats`` epochs of ``steps`` updates. The TensorFlow part is the time
+    the fastest of ``repeats`` epochs of ``steps`` updates (on a shared 2-core machine
+    the slower epochs measure the neighbours). The TensorFlow part is the time
     in its compiled functions (cProfile) of an epoch without test batches, the
     Python part that epoch's remaining time unprofiled, the test batch the extra
     time the history callback measures around it. Each model's rows are appended to
-    ``out`` as soon as it is measured."""
+    ``out`` as soon as it is measured, its kernels' milliseconds by ``OP_GROUPS``
+    (``kernel_milliseconds``) to ``out``'s sibling ``UPDATE_KERNELS``."""
     by_name = {b.model: b for b in BENCHES}
     unknown = [m for m in models if m not in by_name]
     if unknown:
@@ -216,10 +276,10 @@ def update_profile(out: Path, models=PROFILED_MODELS, steps: int = 200, repeats:
         plain = [_timed_fit(b, steps, False) for _ in range(repeats)]
         traced = [_timed_fit(b, steps, False, profile=True) for _ in range(repeats)]
         tested = [_timed_fit(b, steps, True) for _ in range(repeats)]
-        tf_ms = statistics.median(t["tensorflow"] for t in traced) * 1e3
-        fit_ms = statistics.median(t["update"] for t in plain) * 1e3
-        test_ms = statistics.median(t["test"] for t in tested) * 1e3
-        total_ms = statistics.median(t["update"] for t in tested) * 1e3
+        tf_ms = min(t["tensorflow"] for t in traced) * 1e3
+        fit_ms = min(t["update"] for t in plain) * 1e3
+        fastest = min(tested, key=lambda t: t["update"])
+        test_ms, total_ms = fastest["test"] * 1e3, fastest["update"] * 1e3
         parts = dict(zip(UPDATE_PARTS, (tf_ms, max(fit_ms - tf_ms, 0.0), test_ms)))
         for part, ms in parts.items():
             rows.append({"model": name, "batch_size": b.batch_size, "part": part, "ms": round(ms, 2),
@@ -230,6 +290,13 @@ def update_profile(out: Path, models=PROFILED_MODELS, steps: int = 200, repeats:
         log(f"{name}: {total_ms:.1f} ms per update: " + ", ".join(f"{p.split(' (')[0]} {ms:.1f}"
                                                                  for p, ms in parts.items()))
         frame = _append(pd.DataFrame(rows), out)  # each model as measured: an interruption keeps it
+        kernels = kernel_milliseconds(b, min(steps, 40))
+        _append(pd.DataFrame([{"model": name, "batch_size": b.batch_size, "kernels": group,
+                               "ms": round(ms, 2), "kernel_share": round(ms / sum(kernels.values()), 3),
+                               **{k: rows[0][k] for k in ("cpu", "cores", "commit", "date")}}
+                              for group, ms in kernels.items()]),
+                out.with_name(UPDATE_KERNELS))
+        log(f"{name}: kernels " + ", ".join(f"{g.split(' (')[0]} {ms:.1f}" for g, ms in kernels.items()))
     return frame
 
 
@@ -311,7 +378,8 @@ def default_csv() -> Path:
 def run(out: Path, **kw) -> pd.DataFrame:
     """Measure and write the CSV (atomically, with the machine's facts per row)."""
     env = provenance.environment()
-    facts = {"cpu": env["cpu"], "cores": env["cpu_count"], "backend": env["backend"],
+    facts = {"cpu": env["cpu"], "isa": provenance.isa(), "cores": env["cpu_count"],
+             "backend": env["backend"],
              "devices": ", ".join(env["devices"]),
              "keras": env["packages"].get("keras"),
              "tensorflow": env["packages"].get("tensorflow-cpu") or env["packages"].get("tensorflow"),

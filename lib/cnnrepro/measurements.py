@@ -15,10 +15,11 @@ SETTINGS_CHECK = "settings-check.csv"   # bench --check-settings
 BOOK_TIMING = "book-timing.csv"         # bench --time-book
 PAGE_TIMING = "page-timing.csv"         # bench --time-book: each executed page
 UPDATE_PROFILE = "update-profile.csv"   # bench --profile-update
+UPDATE_KERNELS = "update-kernels.csv"   # bench --profile-update: kernels by kind
 CHAPTER_TIMING = "chapter-timing.csv"   # bench --time-chapter
 VERIFY = "verify.csv"                   # verify: stored runs retrained and compared
 OWN_SECTIONS = {SETTINGS_CHECK, BOOK_TIMING, PAGE_TIMING, CHAPTER_TIMING, VERIFY,
-                UPDATE_PROFILE}  # not throughput files
+                UPDATE_PROFILE, UPDATE_KERNELS}  # not throughput files
 
 
 def bench_dir() -> Path:
@@ -35,6 +36,9 @@ def throughput() -> pd.DataFrame:
         return pd.DataFrame()
     frame = pd.concat([pd.read_csv(f).assign(source=f.name) for f in files], ignore_index=True)
     frame["batch_size"] = frame["batch_size"].astype(int)
+    if "isa" in frame:  # same name, other vector width, other speed: say which
+        frame["cpu"] = [f"{cpu} ({'AVX-512' if 'avx512f' in isa else 'AVX2'})" if isinstance(isa, str)
+                        else cpu for cpu, isa in zip(frame["cpu"], frame["isa"])]
     return frame
 
 
@@ -59,9 +63,31 @@ def throughput_table(measured: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         "GFLOP/s": measured["achieved_gflop_s"],
         "% of peak": 100 * measured["achieved_gflop_s"] / measured["peak_gflop_s"]})
     table = table.rename(columns={"batch_size": "batch size"}).set_index(
-        ["model", "batch size", "precision", "framework"])
-    return constant_columns(table[["images/s (median)", "range", "GFLOP/s", "% of peak", "cpu"]]
+        ["model", "batch size", "precision", "framework", "cpu"])
+    return constant_columns(table[["images/s (median)", "range", "GFLOP/s", "% of peak"]]
                             .sort_index(), keep=("model", "framework"))
+
+
+def peer_ratios(measured: pd.DataFrame) -> pd.DataFrame:
+    """Keras's images per second against the PyTorch peer's measured in the same file
+    (one machine, one bench run), per model, precision, framework and processor."""
+    peer = measured[measured["framework"] == "pytorch"][["model", "precision", "source", "img_per_s"]]
+    keras_rows = measured[measured["framework"] != "pytorch"]
+    paired = keras_rows.merge(peer, on=["model", "precision", "source"], suffixes=("", "_peer"))
+    table = pd.DataFrame({"model": paired["model"], "precision": paired["precision"],
+                          "framework": paired["framework"], "cpu": paired["cpu"],
+                          "Keras images/s": paired["img_per_s"],
+                          "PyTorch images/s": paired["img_per_s_peer"],
+                          "Keras / PyTorch": paired["img_per_s"] / paired["img_per_s_peer"]})
+    return table.set_index(["model", "precision", "framework", "cpu"]).sort_index()
+
+
+def peak_share(measured: pd.DataFrame, model: str) -> float:
+    """The largest share of the nominal fp32 peak that Keras on TensorFlow reached
+    training ``model`` on any measured processor."""
+    rows = measured[(measured["model"] == model) & (measured["precision"] == "float32")
+                    & measured["framework"].str.startswith("keras/tensorflow")]
+    return float((rows["achieved_gflop_s"] / rows["peak_gflop_s"]).max())
 
 
 def book_timings(frame: pd.DataFrame) -> pd.DataFrame:
@@ -107,9 +133,30 @@ def page_timings(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 def update_profile(frame: pd.DataFrame) -> pd.DataFrame:
     """``bench --profile-update`` rows of the latest measurement (its commit): per model
     and part of an update, milliseconds and share of the update."""
-    latest = frame[frame["commit"] == frame["commit"].iloc[-1]]
+    latest = frame[frame["commit"] == frame["commit"].iloc[-1]].drop_duplicates(
+        ["model", "part"], keep="last")  # a model measured again replaces its rows
     return latest.set_index(["model", "part"])[["ms", "share"]].rename(
         columns={"ms": "ms per update", "share": "share of the update"})
+
+
+def update_kernels(frame: pd.DataFrame) -> pd.DataFrame:
+    """``bench --profile-update`` kernel rows of the latest measurement: milliseconds
+    per update of each kind of kernel (columns: models), summed over threads."""
+    latest = frame[frame["commit"] == frame["commit"].iloc[-1]].drop_duplicates(
+        ["model", "kernels"], keep="last")
+    return latest.pivot_table(index="kernels", columns="model", values="ms", sort=False)
+
+
+def kernel_share(frame: pd.DataFrame | None, model: str, kind: str) -> float:
+    """The share of ``model``'s kernel time in the kind of kernel whose name starts
+    with ``kind`` (``bench.OP_GROUPS``); NaN when not measured."""
+    if frame is None:
+        return float("nan")
+    ms = update_kernels(frame)
+    if model not in ms:
+        return float("nan")
+    rows = ms[ms.index.str.startswith(kind)]
+    return float(rows[model].sum() / ms[model].sum())
 
 
 def chapter_timings(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""The benchmark's peer: VGG16, ResNet18 and the simple CNN written directly in
+"""The benchmark's peer: VGG16, ResNet18, Report 2's concatenating networks and the
+simple CNN written directly in
 PyTorch for the CPU (channels-last), layer for layer the models of
 ``cnnrepro.models``, trained the way a PyTorch user would. Optional: needs torch."""
 
@@ -56,5 +57,35 @@ def simple_cnn(in_channels=1, classes=10):
                          nn.Flatten(), nn.Linear(4900, classes))
 
 
-PEERS = {"vgg16": vgg16, "resnet18": resnet18,
+class ConcatBlock(nn.Module):
+    """Three 2x2 'same' convolutions with batch norm, concatenated onto the input:
+    ``cnnrepro.models.concat_residual.residual_block`` (Keras pads an even kernel's
+    'same' convolution by one row and column at the bottom and right)."""
+
+    def __init__(self, cin, filters):
+        super().__init__()
+        layers, c = [], cin
+        for _ in range(3):
+            layers += [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(c, filters, 2),
+                       nn.BatchNorm2d(filters, eps=1e-3, momentum=0.01)]
+            c = filters
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return torch.cat([x, self.body(x)], dim=1)
+
+
+def concat_resnet(block_filters, in_channels=1, classes=10):
+    """Zero-pad 28x28 to 32x32, a block and a 2x2 max pool per entry, Dense 64 ReLU, Dense."""
+    layers, c, side = [nn.ZeroPad2d(2)], in_channels, 32
+    for filters in block_filters:
+        layers += [ConcatBlock(c, filters), nn.MaxPool2d(2)]
+        c, side = c + filters, side // 2
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * side * side, 64), nn.ReLU(True),
+                         nn.Linear(64, classes))
+
+
+PEERS = {"vgg16": vgg16,
+         "resnet_shallow": lambda c=1, k=10: concat_resnet((6, 16), c, k),
+         "resnet_deep": lambda c=1, k=10: concat_resnet((6, 16, 32, 64), c, k), "resnet18": resnet18,
          "resnet18_small_stem": lambda c=3, k=10: resnet18(c, k, stem="small"), "simple_cnn": simple_cnn}
