@@ -1,4 +1,7 @@
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,11 +13,21 @@ MIRROR = ROOT.parent / "shared" / "data"
 if not os.environ.get("REPRO_DATA_DIR") and (MIRROR / "mnist.npz").is_file():
     os.environ["REPRO_DATA_DIR"] = str(MIRROR)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Runs trained by the tests checkpoint into a folder of the test session, never the user's
+# (a book build's subprocesses inherit it); each test gets its own (checkpoints_apart).
+os.environ["CNNREPRO_CHECKPOINTS"] = tempfile.mkdtemp(prefix="cnnrepro-checkpoints-")
+atexit.register(shutil.rmtree, os.environ["CNNREPRO_CHECKPOINTS"], True)
 
 CALL_LOG = "model-calls.jsonl"  # the built book's record of model calls (tests/probes)
 
 needs_mirror = pytest.mark.skipif(not os.environ.get("REPRO_DATA_DIR"),
                                   reason="no dataset mirror (REPRO_DATA_DIR) to read")
+
+
+@pytest.fixture(autouse=True)
+def checkpoints_apart(tmp_path, monkeypatch):
+    """A test's runs resume only from its own checkpoints."""
+    monkeypatch.setenv("CNNREPRO_CHECKPOINTS", str(tmp_path / "checkpoints"))
 
 
 @pytest.fixture
@@ -29,7 +42,6 @@ def built_book(tmp_path_factory, monkeypatch_session):
     profile (CNNREPRO_PROFILE=smoke: the extension executes every page): one build
     shared by test_book.py (the notebooks and HTML) and test_browser.py (the pages
     in Chromium)."""
-    import shutil
     import subprocess
 
     from cnnrepro import run

@@ -106,6 +106,26 @@ def main(argv: list[str] | None = None) -> int:
                             help="the build's profile (default: CNNREPRO_PROFILE, else cpu)")
         p_book.add_argument("--jobs", type=int, default=None,
                             help="pages executed at once (default: CNNREPRO_JOBS, else the cores)")
+    p_camp = sub.add_parser("campaign", help="train every run the book wants that the store "
+                            "lacks, cheapest claim first, each stored as it finishes; "
+                            "resumes interrupted runs from their checkpoints")
+    p_camp.add_argument("--dry-run", action="store_true",
+                        help="print the queue (run, chapter, claims it feeds, estimated "
+                             "minutes) and the total; train nothing")
+    p_camp.add_argument("--budget", default=None,
+                        help="time allowed, e.g. 150m or 2.5h: nothing starts that cannot "
+                             "reach its first checkpoint in time, and the run in training "
+                             "pauses at its last checkpoint when time is up")
+    p_camp.add_argument("--chapters", nargs="+", default=None, help="default: every chapter")
+    p_camp.add_argument("--profile", choices=protocol.PROFILES, default=None,
+                        help="only runs of this profile (default: the pages' and the "
+                             "reports' protocol, paper)")
+    p_camp.add_argument("--seeds", type=int, default=None, metavar="N",
+                        help="the reports' protocols at seeds 0..N-1 (default: each "
+                             "paper profile's own seeds)")
+    p_camp.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="a Dask distributed scheduler (tcp://host:8786): its workers "
+                             "train, this process stores")
     p_bench = sub.add_parser("bench", help="training images per second of every model "
                              "(and the PyTorch peer when torch is installed)")
     p_bench.add_argument("--models", nargs="+", default=None, help="default: all")
@@ -235,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 raise protocol.ProtocolError(str(exc)) from exc
             print(f"wrote {out}")
+        elif args.command == "campaign":
+            return campaign_command(args)
         elif args.command == "verify":
             with notices_dropped():
                 return verify_command(args)
@@ -267,6 +289,31 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def campaign_command(args) -> int:
+    from . import campaign
+
+    budget = campaign.parse_budget(args.budget) if args.budget else None
+    with notices_dropped():
+        queue = campaign.plan(args.chapters, args.profile, seeds=args.seeds)
+    table = campaign.summary(queue)
+    known = table["minutes"].dropna()
+    total = (f"{len(queue)} runs, {known.sum():.0f} min estimated"
+             + (f" ({len(table) - len(known)} not estimated)" if len(known) < len(table) else ""))
+    if args.dry_run:
+        if len(table):
+            print(table.to_string(index=False))
+        print(total + "; by chapter: " + ", ".join(
+            f"{c} {len(g)} ({g['minutes'].sum():.0f} min)" for c, g in table.groupby("chapter", sort=False)))
+        return 0
+    print(f"campaign: {total}" + (f"; budget {budget / 60:.0f} min" if budget else ""), flush=True)
+    if args.scheduler:
+        stored = campaign.train_on_cluster(queue, args.scheduler, budget)
+    else:
+        stored = campaign.train_queue(queue, budget, log=lambda m: print(m, flush=True))
+    print(f"campaign: {len(stored)} runs stored")
     return 0
 
 

@@ -418,7 +418,7 @@ def train_and_print(canonical_json: str) -> None:
     import json
 
     from .train import RunConfig, train
-    result = train(RunConfig.from_canonical(json.loads(canonical_json)), verbose=0)
+    result = train(RunConfig.from_canonical(json.loads(canonical_json)), verbose=0, checkpoints="off")
     print(json.dumps({**result.metrics, **result.timing}))
 
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import analyses, provenance
+from . import analyses, checkpoint, provenance
 from .config import (KNOWN_NUMERICS, TRAINING_CODE_VERSION, RunConfig, Transfer, computed_loss,
                      current_numerics, describe_numerics, numerics_of, onednn_enabled)
 from .execution import note_input
@@ -173,7 +173,8 @@ class ResultsStore:
 
     def save(self, result: RunResult, requested_by: dict | None = None) -> Path:
         """Write a finished run atomically under its config's key for the numerics it
-        was computed with; replaces an existing entry of that key."""
+        was computed with; replaces an existing entry of that key, and deletes the
+        run's checkpoint."""
         config, numerics = result.config, result.numerics or current_numerics()
         key, final = config.key(numerics), self.path(config, numerics)
         staging = self.root / ".tmp"
@@ -203,13 +204,17 @@ class ResultsStore:
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp)
+        checkpoint.clear(key)  # stored: its resumption point is no longer needed
         return final
 
     def get_or_train(self, config: RunConfig, force: bool = False, *,
                      requested_by: dict | None = None, verbose="auto", log=log_line,
-                     other_numerics: bool = True, analyse: bool = True) -> Run:
+                     other_numerics: bool = True, analyse: bool = True,
+                     checkpoints: str = "resume", deadline: float | None = None) -> Run:
         """The stored run for ``config``; trains and stores it on a miss or with ``force``,
-        with the analyses such a run always gets (unless ``analyse`` is off).
+        with the analyses such a run always gets (unless ``analyse`` is off). Training
+        resumes from the run's checkpoint (``train.train``'s ``checkpoints``), except
+        with ``force``; a ``deadline`` pauses it at a checkpoint (``train.train``).
         A run that starts from another run's weights gets that run first (stored
         or trained, never forced), computed with this process's numerics as the
         run itself will be."""
@@ -227,7 +232,9 @@ class ResultsStore:
             pretrained = self.load_weights(source)
         log(f"{config.label()}: training" + (" (force)" if force else ""))
         start = time.perf_counter()
-        result = train(config, verbose=verbose, pretrained=pretrained)
+        result = train(config, verbose=verbose, pretrained=pretrained, log=log,
+                       checkpoints="fresh" if force and checkpoints == "resume" else checkpoints,
+                       deadline=deadline)
         path = self.save(result, requested_by)
         note_input(path, trained=True)
         log(f"{config.label()}: trained in {time.perf_counter() - start:.1f} s, "

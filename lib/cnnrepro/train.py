@@ -3,6 +3,7 @@ and determinism. Backend-agnostic Keras 3 (data are NumPy arrays)."""
 
 from __future__ import annotations
 
+import platform
 import time
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from . import metrics, provenance
+from . import checkpoint, metrics, provenance
 from .config import TRAINING_CODE_VERSION, RunConfig, Transfer  # noqa: F401 (re-exported)
 from .config import current_numerics, fit_size  # noqa: F401 (re-exported)
 from .data import Task, prepare_task
@@ -100,6 +101,18 @@ class UpdateHistory(keras.callbacks.Callback):
         self.epoch = epoch
         self.seen, self.sums = 0, {"loss": 0.0, "accuracy": 0.0}
 
+    STATE = ("update_rows", "epoch_rows", "eval_seconds", "test_probs", "diverged_at_update")
+
+    def state(self) -> dict:
+        """What a checkpoint keeps of the history: its rows, seconds, last test-set
+        predictions and the test-batch stream's position."""
+        return {**{k: getattr(self, k) for k in self.STATE}, "rng": self.rng.bit_generator.state}
+
+    def restore(self, state: dict) -> None:
+        for k in self.STATE:
+            setattr(self, k, state[k])
+        self.rng.bit_generator.state = state["rng"]
+
     def on_train_batch_end(self, batch, logs=None):
         n = min(self.batch_size, self.n_train - batch * self.batch_size)
         seen = self.seen + n
@@ -139,6 +152,81 @@ class UpdateHistory(keras.callbacks.Callback):
         row.update({f"test_{k}": v for k, v in test.items()})
         self.epoch_rows.append(row)
         self.test_probs = probs
+
+
+CHECKPOINTS = ("resume", "fresh", "off")  # train(checkpoints=...)
+STOPPER_STATE = ("wait", "stopped_epoch", "best", "best_weights", "best_epoch")
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves the run's checkpoint at the end of every epoch (listed last, so after the
+    history and early stopping have taken the epoch in), and gives a resumed run's
+    early stopping back the state that ``fit`` resets when it starts."""
+
+    def __init__(self, key: str, history: UpdateHistory, stoppers: list, resumed=None,
+                 deadline: float | None = None):
+        super().__init__()
+        self.key, self.history, self.stoppers, self.deadline = key, history, stoppers, deadline
+        self.resumed = resumed
+        self.started, self.first_epoch = time.perf_counter(), resumed.epoch if resumed else 0
+        self.date = provenance.now_utc()
+
+    def on_train_begin(self, logs=None):
+        if self.resumed and self.resumed.stopper:
+            restore_stopper(self.stoppers[0], self.resumed.stopper)
+
+    def seconds(self) -> float:
+        """Wall seconds of training so far, every segment included."""
+        before = self.resumed.seconds.get("wall", 0.0) if self.resumed else 0.0
+        return before + time.perf_counter() - self.started
+
+    def segments(self, epochs_done: int) -> list[dict]:
+        """Every process's part of the run: its epochs, machine, start and seconds."""
+        earlier = self.resumed.segments if self.resumed else []
+        return [*earlier, {"epochs": [self.first_epoch + 1, epochs_done], "date": self.date,
+                           "host": platform.node(), "cpu": provenance.cpu_model(),
+                           "cpu_identity": provenance.cpu_identity(),
+                           "commit": provenance.code_commit(),
+                           "seconds": round(time.perf_counter() - self.started, 1)}]
+
+    def on_epoch_end(self, epoch, logs=None):
+        stopper = ({k: getattr(self.stoppers[0], k) for k in STOPPER_STATE}
+                   if self.stoppers else None)
+        checkpoint.save(self.key, checkpoint.State(
+            epoch=epoch + 1, model_variables=checkpoint.variables_by_path(self.model.variables),
+            optimizer_variables=[np.array(v.numpy()) for v in self.model.optimizer.variables],
+            history=self.history.state(), stopper=stopper, seconds={"wall": self.seconds()},
+            segments=self.segments(epoch + 1)))
+        per_epoch = (time.perf_counter() - self.started) / (epoch + 1 - self.first_epoch)
+        if (self.deadline is not None and epoch + 1 < self.params["epochs"]
+                and not self.model.stop_training and time.time() + per_epoch > self.deadline):
+            raise checkpoint.Paused(f"paused after epoch {epoch + 1}: the next would end "
+                                    "after the deadline")
+
+
+def restore_stopper(stopper: keras.callbacks.EarlyStopping, state: dict) -> None:
+    for k in STOPPER_STATE:
+        setattr(stopper, k, state[k])
+
+
+def resume(model: keras.Model, state: checkpoint.State) -> None:
+    """Give a freshly compiled network the variables of a checkpoint: its weights, batch
+    norm statistics and random states, and the optimizer's slots and step count."""
+    model.optimizer.build(model.trainable_variables)
+    checkpoint.restore_variables(model.variables, state.model_variables)
+    slots = list(model.optimizer.variables)
+    if len(slots) != len(state.optimizer_variables):
+        raise ValueError(f"the checkpoint has {len(state.optimizer_variables)} optimizer "
+                         f"variables; this optimizer has {len(slots)}")
+    for v, value in zip(slots, state.optimizer_variables):
+        v.assign(value)
+
+
+def finished(state: checkpoint.State, epochs: int) -> bool:
+    """Whether a checkpointed run has nothing left to train: every epoch, divergence
+    or early stopping."""
+    return (state.epoch >= epochs or state.history["diverged_at_update"] is not None
+            or bool(state.stopper and state.stopper["stopped_epoch"] > 0))
 
 
 def scaled_optimizer(name: str, learning_rate: float, multipliers=(), l2: float = 0.0,
@@ -263,11 +351,25 @@ def kept_weights(model: keras.Model, layers) -> dict[str, np.ndarray] | None:
 
 
 def train(config: RunConfig, verbose: int | str = "auto",
-          pretrained: dict | None = None) -> RunResult:
+          pretrained: dict | None = None, checkpoints: str = "resume", log=print,
+          deadline: float | None = None) -> RunResult:
     """Train one run and evaluate it on the test set. A run with
-    ``extra["transfer"]`` needs its source run's kept weights as ``pretrained``."""
+    ``extra["transfer"]`` needs its source run's kept weights as ``pretrained``.
+    ``checkpoints`` (``CHECKPOINTS``): "resume" saves a checkpoint after every epoch
+    (``cnnrepro.checkpoint``; the store deletes it once the run is stored) and starts
+    from the run's last one; "fresh" saves but starts from the beginning; "off".
+    ``deadline`` (a ``time.time()``): stop with ``checkpoint.Paused`` at the first
+    checkpoint after which the next epoch would not end in time."""
+    if checkpoints not in CHECKPOINTS:
+        raise ValueError(f"checkpoints={checkpoints!r} is not allowed; allowed: {list(CHECKPOINTS)}")
     provenance.code_state()  # the code as it is when training starts
     numerics = run_numerics()
+    key = config.key(numerics)
+    state = checkpoint.load(key) if checkpoints == "resume" else None
+    if state is not None and not checkpoint.epoch_order_repeats():
+        log(f"{config.label()}: not resuming the checkpoint of epoch {state.epoch}: on "
+            f"{numerics['backend']} a resumed run is not proven identical; training from the start")
+        state = None
     task = prepare_task(config.task, config.train_limit, config.test_limit,
                         **config.extra.get("task", {}))
     seed_everything(config.seed)
@@ -279,13 +381,25 @@ def train(config: RunConfig, verbose: int | str = "auto",
         history = UpdateHistory(task, config.batch_size, config.seed,
                                 config.extra.get("per_update_test", True), n_train=n_fit)
         stoppers = early_stopping(config)
+        if state is not None:
+            log(f"{config.label()}: resuming after epoch {state.epoch} of {config.epochs}")
+            resume(model, state)
+            history.restore(state.history)
+        saver = ([Checkpointer(key, history, stoppers, state, deadline)]
+                 if checkpoints != "off" else [])
         start = time.perf_counter()
-        model.fit(task.x_train, task.y_train, batch_size=config.batch_size,
-                  epochs=config.epochs, shuffle=True, callbacks=[history, *stoppers],
-                  verbose=verbose, validation_split=split,
-                  class_weight=class_weights(config.extra.get("class_weight"),
-                                             task.labels_train[:n_fit], len(task.class_names)))
-        wall = time.perf_counter() - start
+        if state is None or not finished(state, config.epochs):
+            model.fit(task.x_train, task.y_train, batch_size=config.batch_size,
+                      epochs=config.epochs, initial_epoch=state.epoch if state else 0,
+                      shuffle=True, callbacks=[history, *stoppers, *saver],
+                      verbose=verbose, validation_split=split,
+                      class_weight=class_weights(config.extra.get("class_weight"),
+                                                 task.labels_train[:n_fit], len(task.class_names)))
+        elif stoppers:  # stopped in an earlier segment: end as fit would have ended
+            restore_stopper(stoppers[0], state.stopper)
+            stoppers[0].set_model(model)
+            stoppers[0].on_train_end()
+        wall = saver[0].seconds() if saver else time.perf_counter() - start
         if stoppers:  # the weights are now the best epoch's: test those
             history.test_probs = np.asarray(
                 model.predict(task.x_test, batch_size=1024, verbose=0), dtype=np.float64)
@@ -295,6 +409,8 @@ def train(config: RunConfig, verbose: int | str = "auto",
     timing = {"wall_seconds": wall, "eval_seconds": history.eval_seconds,
               "train_seconds": fit_seconds,  # includes fit's validation passes
               "train_images_per_second": len(history.epoch_rows) * n_fit / fit_seconds}
+    if state is not None:  # resumed: every process's part of the run
+        timing["segments"] = saver[0].segments(len(history.epoch_rows))
     final = metrics.summary(task.labels_test, history.test_probs)
     final["diverged_at_update"] = history.diverged_at_update
     if stoppers:

@@ -190,7 +190,7 @@ def verify(store: ResultsStore, chosen: list[tuple[str, RunConfig]],
         for i, (chapter, config) in enumerate(chosen, start=1):
             stored = store.load(config)
             start = time.perf_counter()
-            fresh = fresh_store.get_or_train(config, verbose=0, log=lambda m: None,
+            fresh = fresh_store.get_or_train(config, verbose=0, log=lambda m: None, checkpoints="off",
                                                 analyse=False)
             row = {"chapter": chapter, **comparison(stored, fresh)}
             log(f"[{i}/{n}] {config.label()}: stored {row['stored']:.4f}, retrained "
@@ -383,6 +383,7 @@ def renew_fingerprint(store: ResultsStore | None = None, configs=None,
                         f"TRAINING_CODE_VERSION in lib/cnnrepro/config.py, then renew")
     for _, config in configs:
         store.get_or_train(config, verbose=0, log=log, other_numerics=False, analyse=False,
+                           checkpoints="off",
                            requested_by={"fingerprint": config_module.TRAINING_CODE_VERSION})
     removed = sorted(set(store.runs()) - set(current_runs(store)))
     for path in removed:

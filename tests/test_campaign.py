@@ -1,0 +1,99 @@
+"""The campaign: what it queues, in which order, what it estimates, and the same runs
+trained on a Dask cluster as here."""
+
+import json
+
+import numpy as np
+import pytest
+from cnnrepro import campaign, protocol
+from cnnrepro.__main__ import main
+from cnnrepro.config import RunConfig
+from conftest import needs_mirror
+
+
+def item(model, minutes, why="claim", claims=(), seed=0, chapter="c"):
+    config = RunConfig("mnist", model, epochs=2, batch_size=64, seed=seed)
+    return campaign.Item(config, chapter, "paper", why, list(claims), minutes)
+
+
+def test_pages_first_then_the_claim_with_the_cheapest_missing_evidence():
+    queue = campaign.ordered([
+        item("dnn", 50, claims=["expensive"]),
+        item("convnet", 5, claims=["cheap", "expensive"]),
+        item("simple_cnn", 1, why="protocol"),
+        item("resnet_deep", 30, why="page"),
+        item("resnet_shallow", 7, claims=["cheap"]),
+        item("vgg16", None, claims=["unknown"]),
+    ])
+    # "cheap" misses 12 min, "expensive" 55, "unknown" cannot be estimated
+    assert [i.config.model for i in queue] == ["resnet_deep", "convnet", "resnet_shallow", "dnn",
+                                               "vgg16", "simple_cnn"]
+
+
+def test_a_run_feeds_the_claims_whose_evidence_selects_it():
+    comparison = {"kind": "comparison", "where": {"batch_size": 64},
+                  "a": {"model": "resnet_deep"}, "b": {"model": "resnet_shallow"}}
+    assert campaign.claim_reads(comparison, {"model": "resnet_deep", "batch_size": 64})
+    assert not campaign.claim_reads(comparison, {"model": "resnet_deep", "batch_size": 128})
+    assert not campaign.claim_reads(comparison, {"model": "dnn", "batch_size": 64})
+    assert not campaign.claim_reads({"kind": "consistency"}, {"model": "dnn"})
+
+
+def test_minutes_come_from_stored_runs_on_this_cpu_else_anywhere_else_the_benchmark():
+    config = RunConfig("mnist", "resnet_shallow", epochs=2, batch_size=64, seed=0)
+    images = 60000 * 2
+    here = {("resnet_shallow", 64, True, "this"): [0.001], ("resnet_shallow", 64, True, "other"): [0.5]}
+    assert campaign.estimate_minutes(config, here, {}, "this") == pytest.approx(images * 0.001 / 60)
+    assert campaign.estimate_minutes(config, here, {}, "new") == pytest.approx(images * 0.2505 / 60)
+    rates = {("resnet_shallow", 64): 1000.0}
+    assert campaign.estimate_minutes(config, {}, rates, "new") == pytest.approx(images / 1000 / 60 * 1.25)
+    assert campaign.estimate_minutes(config, {}, {}, "new") is None
+
+
+def test_a_budget_is_read_in_minutes_or_with_a_unit_and_a_bad_one_is_named():
+    assert campaign.parse_budget("150m") == 9000 and campaign.parse_budget("2h") == 7200
+    assert campaign.parse_budget("90") == 5400
+    for bad in ("soon", "-5m", "0h"):
+        with pytest.raises(protocol.ProtocolError, match=f"--budget='{bad}' is not allowed"):
+            campaign.parse_budget(bad)
+
+
+@needs_mirror
+def test_the_dry_run_lists_what_the_store_lacks_with_minutes_and_claims(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(protocol.STORE_VAR, str(tmp_path / "empty"))  # nothing stored
+    assert main(["campaign", "--dry-run", "--chapters", "residual_depth", "--profile", "paper"]) == 0
+    out = capsys.readouterr().out
+    proto = protocol.resolve("residual_depth", "paper")
+    assert f"{len(proto.run_configs())} runs" in out  # the protocol's runs, each once
+    assert "deeper-is-better" in out and "residual_depth" in out
+    with pytest.raises(SystemExit):
+        main(["campaign", "--dry-run", "--profile", "fast"])
+    assert main(["campaign", "--dry-run", "--chapters", "nope"]) == 2
+    assert "unknown chapter 'nope'" in capsys.readouterr().err
+
+
+CLUSTER_RUNS = [RunConfig("mnist", "resnet_shallow", epochs=1, batch_size=64, seed=s,
+                          train_limit=256, test_limit=128) for s in (0, 1)]
+
+
+@needs_mirror
+def test_runs_trained_on_a_local_dask_cluster_are_the_runs_trained_here(tmp_path, monkeypatch):
+    from cnnrepro.store import ResultsStore
+    from distributed import Client, LocalCluster
+    monkeypatch.setenv(protocol.STORE_VAR, str(tmp_path / "cluster"))
+    queue = [campaign.Item(c, "residual_depth", "smoke", "page") for c in CLUSTER_RUNS]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        stored = campaign.train_on_cluster(queue, client, log=lambda m: None)
+    assert len(stored) == 2
+    here = ResultsStore(tmp_path / "here")
+    for config in CLUSTER_RUNS:
+        local = here.get_or_train(config, verbose=0, log=lambda m: None).path
+        remote = tmp_path / "cluster" / config.model / config.key()
+        assert remote in stored
+        for name in ("updates.csv", "epochs.csv", "metrics.json"):
+            assert (remote / name).read_bytes() == (local / name).read_bytes(), name
+        with np.load(remote / "predictions.npz") as a, np.load(local / "predictions.npz") as b:
+            assert a["probs"].tobytes() == b["probs"].tobytes()
+        requested = json.loads((remote / "provenance.json").read_text())["requested_by"]
+        assert requested == {"chapter": "residual_depth", "profile": "smoke"}
