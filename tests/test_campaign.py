@@ -97,3 +97,18 @@ def test_runs_trained_on_a_local_dask_cluster_are_the_runs_trained_here(tmp_path
             assert a["probs"].tobytes() == b["probs"].tobytes()
         requested = json.loads((remote / "provenance.json").read_text())["requested_by"]
         assert requested == {"chapter": "residual_depth", "profile": "smoke"}
+
+
+@needs_mirror
+def test_a_budget_pauses_the_run_at_a_checkpoint_and_the_next_campaign_resumes_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(protocol.STORE_VAR, str(tmp_path / "store"))
+    config = RunConfig("mnist", "resnet_shallow", epochs=3, batch_size=64, seed=2, train_limit=384,
+                       test_limit=128)
+    queue = [campaign.Item(config, "residual_depth", "smoke", "page")]
+    lines = []
+    assert campaign.train_queue(queue, budget=0.5, log=lines.append) == []  # over after epoch 1
+    assert any("epoch 1/3 checkpointed" in m for m in lines)
+    assert "paused after epoch 1" in lines[-1] and "the next campaign resumes it" in lines[-1]
+    stored = campaign.train_queue(queue, log=lines.append)
+    timing = json.loads((stored[0] / "provenance.json").read_text())["timing"]
+    assert [s["epochs"] for s in timing["segments"]] == [[1, 1], [2, 3]]

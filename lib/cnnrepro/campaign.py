@@ -252,7 +252,8 @@ def train_queue(queue: list[Item], budget: float | None = None, log=print) -> li
         start = time.perf_counter()
         try:
             r = store.get_or_train(item.config, requested_by=proto.requested_by(), verbose=0,
-                                   log=lambda m: None, deadline=deadline)
+                                   log=lambda m: None, deadline=deadline,
+                                   progress=lambda m, n=n: log(f"[{n}/{len(queue)}]   {m}"))
         except checkpoint.Paused as exc:
             log(f"[{n}/{len(queue)}] {item.config.label()}: {exc}; the next campaign resumes it")
             break

@@ -210,11 +210,13 @@ class ResultsStore:
     def get_or_train(self, config: RunConfig, force: bool = False, *,
                      requested_by: dict | None = None, verbose="auto", log=log_line,
                      other_numerics: bool = True, analyse: bool = True,
-                     checkpoints: str = "resume", deadline: float | None = None) -> Run:
+                     checkpoints: str = "resume", deadline: float | None = None,
+                     progress=None) -> Run:
         """The stored run for ``config``; trains and stores it on a miss or with ``force``,
         with the analyses such a run always gets (unless ``analyse`` is off). Training
         resumes from the run's checkpoint (``train.train``'s ``checkpoints``), except
-        with ``force``; a ``deadline`` pauses it at a checkpoint (``train.train``).
+        with ``force``; a ``deadline`` pauses it at a checkpoint and ``progress`` hears
+        of every checkpoint (``train.train``).
         A run that starts from another run's weights gets that run first (stored
         or trained, never forced), computed with this process's numerics as the
         run itself will be."""
@@ -234,7 +236,7 @@ class ResultsStore:
         start = time.perf_counter()
         result = train(config, verbose=verbose, pretrained=pretrained, log=log,
                        checkpoints="fresh" if force and checkpoints == "resume" else checkpoints,
-                       deadline=deadline)
+                       deadline=deadline, progress=progress)
         path = self.save(result, requested_by)
         note_input(path, trained=True)
         log(f"{config.label()}: trained in {time.perf_counter() - start:.1f} s, "

@@ -164,9 +164,10 @@ class Checkpointer(keras.callbacks.Callback):
     early stopping back the state that ``fit`` resets when it starts."""
 
     def __init__(self, key: str, history: UpdateHistory, stoppers: list, resumed=None,
-                 deadline: float | None = None):
+                 deadline: float | None = None, progress=None):
         super().__init__()
         self.key, self.history, self.stoppers, self.deadline = key, history, stoppers, deadline
+        self.progress = progress
         self.resumed = resumed
         self.started, self.first_epoch = time.perf_counter(), resumed.epoch if resumed else 0
         self.date = provenance.now_utc()
@@ -198,6 +199,9 @@ class Checkpointer(keras.callbacks.Callback):
             history=self.history.state(), stopper=stopper, seconds={"wall": self.seconds()},
             segments=self.segments(epoch + 1)))
         per_epoch = (time.perf_counter() - self.started) / (epoch + 1 - self.first_epoch)
+        if self.progress:
+            self.progress(f"epoch {epoch + 1}/{self.params['epochs']} checkpointed, "
+                          f"{per_epoch / 60:.1f} min per epoch")
         if (self.deadline is not None and epoch + 1 < self.params["epochs"]
                 and not self.model.stop_training and time.time() + per_epoch > self.deadline):
             raise checkpoint.Paused(f"paused after epoch {epoch + 1}: the next would end "
@@ -352,14 +356,15 @@ def kept_weights(model: keras.Model, layers) -> dict[str, np.ndarray] | None:
 
 def train(config: RunConfig, verbose: int | str = "auto",
           pretrained: dict | None = None, checkpoints: str = "resume", log=print,
-          deadline: float | None = None) -> RunResult:
+          deadline: float | None = None, progress=None) -> RunResult:
     """Train one run and evaluate it on the test set. A run with
     ``extra["transfer"]`` needs its source run's kept weights as ``pretrained``.
     ``checkpoints`` (``CHECKPOINTS``): "resume" saves a checkpoint after every epoch
     (``cnnrepro.checkpoint``; the store deletes it once the run is stored) and starts
     from the run's last one; "fresh" saves but starts from the beginning; "off".
     ``deadline`` (a ``time.time()``): stop with ``checkpoint.Paused`` at the first
-    checkpoint after which the next epoch would not end in time."""
+    checkpoint after which the next epoch would not end in time. ``progress``: called
+    with a line after every checkpoint."""
     if checkpoints not in CHECKPOINTS:
         raise ValueError(f"checkpoints={checkpoints!r} is not allowed; allowed: {list(CHECKPOINTS)}")
     provenance.code_state()  # the code as it is when training starts
@@ -385,7 +390,7 @@ def train(config: RunConfig, verbose: int | str = "auto",
             log(f"{config.label()}: resuming after epoch {state.epoch} of {config.epochs}")
             resume(model, state)
             history.restore(state.history)
-        saver = ([Checkpointer(key, history, stoppers, state, deadline)]
+        saver = ([Checkpointer(key, history, stoppers, state, deadline, progress)]
                  if checkpoints != "off" else [])
         start = time.perf_counter()
         if state is None or not finished(state, config.epochs):
