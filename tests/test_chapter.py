@@ -78,7 +78,7 @@ def test_an_import_named_like_a_parameter_is_not_taken_for_its_value():
 def test_each_chapter_names_the_ablation_of_its_ablation_runs_for_the_provenance_block():
     for name, expected in (("residual_depth", {"sgd", "rmsprop", "unscaled", "bn_stats"}),
                            ("digit_pairs", {"pair_draw", "phase1_full", "bn_stats"}),
-                           ("vgg_resnet", {"crop_flip"}),
+                           ("vgg_resnet", {"crop_flip", "flatten_head"}),
                            ("cnn_sweeps", {"torch_init", "torch_norm", "torch_both"}),
                            ("dnn_convnet_resnet", {"bn_stats"})):
         p = protocol.resolve(name, "cpu")

@@ -104,3 +104,12 @@ def test_the_report_checks_catch_the_inconsistencies_they_name():
                                 "explanation": "e"}).verdict == v.HOLDS
     with pytest.raises(ValueError, match="check='guess' is not allowed"):
         claims.report_check({"check": "guess"})
+
+
+def test_no_claim_is_judged_on_a_run_waiting_to_be_retrained():
+    frame = FRAME.copy()
+    frame[claims.PENDING] = [False] * 5 + [True]
+    verdict, _ = claims.judge(claim(metric="accuracy"), frame, at_protocol=True)
+    assert verdict.verdict == v.NOT_TESTED and verdict.reason == v.RETRAINING_PENDING
+    frame[claims.PENDING] = False
+    assert claims.judge(claim(metric="accuracy"), frame, at_protocol=True)[0].verdict == v.HOLDS

@@ -96,3 +96,38 @@ def test_cifar10_subset_is_class_balanced():
     assert np.bincount(task.y_train.argmax(1), minlength=10).tolist() == [20] * 10
     assert np.bincount(task.labels_test, minlength=10).tolist() == [5] * 10
     assert task.class_names[:2] == ["airplane", "automobile"]
+
+
+def test_a_limited_test_set_can_be_a_fixed_stratified_sample():
+    full = data.load_mnist().y_test
+    task = data.prepare_task("mnist", train_limit=10, test_limit=1000, test_subset="stratified")
+    again = data.prepare_task("mnist", train_limit=10, test_limit=1000, test_subset="stratified")
+    counts = np.bincount(task.labels_test, minlength=10)
+    assert counts.sum() == 1000
+    assert np.abs(counts - np.bincount(full) / 10).max() < 1       # every digit in its share
+    assert np.array_equal(task.x_test, again.x_test)                # the same sample every time
+    first = data.prepare_task("mnist", train_limit=10, test_limit=1000)
+    assert not np.array_equal(first.labels_test, task.labels_test)
+    picked = data.stratified_sample(full, 1000)
+    assert len(np.unique(picked)) == 1000 and picked.max() > 1000   # drawn from all 10,000
+    cifar = data.prepare_task("cifar10", train_limit=10, test_limit=100, test_subset="stratified")
+    assert np.bincount(cifar.labels_test).tolist() == [10] * 10
+    with pytest.raises(ValueError, match=r"test_subset='last' is not allowed; allowed: \['first', "):
+        data.prepare_task("mnist", test_limit=10, test_subset="last")
+
+
+def test_a_validation_split_of_a_class_grouped_set_is_refused():
+    data.check_validation_split(data.load_mnist().y_train, 0.1)      # MNIST is mixed
+    data.check_validation_split(data.load_mnist().y_train[:300], 0.1)  # 30 held out: uneven
+    with pytest.raises(ValueError, match=r"validation_split=0.1 holds out the last 5000 .*"
+                                         r"per class: \[0, 0, 0, 0, 0, 0, 0, 0, 0, 5000\]"):
+        data.check_validation_split(data.load_cifar10().y_train, 0.1)  # the last 10%: trucks
+
+
+def test_fit_size_rounds_down_as_keras_does():
+    from keras.src.trainers.data_adapters.array_slicing import train_validation_split
+
+    from cnnrepro.config import fit_size
+    for n, split in ((101, 0.15), (4000, 0.1), (7, 0.5), (60000, 0.1)):
+        kept, _ = train_validation_split((np.zeros(n),), validation_split=split)
+        assert fit_size(n, split) == len(kept[0]), (n, split)

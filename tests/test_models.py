@@ -1,8 +1,10 @@
+import json
+
 import numpy as np
 import pytest
 
 from cnnrepro import flops
-from cnnrepro.models import build_model, concat_residual, resnet, vgg
+from cnnrepro.models import build_model, concat_residual, resnet, shapes_only, vgg
 
 
 def counts(model):
@@ -107,8 +109,114 @@ def test_torchvision_initialisation_of_vgg_and_resnet():
     assert m.get_layer("fc1").kernel.numpy().std() == pytest.approx(0.01, rel=0.1)
     with pytest.raises(ValueError, match="'xavier'.*keras.*torchvision"):
         vgg.vgg("A", init="xavier")
-    bn = resnet.resnet(18, (32, 32, 3), 10).get_layer("conv1_bn")
-    assert bn.momentum == 0.9   # PyTorch's momentum 0.1
+    with pytest.raises(ValueError, match="'global'.*flatten.*torchvision"):
+        vgg.vgg("A", head="global")
+    net = resnet.resnet(18, (32, 32, 3), 10)
+    assert net.get_layer("conv1_bn").momentum == 0.9   # PyTorch's momentum 0.1
+    out = net.get_layer("output")       # PyTorch's Linear: kernel and bias in +-1/sqrt(512)
+    for w in (out.kernel.numpy(), out.bias.numpy()):
+        assert np.abs(w).max() <= 1 / np.sqrt(512) and np.abs(w).max() > 0.8 / np.sqrt(512)
+
+
+KERNEL_MODELS = [("vgg16", (32, 32, 3), {}), ("resnet18", (32, 32, 3), {}),
+                 ("resnet", (28, 28, 1), {"depth": 34})]
+
+
+def kernels(name, shape, options, seed):
+    import keras
+    keras.utils.set_random_seed(seed)
+    model = build_model(name, shape, 10, **options)
+    return {w.path: w.numpy() for w in model.weights if w.path.endswith("kernel")}
+
+
+@pytest.mark.parametrize("name, shape, options", KERNEL_MODELS)
+def test_no_two_kernels_of_a_model_start_alike(name, shape, options):
+    """One initialiser per layer: no kernel repeats another, whole or as a slice."""
+    starts = {path: k.ravel()[:256].tobytes() for path, k in kernels(name, shape, options, 0).items()}
+    repeated = len(starts) - len(set(starts.values()))
+    assert repeated == 0, f"{repeated} of {len(starts)} kernels of {name} start like another"
+
+
+@pytest.mark.parametrize("name, shape, options", KERNEL_MODELS[:2])
+def test_seeds_give_different_kernels(name, shape, options):
+    a, b = kernels(name, shape, options, 0), kernels(name, shape, options, 1)
+    same = [p for p in a if np.array_equal(a[p], b[p])]
+    assert not same, f"seeds 0 and 1 give {name} the same kernels {same[:3]}"
+
+
+FIRST_KERNELS = """
+import hashlib, sys, keras
+{before}
+from cnnrepro.models import build_model
+keras.utils.set_random_seed(0)
+m = build_model("{name}", {shape}, 10)
+print(hashlib.sha256(b"".join(w.numpy().tobytes() for w in m.weights)).hexdigest())
+"""
+
+
+@pytest.mark.parametrize("name, shape", [("vgg16", (32, 32, 3)), ("resnet18", (32, 32, 3))])
+def test_a_seed_gives_the_same_kernels_whatever_the_process_did_before(name, shape):
+    """In fresh processes: the model built first, or after importing every builder
+    and building another model (a chapter page, a worker that trained before)."""
+    import subprocess
+    import sys
+    before = ("import cnnrepro.models.vgg, cnnrepro.models.resnet, cnnrepro.models.simple_cnn\n"
+              "from cnnrepro.models import build_model as b\n"
+              "b('simple_cnn', (28, 28, 1), 10)")
+    digests = [subprocess.run([sys.executable, "-c", FIRST_KERNELS.format(
+                   before=b, name=name, shape=shape)], capture_output=True, text=True,
+                   check=True).stdout.split()[-1] for b in ("", before)]
+    assert digests[0] == digests[1]
+
+
+def torchvision_layers(model: str) -> dict[str, int]:
+    from pathlib import Path
+    path = Path(__file__).parent / "reference" / "torchvision_layers.json"
+    return {name: n for name, _, n in json.loads(path.read_text())["models"][model]["layers"]}
+
+
+def trainable_per_layer(model) -> list[tuple[str, int]]:
+    return [(layer.name, sum(int(np.prod(w.shape)) for w in layer.trainable_weights))
+            for layer in model.layers if layer.trainable_weights]
+
+
+@pytest.mark.parametrize("reference, name, shape, options", [
+    ("resnet18", "resnet18", (32, 32, 3), {}),
+    *[(f"resnet{d}_1ch", "resnet", (28, 28, 1), {"depth": d}) for d in (18, 34, 50, 101)]])
+def test_resnets_have_torchvisions_parameters_layer_by_layer(reference, name, shape, options):
+    with shapes_only():
+        model = build_model(name, shape, 10, **options)
+    ours = {resnet.torchvision_name(layer): n for layer, n in trainable_per_layer(model)}
+    assert ours == torchvision_layers(reference)
+
+
+def test_vgg16_has_torchvisions_parameters_layer_by_layer():
+    with shapes_only():
+        ours = [n for _, n in trainable_per_layer(build_model("vgg16", (32, 32, 3), 10))]
+        direct = build_model("vgg16", (32, 32, 3), 10, head="flatten")
+    assert ours == list(torchvision_layers("vgg16").values())
+    assert sum(ours) == 134_301_514
+    assert direct.get_layer("fc1").count_params() == 512 * 4096 + 4096   # the 1x1x512 map
+
+
+def test_strided_resnet_convolutions_pad_as_torchvision():
+    """Symmetric padding: the stem (7x7/2 convolution, 3x3/2 max pool) of ResNet18
+    computes what torch computes with the same kernel."""
+    torch = pytest.importorskip("torch")
+    import keras
+    keras.utils.set_random_seed(0)
+    net = build_model("resnet18", (32, 32, 3), 10)
+    stem = keras.Model(net.input, net.get_layer("conv1_conv").output)
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    conv = torch.nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(net.get_layer("conv1_conv").kernel.numpy().transpose(3, 2, 0, 1)))
+        theirs = conv(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy().transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(np.asarray(stem(x)), theirs, atol=1e-4)
+    pooled = keras.Model(net.input, net.get_layer("conv1_pool").output)(x)
+    relu = np.asarray(keras.Model(net.input, net.get_layer("conv1_relu").output)(x))
+    expect = torch.nn.functional.max_pool2d(torch.from_numpy(relu.transpose(0, 3, 1, 2).copy()), 3, 2, 1)
+    np.testing.assert_allclose(np.asarray(pooled), expect.numpy().transpose(0, 2, 3, 1))
 
 
 def test_simple_cnn_dropout_sits_between_the_fully_connected_layers():
@@ -166,3 +274,18 @@ def test_crop_flip_moves_and_mirrors_training_images_only():
     base = keras.Model(inputs, keras.layers.Flatten()(inputs))
     with pytest.raises(ValueError, match=r"unknown augmentation 'mixup'; allowed: \['crop_flip'\]"):
         augmented(base, "mixup", 0)
+
+
+def test_adaptive_average_pool_computes_torchvisions_and_vgg16_trains_with_it():
+    """1x1 -> 7x7 (VGG16 at 32x32) included, which Keras's own layer cannot do on
+    TensorFlow; the torch comparison runs where torch is installed."""
+    x = np.random.default_rng(0).normal(size=(2, 10, 11, 3)).astype("float32")
+    one = np.asarray(vgg.AdaptiveAveragePool(7)(x[:, :1, :1]))
+    assert one.shape == (2, 7, 7, 3) and np.allclose(one, x[:, :1, :1])
+    model = build_model("vgg16", (32, 32, 3), 10)
+    model.compile("sgd", "categorical_crossentropy")
+    model.fit(np.zeros((4, 32, 32, 3), "float32"), np.eye(10)[:4], batch_size=2, verbose=0)
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.AdaptiveAvgPool2d(7)(torch.from_numpy(x.transpose(0, 3, 1, 2).copy()))
+    np.testing.assert_allclose(np.asarray(vgg.AdaptiveAveragePool(7)(x)),
+                               theirs.numpy().transpose(0, 2, 3, 1), atol=1e-6)

@@ -141,3 +141,22 @@ def test_book_shows_paper_only_where_the_store_holds_every_paper_run(tmp_path, m
     (store.path(configs[-1]) / "config.json").write_text("{}")
     assert run.book_profile("vgg_resnet") == "paper"
     assert run.book_profile("vgg_resnet", "smoke") == "smoke"
+
+
+def test_the_book_shows_at_the_protocol_only_the_ablations_stored_so_far(tmp_path, monkeypatch):
+    """A page only reads: the build gives it the variants whose runs are stored rather
+    than have it train hours of them."""
+    from cnnrepro import run
+    from cnnrepro.store import ResultsStore
+    monkeypatch.setenv(protocol.STORE_VAR, str(tmp_path))
+    store = ResultsStore(tmp_path)
+    paper = protocol.resolve("vgg_resnet", "paper")
+    for config in [*paper.run_configs(), *paper.ablation_configs()]:
+        if paper.chapter.ablation_of(paper, config) != "flatten_head":
+            store.path(config).mkdir(parents=True)
+            (store.path(config) / "config.json").write_text("{}")
+    assert run.default_params("vgg_resnet") == {"profile": "paper", "ablations": ["crop_flip"]}
+    for config in paper.ablation_configs():
+        store.path(config).mkdir(parents=True, exist_ok=True)
+        (store.path(config) / "config.json").write_text("{}")
+    assert run.default_params("vgg_resnet") == {"profile": "paper"}

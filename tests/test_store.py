@@ -220,9 +220,14 @@ def test_the_committed_store_files_every_run_under_its_config_and_numerics():
     assert len(runs) > 100
     for path in runs:
         stored = json.loads((path / "config.json").read_text())
-        numerics = store_module.recorded_numerics(json.loads((path / "provenance.json").read_text()))
+        prov = json.loads((path / "provenance.json").read_text())
+        numerics = store_module.recorded_numerics(prov)
+        config = RunConfig.from_canonical(stored)
+        data = store_module.recorded_data(prov, config.task)
         assert stored.get("numerics", config_module.DEFAULT_NUMERICS) == numerics, path
-        assert stored["key"] == path.name == RunConfig.from_canonical(stored).key(numerics), path
+        assert data == config.mirror_data(), path  # every committed run read the mirror
+        assert stored["key"] == path.name == config.key(
+            numerics, data, model_version=stored.get("model_version", 1)), path
 
 
 def test_an_unknown_extra_setting_is_refused_not_hashed_into_a_key():
@@ -281,3 +286,44 @@ def test_rekey_resolves_a_written_loss_merging_a_run_into_its_identical_twin(tmp
     double = RunConfig(**{**TINY.__dict__, "seed": 2, "extra": {"loss": "double_softmax"}})
     assert moved[on_jax].name == double.key(JAX) and tmp_store.load(double).numerics == JAX
     assert differs.exists() and differs not in moved               # left, and named in the log
+
+
+VGG = RunConfig(task="cifar10", model="vgg16", epochs=1, batch_size=32, seed=0,
+                train_limit=96, test_limit=64)
+
+
+def test_a_model_version_moves_only_its_models_keys():
+    assert "model_version" not in TINY.canonical()          # resnet_shallow: version 1
+    assert VGG.canonical()["model_version"] == config_module.MODEL_VERSIONS["vgg16"] == 2
+    assert VGG.key(model_version=1) != VGG.key()
+    assert VGG.superseded_versions() == [1] and TINY.superseded_versions() == []
+    assert config_module.is_current(VGG.canonical()) and not config_module.is_current(
+        VGG.canonical(model_version=1))
+
+
+def test_a_run_of_an_earlier_model_version_stands_in_marked_and_is_never_trained_for(
+        tmp_store, monkeypatch):
+    old = tmp_store.root / VGG.model / VGG.key(model_version=1)
+    fake_run(tmp_store, VGG, config_module.DEFAULT_NUMERICS).rename(old)
+    (old / "config.json").write_text(json.dumps({"key": old.name, **VGG.canonical(model_version=1)}))
+    assert tmp_store.find(VGG) is None and tmp_store.find_superseded(VGG) == old
+
+    def no_training(config, **kw):
+        raise AssertionError("a page that only reads trained a run")
+    monkeypatch.setattr(store_module, "train", no_training)
+    run = tmp_store.get_or_train(VGG, stand_in=True, log=lambda m: None)
+    assert run.path == old and run.model_version == 1 and "one random initialiser" in run.pending
+    with pytest.raises(AssertionError, match="only reads"):   # the train command retrains it
+        tmp_store.get_or_train(VGG, log=lambda m: None)
+
+
+def test_a_key_names_data_other_than_the_mirrors_and_lookup_falls_back_to_the_mirror(
+        tmp_store, monkeypatch):
+    monkeypatch.setenv("REPRO_DATA_DIR", "/anywhere")
+    mirror_key = VGG.key()
+    mirror_run = fake_run(tmp_store, VGG, config_module.DEFAULT_NUMERICS)
+    monkeypatch.delenv("REPRO_DATA_DIR")
+    assert VGG.canonical()["data"] == "keras.datasets.cifar10 (download)"
+    assert VGG.key() != mirror_key                 # the original CIFAR-10 is another run
+    assert tmp_store.find(VGG) == mirror_run       # the committed store still answers
+    assert tmp_store.find(VGG, other_numerics=False) is None

@@ -99,17 +99,24 @@ report.table(verify.run_rows(checks), "Each retrained run", precision=4).hide(
 # `python -m cnnrepro fingerprint` refuses to renew a changed reference under the
 # same version.
 #
-# **A defect this check found, not yet fixed.** The VGG (`init="torchvision"`) and
-# ResNet builders (`lib/cnnrepro/models/vgg.py`, `resnet.py`) create their kernel
-# initialisers once, when the module is first imported, and Keras then gives such an
-# initialiser one integer seed, drawn at that moment. Two consequences: every kernel
-# of the same shape in those networks starts from the same values, and a run's
-# starting weights depend on which run of the same process imported the module
-# first. Retrained in a fresh process, in the same order, the runs come back
-# identical (the fingerprint is checked that way); in a process that built these
-# models before, they do not. Chapter 3's runs and chapter 4's ResNet runs are
-# affected; the fix (one initialiser per layer) changes what those runs compute,
-# so it comes with a new code version for these models and their retraining.
+# **A defect found and fixed: shared initialisers.** The VGG and ResNet builders
+# used to create their kernel initialisers once, when their module was first
+# imported, and Keras gives such an initialiser one integer seed, drawn at that
+# moment. So every kernel of the same shape started from the same values (in
+# ResNet18, 9 of its 21 kernels repeated an earlier one; VGG16's first dense layer
+# was a slice of the second), seeds 0, 1 and 2 gave the same convolution kernels,
+# and a run's starting weights depended on what its process had imported or built
+# before it. Those runs could come back only when retrained in a fresh process in
+# the same order; the runs stored from a process that imported the builders before
+# seeding could not be reproduced at all. Every layer now gets its own initialiser
+# (`cnnrepro.models.init`), and `tests/test_models.py` checks that no two kernels
+# of a model start alike, that seeds differ, and that a seed gives the same weights
+# in a fresh process whatever was built there first (these tests fail on the old
+# builders). The fix, with torchvision's padding and VGG16 head, is version 2 of
+# these models (`MODEL_VERSIONS` in `lib/cnnrepro/config.py`): only their runs got
+# new keys, the other models' runs kept theirs. Their `cpu` runs were retrained;
+# a run at the report's protocol that is not retrained yet is still shown, marked
+# "retraining pending" in its chapter's run table, and no claim is judged on it.
 
 # %% tags=["remove-cell"]
 _ = report.glue("reference_runs", f"{len(verify.reference_configs())}")

@@ -37,8 +37,8 @@ mnist_train_images = None    # default: 60000 (paper), 4000 (cpu): the first N
 mnist_test_images = None     # default: 10000 (paper), 1000 (cpu)
 cifar10_train_images = None  # default: 50000 (paper), 4000 (cpu): N/10 of each class
 cifar10_test_images = None   # default: 10000 (paper), 1000 (cpu)
-ablations = None             # default: ["crop_flip"]; also "weight_decay"
-ablation_models = None       # default: ["resnet18"] (CIFAR-10)
+ablations = None             # default: ["crop_flip", "flatten_head"]; also "weight_decay"
+ablation_models = None       # default: ["vgg16", "resnet18"] (CIFAR-10; crop_flip on ResNet18, flatten_head on VGG16)
 ablation_seeds = None        # default: [0]
 force = False                # retrain even when the store holds the run
 
@@ -102,12 +102,14 @@ verdict_box
 #
 # | setting | report | this chapter |
 # |---|---|---|
-# | framework | PyTorch (it cites the PyTorch ResNet v1.5 documentation) | Keras; the models follow torchvision's layer for layer |
+# | framework | PyTorch (it cites the PyTorch ResNet v1.5 documentation) | Keras; the models compute what torchvision's `vgg16(num_classes=10)` and `resnet18(num_classes=10)` compute, with the same parameters in every layer (`tests/test_models.py` compares them layer by layer) |
 # | MNIST input | 28x28 grey (a VGG's five 2x2 pools need at least 32x32) | each digit padded with 2 black pixels per side to 32x32 (no resampling) and repeated in 3 channels, so one network serves both datasets |
 # | input scaling | not stated | pixels divided by 255; no mean subtraction, no augmentation |
-# | VGG16 classifier | FC-4096, FC-4096, FC-1000 (paper) | FC-4096, FC-4096 (ReLU, dropout 0.5), FC-10 softmax, fed by the 1x1x512 map that 32x32 inputs leave |
+# | test images (`cpu` profile) | all 10,000 | a fixed random sample of 1,000, each class in its share of the test set (the first 1,000 MNIST test digits are harder than the rest) |
+# | VGG16 classifier | FC-4096, FC-4096, FC-1000 (paper); what feeds it at 32x32 is not stated | torchvision's: the 1x1x512 map that 32x32 inputs leave, average-pooled to 7x7 (25,088 inputs), then FC-4096, FC-4096 (ReLU, dropout 0.5), FC-10 softmax: 134.3 M parameters. The report cites PyTorch's documentation, where `vgg16(num_classes=10)` is one line. The other reading, the 512 values fed directly (33.6 M), is the variant `flatten_head` below |
 # | ResNet18 | torchvision's (stride 2 on the 3x3 convolution) | the same, with torchvision's ImageNet stem (7x7/2 convolution, 3x3/2 max pool), which shrinks 32x32 to 8x8; global average pool, FC-10 softmax |
-# | initialisation | not stated | torchvision's: He normal (fan-out) convolutions; VGG dense layers N(0, 0.01); batch-norm moving averages with PyTorch's momentum 0.1 |
+# | initialisation | not stated | torchvision's, a new random initialiser for every layer: He normal (fan-out) convolutions; VGG dense layers N(0, 0.01), zero biases; ResNet's output layer as PyTorch's `Linear` (uniform in ±1/√512, bias too); batch-norm moving averages with PyTorch's momentum 0.1 |
+# | padding of strided convolutions | torchvision's (not stated) | torchvision's: kernel // 2 zeros on every side of the 7x7/2 and 3x3/2 convolutions and the 3x3/2 max pool (Keras's `"same"` would pad only the bottom and right of an even-sized input) |
 # | optimiser | not stated | SGD, learning rate 0.01, momentum 0.9, no weight decay, no schedule |
 # | batch size | not stated | 64 (`cpu` profile: 32) |
 # | training loss and accuracy per epoch | "Finish Training" lines | Keras's running mean over the epoch's updates (what a PyTorch loop that averages batch losses prints) |

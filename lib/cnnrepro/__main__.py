@@ -178,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
                               "without a new TRAINING_CODE_VERSION")
     p_finger.add_argument("--check", action="store_true",
                           help="only retrain and compare them (what the tests do)")
+    p_finger.add_argument("--allow-missing", action="store_true",
+                          help="with --check: compare the reference runs recorded for this "
+                               "processor and list, not refuse, those not recorded yet (a "
+                               "model version new since this processor's were recorded)")
     p_analyse = sub.add_parser("analyse", help="compute the analyses every stored run of its "
                                "kind gets (cnnrepro.analyses) where missing or stale")
     p_analyse.add_argument("--store", type=Path, default=None)
@@ -263,13 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "fingerprint":
             from . import verify
             if args.check:
-                rows = verify.check_fingerprint()
+                rows = verify.check_fingerprint(allow_missing=args.allow_missing)
                 print(f"{len(rows)} reference runs: "
                       f"{rows['verdict'].value_counts().to_dict()}")
             else:
                 removed = verify.renew_fingerprint()
                 print(f"reference runs of code version {verify.config_module.TRAINING_CODE_VERSION} stored "
-                      f"in {verify.reference_store().root}; {len(removed)} of other versions removed")
+                      f"in {verify.reference_store().root}; {len(removed)} no longer read removed")
         elif args.command == "analyse":
             from . import analyses
             from .store import ResultsStore

@@ -28,6 +28,10 @@ class Variant:
     name: str
     hypothesis: str                               # what the report left open, and the guess
     changes: dict = field(default_factory=dict)   # RunConfig fields; "extra" is merged
+    models: tuple = ()                            # the models it applies to (empty: any)
+
+    def applies_to(self, model: str) -> bool:
+        return not self.models or model in self.models
 
 
 def apply(config: RunConfig, variant: Variant) -> RunConfig:

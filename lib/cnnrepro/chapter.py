@@ -84,10 +84,13 @@ class Chapter:
 
     def evidence(self) -> pd.DataFrame:
         """One row per run, its labels as columns, for the claims module; where the
-        chapter mixes profiles, also whether each run follows the report's protocol."""
+        chapter mixes profiles, also whether each run follows the report's protocol;
+        where it shows runs waiting to be retrained, which."""
         frame = claims.evidence_frame(self.runs, self.labels)
         if self.paper_keys:
             frame[claims.AT_PROTOCOL] = [self.run_at_protocol(r) for r in self.runs]
+        if any(r.pending for r in self.runs):
+            frame[claims.PENDING] = [bool(r.pending) for r in self.runs]
         return frame
 
     def judge_claims(self, frame: pd.DataFrame | None = None, **kw):
@@ -109,6 +112,9 @@ class Chapter:
         run (with its profile, where the chapter mixes them)."""
         if self.paper_keys:
             extra_columns = {"profile": [self.profile_of(r) for r in self.runs], **(extra_columns or {})}
+        if any(r.pending for r in self.runs):
+            extra_columns = {**(extra_columns or {}), "retraining": [
+                f"pending: model version {r.model_version}" if r.pending else "" for r in self.runs]}
         provenance_block.show(self.runs, self.proto, extra_columns, self.ablation_runs,
                               [self.proto.chapter.ablation_of(self.proto, r.config)
                                for r in self.ablation_runs], profile=self.profiles_shown,
@@ -200,7 +206,7 @@ def open_chapter(name: str, namespace: Mapping, verbose: int = 2) -> Chapter:
     shown = [twins.get(c.key(), c) for c in own]
     configs = list({c.key(): c for c in [*shown, *proto.ablation_configs()]}.values())
     runs = store.get_runs(configs, force=proto.force, requested_by=proto.requested_by(),
-                          verbose=verbose)
+                          verbose=verbose, stand_in=True)
     for run in runs:  # computed here, where a page's progress lines go, if not stored yet
         analyses.after_training(run)
     ablation = {c.key() for c in configs} - {c.key() for c in shown}
@@ -208,5 +214,5 @@ def open_chapter(name: str, namespace: Mapping, verbose: int = 2) -> Chapter:
     ch = Chapter(proto, [r for k, r in by_config.items() if k not in ablation],
                  [r for k, r in by_config.items() if k in ablation],
                  paper_keys={t.key() for t in twins.values()})
-    report.glue_profile(proto, ch.profiles_shown)
+    report.glue_profile(proto, ch.profiles_shown, pending=sum(bool(r.pending) for r in runs))
     return ch

@@ -45,6 +45,7 @@ CLAIM_KINDS = ("number", "comparison", "trend", "best", "worst", "collapse", "ve
 # a chapter whose runs mix profiles: a group of runs is judged at the protocol only
 # if every run it reads does.
 AT_PROTOCOL = "at_protocol"
+PENDING = "retraining_pending"  # the run's model changed since it was trained
 
 COLUMNS = ["chapter", "claim", "section", "quote", "kind", "central", "counted", "profile",
            "evidence", "verdict", "direction", "difference", "reason", "link"]
@@ -111,7 +112,7 @@ def select(frame: pd.DataFrame, where: dict | None) -> pd.DataFrame:
     for label, wanted in (where or {}).items():
         if label not in frame:
             raise ValueError(f"where: label {label!r} is not allowed; allowed: "
-                             f"{[c for c in frame.columns if c not in ('run', AT_PROTOCOL)]}")
+                             f"{[c for c in frame.columns if c not in ('run', AT_PROTOCOL, PENDING)]}")
         mask &= frame[label].astype(str) == str(wanted)
     return frame[mask]
 
@@ -197,6 +198,9 @@ def _rows_read(frame: pd.DataFrame, claim: dict, where: dict) -> pd.DataFrame:
 
 def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
     kind, metric = claim["kind"], claim.get("metric", "accuracy")
+    if PENDING in frame and kind != "consistency" and \
+            bool(_rows_read(frame, claim, where)[PENDING].any()):
+        return v.Verdict(v.NOT_TESTED, reason=v.RETRAINING_PENDING)
     if not at_protocol and AT_PROTOCOL in frame:
         rows = _rows_read(frame, claim, where)
         at_protocol = bool(len(rows)) and bool(rows[AT_PROTOCOL].all())

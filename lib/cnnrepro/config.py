@@ -18,6 +18,21 @@ from dataclasses import dataclass, field
 # what the reference runs compute (``python -m cnnrepro fingerprint`` renews them).
 TRAINING_CODE_VERSION = 1
 
+# A model family's own version, bumped when only its definition changes, so that
+# the runs of every other model keep their keys (a version of 1 is not written into
+# the key). 2: one initialiser object per layer (the shared, import-time ones gave
+# every kernel of a shape the same start, and a start that depended on the process's
+# history), torchvision's symmetric padding of strided convolutions, PyTorch's Linear
+# initialisation of the ResNet output, torchvision's VGG16 head.
+MODEL_VERSIONS = {"vgg16": 2, "resnet18": 2, "resnet18_small_stem": 2, "resnet": 2}
+# What each model version fixed, as a page tells its reader about a run it shows
+# while the run waits to be retrained under the new version.
+MODEL_CHANGES = {
+    2: "one random initialiser was shared by many layers, so every layer of the same "
+       "shape started from the same weights, whatever the seed; torchvision's padding, "
+       "initialisation and VGG16 head were not all followed",
+}
+
 # How a run's arithmetic was done, beyond its config: the Keras backend and, on
 # TensorFlow, whether its oneDNN kernels ran. The same config and seed give other
 # numbers under other numerics (0.03-0.06 test accuracy in chapter 1's single runs
@@ -103,6 +118,44 @@ def computed_loss(written: str, backend: str) -> str:
                      f"'from_logits', {', '.join(map(repr, COMPUTED_LOSSES))}]")
 
 
+# The data a run reads, by task. Keys name the data file a run was computed on
+# when it is not the mirror's (``REPRO_DATA_DIR``, shared/data/README.md), whose
+# files every committed run read and which, like the default numerics, are not
+# written into keys: without a mirror the loaders download the original datasets
+# (CIFAR-10 as PNG-exact batches, not the mirror's JPEG re-encoding), whose runs
+# must not answer for the mirror's.
+DATA_DIR_VAR = "REPRO_DATA_DIR"
+MIRROR_FILES = {"mnist": ("mnist.npz", "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"),
+                "cifar10": ("cifar10-jpeg.zip",
+                            "eb4b50b071f0554b9b048b79517ce114e3e8d6913d8ae0db42739bf2b9bbfba9")}
+TASK_DATASETS = {"mnist": "mnist", "mnist_2ch": "mnist", "mnist_32x3": "mnist",
+                 "mnist_pairs": "mnist", "cifar10": "cifar10"}
+
+
+def current_data(task: str) -> str:
+    """What this process's loaders read for ``task``: the mirror file's SHA-256 (the
+    loader refuses any other file there), or the Keras download when no mirror is
+    set."""
+    dataset = TASK_DATASETS[task]
+    if os.environ.get(DATA_DIR_VAR):
+        return MIRROR_FILES[dataset][1]
+    return f"keras.datasets.{dataset} (download)"
+
+
+def sampled_test(test_limit: int | None) -> dict:
+    """The ``extra`` of a run tested on ``test_limit`` images short of the whole test
+    set: a fixed class-stratified random sample (``data.stratified_sample``), never
+    the first N, which on MNIST are harder than the rest."""
+    return {"task": {"test_subset": "stratified"}} if test_limit is not None else {}
+
+
+def is_current(stored: dict) -> bool:
+    """Whether a stored canonical config was computed by the current code: this
+    TRAINING_CODE_VERSION and its model's current version."""
+    return (stored.get("code_version") == TRAINING_CODE_VERSION
+            and stored.get("model_version", 1) == MODEL_VERSIONS.get(stored.get("model"), 1))
+
+
 # Training images of each task's full training set (a run's ``train_limit`` keeps
 # the first N of them).
 FULL_TRAIN_SIZES = {"mnist": 60000, "mnist_2ch": 60000, "mnist_32x3": 60000, "cifar10": 50000}
@@ -110,8 +163,9 @@ FULL_TRAIN_SIZES = {"mnist": 60000, "mnist_2ch": 60000, "mnist_32x3": 60000, "ci
 
 def fit_size(n: int, validation_split: float) -> int:
     """The training images Keras keeps when ``fit`` holds out the last
-    ``validation_split`` of them (before shuffling) for validation."""
-    return int(math.ceil(n * (1.0 - validation_split)))
+    ``validation_split`` of them (before shuffling) for validation: it rounds down
+    (keras.src.trainers.data_adapters.array_slicing.train_validation_split)."""
+    return int(math.floor(n * (1.0 - validation_split)))
 
 
 @dataclass(frozen=True)
@@ -147,20 +201,35 @@ class RunConfig:
         the trained network such as ``batchnorm.rescore_run``."""
         return dataclasses.replace(self, extra={**self.extra, "keep_weights": "all"})
 
-    def canonical(self, numerics: dict | None = None) -> dict:
-        """The config as stored and hashed; ``numerics`` other than the default are
-        part of it."""
+    def canonical(self, numerics: dict | None = None, data: str | None = None,
+                  model_version: int | None = None) -> dict:
+        """The config as stored and hashed; ``numerics`` other than the default, data
+        other than the mirror's (default: this process's, ``current_data``) and a
+        model version other than 1 (default: the current one) are part of it."""
         d = dataclasses.asdict(self)
         d["code_version"] = TRAINING_CODE_VERSION
+        version = MODEL_VERSIONS.get(self.model, 1) if model_version is None else model_version
+        if version != 1:
+            d["model_version"] = version
         if numerics is not None and numerics != DEFAULT_NUMERICS:
             d["numerics"] = numerics
+        data = current_data(self.task) if data is None else data
+        if data != MIRROR_FILES[TASK_DATASETS[self.task]][1]:
+            d["data"] = data
         return d
 
-    def key(self, numerics: dict | None = None) -> str:
+    def key(self, numerics: dict | None = None, data: str | None = None,
+            model_version: int | None = None) -> str:
         """The store key of this config computed with ``numerics`` (default: the
-        default numerics, TensorFlow with oneDNN)."""
-        blob = json.dumps(self.canonical(numerics), sort_keys=True, separators=(",", ":"))
+        default numerics, TensorFlow with oneDNN) on ``data`` (default: what this
+        process reads) by ``model_version`` (default: the current one)."""
+        blob = json.dumps(self.canonical(numerics, data, model_version), sort_keys=True,
+                          separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def mirror_data(self) -> str:
+        """The identity of the mirror's file for this run's task."""
+        return MIRROR_FILES[TASK_DATASETS[self.task]][1]
 
     def images_per_epoch(self) -> int:
         """The training images one epoch of this run fits on."""
@@ -170,8 +239,15 @@ class RunConfig:
 
     @classmethod
     def from_canonical(cls, d: dict) -> "RunConfig":
+        """The config of a stored canonical dict (its code and model version, numerics
+        and data are the stored run's, not the config's; ``is_current`` compares
+        them)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+    def superseded_versions(self) -> list[int]:
+        """Earlier versions of this run's model, newest first (``MODEL_VERSIONS``)."""
+        return list(range(MODEL_VERSIONS.get(self.model, 1) - 1, 0, -1))
 
     def label(self) -> str:
         """A line for logs: what tells this run from its neighbours in a chapter."""

@@ -19,14 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from . import pairs
+from .config import DATA_DIR_VAR, MIRROR_FILES
 
-DATA_DIR_VAR = "REPRO_DATA_DIR"
 CACHE_DIR_VAR = "REPRO_CACHE_DIR"
 
-MNIST_FILE = "mnist.npz"
-MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
-CIFAR10_FILE = "cifar10-jpeg.zip"
-CIFAR10_SHA256 = "eb4b50b071f0554b9b048b79517ce114e3e8d6913d8ae0db42739bf2b9bbfba9"
+MNIST_FILE, MNIST_SHA256 = MIRROR_FILES["mnist"]
+CIFAR10_FILE, CIFAR10_SHA256 = MIRROR_FILES["cifar10"]
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
@@ -201,13 +199,70 @@ def _limit(x: np.ndarray, n: int | None) -> np.ndarray:
     return x if n is None else x[:n]
 
 
+def stratified_sample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Indices (sorted) of a fixed random sample of ``n`` images holding each class in
+    its share of ``labels`` (largest remainders round), drawn with its own generator
+    (``seed``), so every run with the same ``n`` tests on the same images. MNIST's
+    first test images are harder than the rest (accuracy on the first 2,000 is 1.2
+    points lower on average than on all 10,000 over the stored full-test runs), so a
+    sample answers for the whole test set where the first N do not."""
+    classes, counts = np.unique(labels, return_counts=True)
+    share = counts * n / len(labels)
+    take = np.floor(share).astype(int)
+    take[np.argsort(-(share - take), kind="stable")[:n - take.sum()]] += 1
+    rng = np.random.default_rng(seed)
+    chosen = [rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, take)]
+    return np.sort(np.concatenate(chosen))
+
+
+# How a limit picks its images (a task's ``test_subset`` option): the first N, each
+# class's first in turn (``balanced_first``), or a fixed stratified random sample.
+SUBSETS = ("first", "balanced_first", "stratified")
+
+
+def subset(labels: np.ndarray, n: int | None, how: str) -> np.ndarray:
+    """Indices of the ``n`` images (all for None) that ``how`` (one of SUBSETS) picks."""
+    if how not in SUBSETS:
+        raise ValueError(f"test_subset={how!r} is not allowed; allowed: {list(SUBSETS)}")
+    if n is None:
+        return np.arange(len(labels))
+    if how == "first":
+        return np.arange(min(n, len(labels)))
+    return balanced_first(labels, n) if how == "balanced_first" else stratified_sample(labels, n)
+
+
+def check_validation_split(labels: np.ndarray, split: float) -> None:
+    """Refuse a ``validation_split`` whose held-out images (Keras holds out the last
+    ``split`` of them, before any shuffling) could not be a random draw of the
+    training images' classes (chi-square test, p < 1e-6): on a set grouped by class,
+    such as the CIFAR-10 mirror, the last 10% is one class. A small held-out part
+    that is merely uneven passes."""
+    from scipy.stats import chisquare
+    if not split:
+        return
+    held = labels[len(labels) - int(len(labels) * split):]
+    classes, counts = np.unique(labels, return_counts=True)
+    observed = np.array([(held == c).sum() for c in classes])
+    expected = counts / counts.sum() * len(held)
+    if len(classes) < 2 or chisquare(observed, expected).pvalue >= 1e-6:
+        return
+    raise ValueError(f"validation_split={split} holds out the last {len(held)} training images, "
+                     f"whose classes are no random draw of the training set's (held out per "
+                     f"class: {observed.tolist()}; expected about "
+                     f"{[round(float(e)) for e in expected]}); allowed: a split of a set whose "
+                     f"classes are mixed (shuffle a class-grouped set first)")
+
+
 def mnist_task(train_limit: int | None = None, test_limit: int | None = None,
-               channels: int = 1, pixel_scale: float = 255.0, normalize=None) -> Task:
+               channels: int = 1, pixel_scale: float = 255.0, normalize=None,
+               test_subset: str = "first") -> Task:
     """MNIST with pixels divided by ``pixel_scale`` (default: to [0, 1]; 1 keeps 0-255)
     and, with ``normalize`` = [mean, sd], standardised as PyTorch's MNIST example does
     ([0.1307, 0.3081]); shape (28, 28, channels): the image repeated in every channel;
-    ``*_limit`` keeps the first N images."""
+    ``train_limit`` keeps the first N training images, ``test_limit`` the N test
+    images ``test_subset`` picks (``subset``)."""
     ds = load_mnist()
+    test = subset(ds.y_test, test_limit, test_subset)
 
     def images(x):
         x = x.astype(np.float32) / pixel_scale
@@ -218,15 +273,15 @@ def mnist_task(train_limit: int | None = None, test_limit: int | None = None,
     return Task("mnist" if channels == 1 else f"mnist_{channels}ch",
                 images(_limit(ds.x_train, train_limit)),
                 one_hot(_limit(ds.y_train, train_limit), 10),
-                images(_limit(ds.x_test, test_limit)),
-                one_hot(_limit(ds.y_test, test_limit), 10),
+                images(ds.x_test[test]), one_hot(ds.y_test[test], 10),
                 ds.class_names, ds.source)
 
 
-def mnist_32x3_task(train_limit: int | None = None, test_limit: int | None = None) -> Task:
+def mnist_32x3_task(train_limit: int | None = None, test_limit: int | None = None,
+                    test_subset: str = "first") -> Task:
     """MNIST for networks built for 32x32 colour images: each 28x28 digit padded with
     2 black pixels on every side (no resampling) and repeated in 3 channels."""
-    task = mnist_task(train_limit, test_limit, channels=3)
+    task = mnist_task(train_limit, test_limit, channels=3, test_subset=test_subset)
     pad = [(0, 0), (2, 2), (2, 2), (0, 0)]
     return replace(task, name="mnist_32x3", x_train=np.pad(task.x_train, pad),
                                x_test=np.pad(task.x_test, pad))
@@ -245,12 +300,14 @@ def balanced_first(labels: np.ndarray, n: int | None) -> np.ndarray:
     return np.lexsort((labels, rank))[:n]
 
 
-def cifar10_task(train_limit: int | None = None, test_limit: int | None = None) -> Task:
+def cifar10_task(train_limit: int | None = None, test_limit: int | None = None,
+                 test_subset: str = "balanced_first") -> Task:
     """CIFAR-10 scaled to [0, 1]; a limit keeps a class-balanced subset
-    (``balanced_first``), since the mirror's images are grouped by class."""
+    (``balanced_first``; the test images as ``test_subset`` picks), since the
+    mirror's images are grouped by class."""
     ds = load_cifar10()
     train = balanced_first(ds.y_train, train_limit)
-    test = balanced_first(ds.y_test, test_limit)
+    test = subset(ds.y_test, test_limit, test_subset)
     return Task("cifar10", _images(ds.x_train[train]), one_hot(ds.y_train[train], 10),
                 _images(ds.x_test[test]), one_hot(ds.y_test[test], 10), ds.class_names, ds.source)
 

@@ -149,7 +149,8 @@ SETTINGS = ("TF_ENABLE_ONEDNN_OPTS", "KERAS_BACKEND", "OMP_NUM_THREADS",
 def numerics_settings() -> dict:
     """The settings that decide how the backend computes, as it runs them: the
     environment's (SETTINGS) and, on TensorFlow, op determinism and its thread pools
-    (0 = one thread per core); on JAX, whether XLA's GPU ops are deterministic."""
+    (0 = one thread per core); on JAX, whether XLA's GPU ops are deterministic and
+    how the training images are shuffled."""
     import keras
     settings = {k: os.environ[k] for k in SETTINGS if k in os.environ}
     if keras.backend.backend() == "tensorflow":
@@ -161,6 +162,11 @@ def numerics_settings() -> dict:
     elif keras.backend.backend() == "jax":
         settings["xla_gpu_deterministic_ops"] = \
             "--xla_gpu_deterministic_ops=true" in os.environ.get("XLA_FLAGS", "")
+    if keras.backend.backend() != "tensorflow":
+        # Keras shuffles NumPy arrays with NumPy's global generator on these backends;
+        # train.seed_everything seeds it with the run's seed just before the model is
+        # built, and nothing between draws from it
+        settings["shuffle"] = "numpy global generator, seeded with the run's seed"
     return settings
 
 

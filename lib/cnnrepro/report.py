@@ -35,27 +35,33 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
-def glue_profile(proto, shown: str | None = None) -> str:
+def glue_profile(proto, shown: str | None = None, pending: int = 0) -> str:
     """Glue "profile" (its name) and "profile_note" (the name and how it departs from
     the report's protocol) for a chapter's text and captions; returns the note.
     ``shown``: where the chapter mixes profiles, which runs are at which
-    (``Chapter.profiles_shown``)."""
+    (``Chapter.profiles_shown``); ``pending``: how many runs shown wait to be
+    retrained (``Run.pending``), which the note says."""
+    note = _profile_note(proto, shown)
+    if pending:
+        note += (f". {pending} of these runs were trained by an earlier version of their "
+                 f"model, whose defects have since been fixed; they are shown until they "
+                 f"are retrained, and no claim is judged on them")
+    glue("profile", shown if shown and shown != proto.profile else proto.profile)
+    glue("profile_note", note)
+    return note
+
+
+def _profile_note(proto, shown: str | None) -> str:
     if shown and shown != proto.profile:
         note = (f"{shown}; the {proto.profile} runs deviate from the report: "
                 f"{'; '.join(proto.deviations)}") if shown != "paper" else \
             "paper profile (the report's protocol)"
-        glue("profile", shown)
-        glue("profile_note", note)
         return note
     if proto.profile == "paper":
-        note = "paper profile (the report's protocol)"
-    elif not proto.deviations:
-        note = f"{proto.profile} profile (equal to the report's protocol)"
-    else:
-        note = f"{proto.profile} profile; deviations from the report: {'; '.join(proto.deviations)}"
-    glue("profile", proto.profile)
-    glue("profile_note", note)
-    return note
+        return "paper profile (the report's protocol)"
+    if not proto.deviations:
+        return f"{proto.profile} profile (equal to the report's protocol)"
+    return f"{proto.profile} profile; deviations from the report: {'; '.join(proto.deviations)}"
 
 
 def figure(name: str, fig: plt.Figure) -> None:

@@ -70,25 +70,49 @@ def build_jobs() -> int:
 
 def book_profile(name: str, profile: str = protocol.DEFAULT_PROFILE) -> str:
     """The profile the book shows a chapter in: ``paper`` where the results store
-    already holds every run of the report's protocol (trained on a GPU, say) and
-    ``profile`` is ``cpu``; otherwise ``profile``. Nothing is trained to decide."""
+    already holds every run of the report's protocol (trained on a GPU, say), some
+    perhaps by an earlier version of their model, shown marked until retrained
+    (``Run.pending``), and ``profile`` is ``cpu``; otherwise ``profile``. Nothing is
+    trained to decide."""
     from .store import ResultsStore
 
     if profile != "cpu":
         return profile
     paper = protocol.resolve(name, "paper")
     store = ResultsStore(paper.store_root)
-    return "paper" if all(store.has(c) for c in paper.run_configs()) else profile
+    return "paper" if all(store.has(c) or store.find_superseded(c)
+                          for c in paper.run_configs()) else profile
+
+
+def stored_ablations(name: str, profile: str) -> list[str] | None:
+    """The chapter's default ablations at ``profile`` whose runs are all stored (some
+    perhaps by an earlier version of their model), or None where that is all of
+    them: a page built at the report's protocol shows the variants trained so far
+    (the campaign trains the rest) instead of training hours of them itself."""
+    from .store import ResultsStore
+
+    proto = protocol.resolve(name, profile)
+    if "ablations" not in proto.values:
+        return None
+    store = ResultsStore(proto.store_root)
+    missing = {proto.chapter.ablation_of(proto, c) for c in proto.ablation_configs()
+               if not (store.has(c) or store.find_superseded(c))}
+    if not missing:
+        return None
+    return [a for a in proto.values["ablations"] if a not in missing]
 
 
 def default_params(name: str, profile: str = protocol.DEFAULT_PROFILE) -> dict:
-    """The parameters the build gives a page: a chapter its book profile, the
-    summary the build's profile, an appendix nothing."""
+    """The parameters the build gives a page: a chapter its book profile (and, at the
+    report's protocol, the ablations stored so far), the summary the build's
+    profile, an appendix nothing."""
     if name in APPENDICES:
         return {}
     if name == SUMMARY:
         return {"profile": profile}
-    return {"profile": book_profile(name, profile)}
+    shown = book_profile(name, profile)
+    ablations = stored_ablations(name, shown) if shown == "paper" else None
+    return {"profile": shown, **({"ablations": ablations} if ablations is not None else {})}
 
 
 def checked_params(name: str, params: dict) -> dict:

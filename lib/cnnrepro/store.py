@@ -40,8 +40,9 @@ import numpy as np
 import pandas as pd
 
 from . import analyses, checkpoint, provenance
-from .config import (KNOWN_NUMERICS, TRAINING_CODE_VERSION, RunConfig, Transfer, computed_loss,
-                     current_numerics, describe_numerics, numerics_of, onednn_enabled)
+from .config import (KNOWN_NUMERICS, MIRROR_FILES, MODEL_CHANGES, MODEL_VERSIONS, TASK_DATASETS,
+                     RunConfig, Transfer, computed_loss, current_data, current_numerics,
+                     describe_numerics, is_current, numerics_of, onednn_enabled)
 from .execution import note_input
 
 if TYPE_CHECKING:
@@ -67,6 +68,18 @@ class Run:
     test_probs: np.ndarray
     provenance: dict
     numerics: dict
+    model_version: int = 1  # the version of its model that trained it
+
+    @property
+    def pending(self) -> str | None:
+        """Why the run waits to be retrained (its model changed since: a page shows
+        it, marked, and judges no claim on it), or None for a run of the current
+        code."""
+        current = MODEL_VERSIONS.get(self.config.model, 1)
+        if self.model_version == current:
+            return None
+        return (f"trained by version {self.model_version} of its model, before this fix: "
+                f"{MODEL_CHANGES[current]}")
 
     @property
     def test_pred(self) -> np.ndarray:
@@ -83,7 +96,7 @@ def read_run(path: Path) -> Run:
                pd.read_csv(path / "updates.csv"), pd.read_csv(path / "epochs.csv"),
                json.loads((path / "metrics.json").read_text()), labels, probs,
                json.loads((path / "provenance.json").read_text()),
-               stored.get("numerics", KNOWN_NUMERICS[0]))
+               stored.get("numerics", KNOWN_NUMERICS[0]), stored.get("model_version", 1))
 
 
 def recorded_numerics(provenance: dict) -> dict:
@@ -96,6 +109,18 @@ def recorded_numerics(provenance: dict) -> dict:
     settings = provenance.get("settings") or {}
     return numerics_of(provenance["backend"],
                        onednn_enabled(settings.get("TF_ENABLE_ONEDNN_OPTS")))
+
+
+def recorded_data(provenance: dict, task: str) -> str:
+    """The data a stored run read (``config.current_data``'s terms), from its
+    provenance: the mirror's file by its SHA-256, or the Keras download; a run that
+    recorded no source read the mirror (the only data of runs stored before)."""
+    source = provenance.get("data_source")
+    if source is None:
+        return MIRROR_FILES[TASK_DATASETS[task]][1]
+    if source.get("sha256"):
+        return source["sha256"]
+    return f"keras.datasets.{TASK_DATASETS[task]} (download)"
 
 
 def _alive(pid: int) -> bool:
@@ -129,10 +154,29 @@ class ResultsStore:
 
     def find(self, config: RunConfig, other_numerics: bool = True) -> Path | None:
         """The stored run of ``config``: this process's numerics first, then (unless
-        ``other_numerics`` is off) any other."""
-        for numerics in (current_numerics(), *(KNOWN_NUMERICS if other_numerics else ())):
-            path = self.path(config, numerics)
-            if (path / "config.json").is_file():
+        ``other_numerics`` is off) any other; on this process's data, then (a process
+        without the mirror reading the committed store) on the mirror's."""
+        return self._find(config, other_numerics)
+
+    def _find(self, config: RunConfig, other_numerics: bool = True,
+              model_version: int | None = None) -> Path | None:
+        numerics = (current_numerics(), *(KNOWN_NUMERICS if other_numerics else ()))
+        datas = dict.fromkeys((current_data(config.task),
+                               *((config.mirror_data(),) if other_numerics else ())))
+        for data in datas:
+            for n in numerics:
+                path = self.root / config.model / config.key(n, data, model_version)
+                if (path / "config.json").is_file():
+                    return path
+        return None
+
+    def find_superseded(self, config: RunConfig) -> Path | None:
+        """The run of ``config`` stored by an earlier version of its model
+        (``config.MODEL_VERSIONS``), newest first: what a page shows, marked, while
+        the run waits to be retrained."""
+        for version in config.superseded_versions():
+            path = self._find(config, model_version=version)
+            if path is not None:
                 return path
         return None
 
@@ -211,7 +255,7 @@ class ResultsStore:
                      requested_by: dict | None = None, verbose="auto", log=log_line,
                      other_numerics: bool = True, analyse: bool = True,
                      checkpoints: str = "resume", deadline: float | None = None,
-                     progress=None) -> Run:
+                     progress=None, stand_in: bool = False) -> Run:
         """The stored run for ``config``; trains and stores it on a miss or with ``force``,
         with the analyses such a run always gets (unless ``analyse`` is off). Training
         resumes from the run's checkpoint (``train.train``'s ``checkpoints``), except
@@ -219,11 +263,16 @@ class ResultsStore:
         of every checkpoint (``train.train``).
         A run that starts from another run's weights gets that run first (stored
         or trained, never forced), computed with this process's numerics as the
-        run itself will be."""
+        run itself will be. With ``stand_in`` (a page, which only reads), a run of
+        an earlier version of the model answers where the current one is missing,
+        marked ``Run.pending``, instead of being trained."""
         found = None if force else self.find(config, other_numerics)
+        if found is None and stand_in and not force:
+            found = self.find_superseded(config)
         if found is not None:
             run = read_run(found)
-            log(f"{config.label()}: stored ({run.path})")
+            log(f"{config.label()}: stored ({run.path})" +
+                (", retraining pending: an earlier version of its model" if run.pending else ""))
             return run
         pretrained = None
         transfer = Transfer.from_config(config)
@@ -315,14 +364,16 @@ def rekey(store: ResultsStore, log=log_line) -> list[tuple[Path, Path]]:
     moved = []
     for path in store.runs():
         stored = json.loads((path / "config.json").read_text())
-        if stored.get("code_version") != TRAINING_CODE_VERSION:
+        if not is_current(stored):
             continue
-        numerics = recorded_numerics(json.loads((path / "provenance.json").read_text()))
+        prov = json.loads((path / "provenance.json").read_text())
+        numerics = recorded_numerics(prov)
         stored, why = computed_config(stored, numerics)
         why = why or (f"computed with {describe_numerics(numerics)}, which became part of "
                       f"the key; the run is unchanged")
         config = RunConfig.from_canonical(stored)
-        new = store.path(config, numerics)
+        data = recorded_data(prov, config.task)
+        new = store.root / config.model / config.key(numerics, data)
         if new == path:
             continue
         if new.exists():
@@ -334,7 +385,7 @@ def rekey(store: ResultsStore, log=log_line) -> list[tuple[Path, Path]]:
             else:
                 log(f"{path}: its place {new} is taken by another run; left where it is")
             continue
-        _write_json(path / "config.json", {"key": new.name, **config.canonical(numerics)})
+        _write_json(path / "config.json", {"key": new.name, **config.canonical(numerics, data)})
         note_refiled(path, path.name, why)
         os.rename(path, new)
         log(f"{config.label()}: {path.name} -> {new.name} ({numerics})")

@@ -19,7 +19,8 @@ def vgg16(in_channels=3, classes=10):
         else:
             layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
             c = v
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 4096), nn.ReLU(True), nn.Dropout(0.5),
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(7), nn.Flatten(),  # torchvision's head
+                         nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(0.5),
                          nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(4096, classes))
 
 

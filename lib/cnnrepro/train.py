@@ -14,7 +14,7 @@ import pandas as pd
 from . import checkpoint, metrics, provenance
 from .config import TRAINING_CODE_VERSION, RunConfig, Transfer  # noqa: F401 (re-exported)
 from .config import current_numerics, fit_size  # noqa: F401 (re-exported)
-from .data import Task, prepare_task
+from .data import Task, check_validation_split, prepare_task
 from .models import build_model
 from .models.augment import augmented
 
@@ -377,6 +377,7 @@ def train(config: RunConfig, verbose: int | str = "auto",
         state = None
     task = prepare_task(config.task, config.train_limit, config.test_limit,
                         **config.extra.get("task", {}))
+    check_validation_split(task.labels_train, config.extra.get("validation_split", 0.0))
     seed_everything(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
     try:

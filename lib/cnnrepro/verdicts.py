@@ -41,6 +41,8 @@ RESOLUTION = {**{k: lambda rep: 0.02 for k in SHARES}, "loss": lambda rep: 0.2 *
               "parameters": lambda rep: 0.0}
 KINDS = (*RESOLUTION, "seconds")
 SHORT_PROFILE = "the runs shown are at a profile short of the report's protocol"
+RETRAINING_PENDING = ("a run it reads was trained before a defect in its model was fixed; "
+                      "it waits to be retrained")
 
 
 @dataclass(frozen=True)

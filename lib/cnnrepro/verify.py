@@ -132,10 +132,10 @@ def cost(run_path: Path) -> float:
 
 
 def current_runs(store: ResultsStore) -> list[Path]:
-    """The run folders of ``store`` stored by this TRAINING_CODE_VERSION."""
+    """The run folders of ``store`` stored by the current code (this
+    TRAINING_CODE_VERSION and their model's current version)."""
     return [p for p in store.runs()
-            if json.loads((p / "config.json").read_text()).get("code_version")
-            == config_module.TRAINING_CODE_VERSION]
+            if config_module.is_current(json.loads((p / "config.json").read_text()))]
 
 
 def chapter_configs(store: ResultsStore, chapters: list[str],
@@ -340,10 +340,12 @@ def recorded_sets() -> list[str]:
 
 
 def check_fingerprint(store: ResultsStore | None = None, configs=None,
-                      log=log_line) -> pd.DataFrame:
+                      log=log_line, allow_missing: bool = False) -> pd.DataFrame:
     """Retrain every reference run (or ``configs``, (chapter, config) pairs) and
     compare; raises Drift naming what to do when one is missing (a new code version,
-    a new chapter setting) or differs."""
+    a new chapter setting) or differs. ``allow_missing``: compare those recorded and
+    log the missing ones instead (reference runs are recorded per processor family,
+    each on such a processor)."""
     store = store or reference_store()
     configs = configs or reference_configs()
     version = config_module.TRAINING_CODE_VERSION
@@ -352,7 +354,12 @@ def check_fingerprint(store: ResultsStore | None = None, configs=None,
                     f"recorded for: {recorded_sets()}); `python -m cnnrepro fingerprint` records "
                     f"them on this processor")
     missing = [c for _, c in configs if store.find(c, other_numerics=False) is None]
-    if missing:
+    if missing and allow_missing:
+        log(f"{len(missing)} reference run(s) not recorded for processors with {provenance.isa()} "
+            f"(first: {missing[0].label()}); `python -m cnnrepro fingerprint` on such a "
+            f"processor records them")
+        configs = [(ch, c) for ch, c in configs if c not in missing]
+    elif missing:
         raise Drift(f"{len(missing)} reference run(s) of code version {version} with "
                     f"{config_module.current_numerics()} are not in {store.root} (first: "
                     f"{missing[0].label()}); `python -m cnnrepro fingerprint` stores them")
@@ -368,8 +375,8 @@ def check_fingerprint(store: ResultsStore | None = None, configs=None,
 
 def renew_fingerprint(store: ResultsStore | None = None, configs=None,
                       log=log_line) -> list[Path]:
-    """Store the reference runs of this code version; runs of other versions are
-    removed. A reference run that is already stored for this version must come out
+    """Store the reference runs of this code version; runs no reference config reads
+    are removed. A reference run that is already stored for this version must come out
     the same (``check_fingerprint``): otherwise the training code changed what it
     computes without a new TRAINING_CODE_VERSION, and Drift says so."""
     store = store or reference_store()
@@ -385,7 +392,9 @@ def renew_fingerprint(store: ResultsStore | None = None, configs=None,
         store.get_or_train(config, verbose=0, log=log, other_numerics=False, analyse=False,
                            checkpoints="off",
                            requested_by={"fingerprint": config_module.TRAINING_CODE_VERSION})
-    removed = sorted(set(store.runs()) - set(current_runs(store)))
+    # whatever no current reference config reads: other code versions, and configs
+    # whose keys moved (a model version, a chapter's new setting)
+    removed = sorted(set(store.runs()) - {store.find(c, other_numerics=False) for _, c in configs})
     for path in removed:
         shutil.rmtree(path)
     return removed

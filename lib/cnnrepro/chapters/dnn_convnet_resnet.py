@@ -4,7 +4,7 @@
 import numpy as np
 import pandas as pd
 
-from ..config import RunConfig, computed_loss, fit_size
+from ..config import RunConfig, computed_loss, fit_size, sampled_test
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
                     number_list, positive_int, positive_number)
 
@@ -32,11 +32,11 @@ def run_config(p: Protocol, model: str, learning_rate: float, loss: str, seed: i
     computed = computed_loss(LOSSES[loss], REPORT_BACKEND)
     if computed != "categorical_crossentropy":
         extra["loss"] = computed
+    test_limit = None if p.test_images == MNIST_SIZES[1] else p.test_images
     return RunConfig(task="mnist", model=model, epochs=p.max_epochs, batch_size=p.batch_size,
                      seed=seed, optimizer="adam", learning_rate=learning_rate,
                      train_limit=None if p.train_images == MNIST_SIZES[0] else p.train_images,
-                     test_limit=None if p.test_images == MNIST_SIZES[1] else p.test_images,
-                     extra=extra)
+                     test_limit=test_limit, extra={**extra, **sampled_test(test_limit)})
 
 
 def _configs(p: Protocol) -> list[RunConfig]:
@@ -117,7 +117,8 @@ SPEC = ChapterSpec(
     profiles={"paper": _PAPER, "cpu": _CPU, "smoke": _SMOKE},
     deviations={
         "cpu": ["the first 4,000 training images instead of 60,000 (3,600 to fit, 400 to "
-                "validate) and the first 2,000 test images instead of 10,000",
+                "validate) and a fixed random sample of 2,000 test images (each digit in its "
+                "share) instead of 10,000",
                 "at most 5 epochs with a patience of 2 instead of 20 and 3"],
         "smoke": ["300 training and 200 test images, learning rates 0.1 and 0.001, at most "
                   "2 epochs with a patience of 1"]},
@@ -182,7 +183,7 @@ def data_split(*protocols: Protocol) -> pd.DataFrame:
         "the first N of mnist.load_data()'s 60,000 training images",
         "the first part, shuffled every epoch",
         "the last part, as Keras's validation_split takes it",
-        "the 10,000 test images (the first N)"]},
+        "the 10,000 test images (fewer: a fixed random sample, each digit in its share)"]},
         index=["training set", "fit", "validation", "test"])
 
 

@@ -10,14 +10,15 @@ from ..ablations import PROTOCOL, Variant, apply, comparison_table, name_of, num
 from ..ablations import variants_table as ablation_variants
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, default_labels,
                     int_list, positive_int)
-from ..config import RunConfig
+from ..config import RunConfig, sampled_test
 
 
 def _residual_depth_configs(p: Protocol) -> list[RunConfig]:
+    test_limit = None if p.test_images == 10000 else p.test_images
     return [RunConfig(task="mnist", model=m, epochs=p.epochs, batch_size=bs, seed=s,
                       optimizer="adam", learning_rate=1e-3,
                       train_limit=None if p.train_images == 60000 else p.train_images,
-                      test_limit=None if p.test_images == 10000 else p.test_images)
+                      test_limit=test_limit, extra=sampled_test(test_limit))
             for bs in p.batch_sizes for m in p.models for s in p.seeds]
 
 

@@ -10,25 +10,41 @@ first 1x1): the torchvision variant the QMUL report uses ("ResNet v1.5").
 ``stem="small"``: one 3x3/1 convolution and no pool, the usual adaptation to 32x32
 (CIFAR-sized) inputs, where the ImageNet stem would shrink 32 pixels to 8.
 
-Initialisation and batch norm as torchvision's (the QMUL report worked in
-PyTorch): He normal (fan-out) convolutions, and batch-norm moving averages that
-keep 0.9 of the old value per update (PyTorch's momentum 0.1; Keras's default
-keeps 0.99, which leaves them stale for hundreds of updates).
+Computed as torchvision computes it (the QMUL report worked in PyTorch):
+
+- strided convolutions and the stem's max pool pad symmetrically (kernel // 2 on
+  every side, then "valid"); Keras's "same" pads an even input only at the bottom
+  and right, which shifts every sampled position by one pixel;
+- He normal (fan-out) convolutions, batch norm starting at scale 1 and shift 0, and
+  the output layer initialised as PyTorch's ``Linear`` (uniform in
+  +-1/sqrt(fan_in), bias too), so the first loss is about ln(classes);
+- batch-norm moving averages that keep 0.9 of the old value per update (PyTorch's
+  momentum 0.1; Keras's default keeps 0.99, which leaves them stale for hundreds of
+  updates).
 """
 
 import keras
 from keras import layers
 
+from .init import he_fan_out, torch_default
 from .names import DEPTHS
 
 STAGE_WIDTHS = (64, 128, 256, 512)
 EXPANSION = {"basic": 1, "bottleneck": 4}
-HE_FAN_OUT = keras.initializers.VarianceScaling(2.0, "fan_out", "untruncated_normal")
+
+
+def conv(x, filters, kernel, stride, name):
+    """A bias-free convolution padded as torchvision pads it: symmetrically by
+    kernel // 2 (a 1x1 convolution needs none)."""
+    if stride > 1 and kernel > 1:
+        x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
+    return layers.Conv2D(filters, kernel, strides=stride,
+                         padding="valid" if stride > 1 else "same", use_bias=False,
+                         name=name, **he_fan_out())(x)
 
 
 def conv_bn(x, filters, kernel, stride, name, relu=True):
-    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
-                      kernel_initializer=HE_FAN_OUT, name=f"{name}_conv")(x)
+    x = conv(x, filters, kernel, stride, f"{name}_conv")
     x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
@@ -59,7 +75,10 @@ def resnet(depth=18, input_shape=(224, 224, 3), classes=1000, stem="imagenet", n
     inputs = keras.Input(input_shape, name="image")
     if stem == "imagenet":
         x = conv_bn(inputs, 64, 7, 2, "conv1")
-        x = layers.MaxPooling2D(3, strides=2, padding="same", name="conv1_pool")(x)
+        # torchvision pads the pool by 1 with -inf; after a ReLU zeros pick the same
+        # maxima
+        x = layers.ZeroPadding2D(1, name="conv1_pool_pad")(x)
+        x = layers.MaxPooling2D(3, strides=2, name="conv1_pool")(x)
     else:
         x = conv_bn(inputs, 64, 3, 1, "conv1")
     for stage, (width, n) in enumerate(zip(STAGE_WIDTHS, blocks), start=2):
@@ -67,7 +86,8 @@ def resnet(depth=18, input_shape=(224, 224, 3), classes=1000, stem="imagenet", n
             stride = 2 if b == 0 and stage > 2 else 1
             x = residual_unit(x, kind, width, stride, name=f"conv{stage}_{b + 1}")
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="output")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="output",
+                           **torch_default(x.shape[-1]))(x)
     return keras.Model(inputs, outputs, name=name or f"resnet{depth}")
 
 
@@ -89,3 +109,17 @@ def resnet18_small_stem(input_shape=(32, 32, 3), classes=10):
     """ResNet-18 with the usual 32x32 stem (3x3/1 convolution, no max pool): 16 times
     the activations of ``resnet18`` at 32x32, and about 40 times the multiply-adds."""
     return resnet(18, input_shape, classes, stem="small", name="resnet18_small_stem")
+
+
+def torchvision_name(layer: str) -> str:
+    """The name torchvision's ResNet gives the module of Keras layer ``layer`` (for
+    comparing the two layer by layer, or loading its weights): conv3_1_2_conv ->
+    layer2.0.conv2, conv3_1_proj_bn -> layer2.0.downsample.1, output -> fc."""
+    if layer == "output":
+        return "fc"
+    if layer in ("conv1_conv", "conv1_bn"):
+        return "conv1" if layer.endswith("conv") else "bn1"
+    stage, block, part, kind = layer.split("_")
+    tail = (f"downsample.{0 if kind == 'conv' else 1}" if part == "proj"
+            else f"{'conv' if kind == 'conv' else 'bn'}{part}")
+    return f"layer{int(stage[4:]) - 1}.{int(block) - 1}.{tail}"

@@ -7,20 +7,12 @@ The report does not give the kernel size; 5x5 with 'same' padding keeps 28x28
 until the pools, which its 7x7 after two pools requires.
 """
 
-import math
-
 import keras
 from keras import layers
 
+from .init import torch_default
+
 INITS = ("keras", "torch")
-
-
-def torch_init(fan_in: int) -> dict:
-    """PyTorch's default for Conv2d and Linear: kernel and bias uniform in
-    +-1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5) gives that bound)."""
-    bound = 1 / math.sqrt(fan_in)
-    return {"kernel_initializer": keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"),
-            "bias_initializer": keras.initializers.RandomUniform(-bound, bound)}
 
 
 def simple_cnn(input_shape=(28, 28, 1), classes=10, conv_filters=(50, 100), kernel=5,
@@ -33,7 +25,7 @@ def simple_cnn(input_shape=(28, 28, 1), classes=10, conv_filters=(50, 100), kern
         raise ValueError(f"init={init!r} is not allowed; allowed: {list(INITS)}")
 
     def init_for(fan_in):
-        return torch_init(fan_in) if init == "torch" else {}
+        return torch_default(fan_in) if init == "torch" else {}
 
     inputs = keras.Input(input_shape, name="image")
     x = inputs

@@ -10,10 +10,18 @@ a softmax Dense; the paper's is (4096, 4096) at 224x224.
 for convolutions; N(0, 0.01) for dense layers; zero biases); ``"keras"`` keeps the
 Keras defaults (Glorot uniform), with which a VGG without batch norm stays at chance
 for hundreds of updates.
+
+``head``: what feeds the classifier. ``"flatten"``: the last pool's map, flattened,
+as the VGG paper (7x7x512 at 224x224). ``"torchvision"``: torchvision's
+``AdaptiveAvgPool2d((7, 7))`` first, so the first dense layer always takes 25,088
+inputs; at 32x32 the last map is 1x1x512 and the pool repeats it 49 times (134.3 M
+parameters at 10 classes, against 33.6 M for ``"flatten"``).
 """
 
 import keras
 from keras import layers, ops
+
+from .init import he_fan_out, normal
 
 CONFIGS = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -52,21 +60,50 @@ class LocalResponseNorm(layers.Layer):
                 "beta": self.beta, "k": self.k}
 
 
+@keras.saving.register_keras_serializable(package="cnnrepro")
+class AdaptiveAveragePool(layers.Layer):
+    """torchvision's ``AdaptiveAvgPool2d(size)``: output cell (i, j) averages input rows
+    floor(i H / size) to ceil((i + 1) H / size) and the same columns, so a smaller map
+    is repeated (1x1 -> 7x7 gives 49 copies). Keras's AdaptiveAveragePooling2D cannot
+    enlarge a map on TensorFlow."""
+
+    def __init__(self, size=7, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def _bins(self, n):
+        return [(i * n // self.size, -(-(i + 1) * n // self.size)) for i in range(self.size)]
+
+    def call(self, x):
+        rows = [ops.mean(x[:, a:b], axis=1) for a, b in self._bins(x.shape[1])]
+        x = ops.stack(rows, axis=1)                                   # (N, size, W, C)
+        cols = [ops.mean(x[:, :, a:b], axis=2) for a, b in self._bins(x.shape[2])]
+        return ops.stack(cols, axis=2)                                # (N, size, size, C)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+# init -> (convolution's initialisers, dense layer's), new objects for every layer
 INITS = {
-    "keras": ({}, {}),
-    "torchvision": ({"kernel_initializer": keras.initializers.VarianceScaling(
-                        2.0, "fan_out", "untruncated_normal")},
-                    {"kernel_initializer": keras.initializers.RandomNormal(0.0, 0.01)}),
+    "keras": (dict, dict),
+    "torchvision": (he_fan_out, lambda: normal(0.01)),
 }
+HEADS = ("flatten", "torchvision")
 
 
 def vgg(config="D", input_shape=(224, 224, 3), classes=1000, fc_units=(4096, 4096),
-        dropout=0.5, init="keras", name=None):
+        dropout=0.5, init="keras", head="flatten", name=None):
     """VGG of configuration ``config`` (a key of CONFIGS)."""
     if config not in CONFIGS:
         raise ValueError(f"unknown VGG configuration {config!r}; allowed: {list(CONFIGS)}")
     if init not in INITS:
         raise ValueError(f"unknown initialisation {init!r}; allowed: {list(INITS)}")
+    if head not in HEADS:
+        raise ValueError(f"unknown VGG head {head!r}; allowed: {list(HEADS)}")
     conv_init, dense_init = INITS[init]
     inputs = keras.Input(input_shape, name="image")
     x, stage, index = inputs, 1, 0
@@ -80,13 +117,15 @@ def vgg(config="D", input_shape=(224, 224, 3), classes=1000, fc_units=(4096, 409
             filters, kernel = entry if isinstance(entry, tuple) else (entry, 3)
             index += 1
             x = layers.Conv2D(filters, kernel, padding="same", activation="relu",
-                              name=f"conv{stage}_{index}", **conv_init)(x)
+                              name=f"conv{stage}_{index}", **conv_init())(x)
+    if head == "torchvision":
+        x = AdaptiveAveragePool(7, name="avgpool")(x)
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate(fc_units, start=1):
-        x = layers.Dense(units, activation="relu", name=f"fc{i}", **dense_init)(x)
+        x = layers.Dense(units, activation="relu", name=f"fc{i}", **dense_init())(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"dropout{i}")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="output", **dense_init)(x)
+    outputs = layers.Dense(classes, activation="softmax", name="output", **dense_init())(x)
     return keras.Model(inputs, outputs, name=name or f"vgg_{config}")
 
 
@@ -106,10 +145,11 @@ def stage_layers(config: str) -> list[list[str]]:
     return stages
 
 
-def vgg16(input_shape=(32, 32, 3), classes=10):
-    """VGG configuration D as the paper builds it (no batch norm; 4096-4096 classifier
-    with dropout 0.5), for 32x32 inputs: the 13 convolutions and 5 pools leave
-    1x1x512, which feeds the first 4096-unit layer directly. Initialised as
-    torchvision's VGG (the QMUL report worked in PyTorch)."""
+def vgg16(input_shape=(32, 32, 3), classes=10, head="torchvision"):
+    """VGG configuration D as torchvision's ``vgg16(num_classes=classes)`` builds it
+    (the QMUL report worked in PyTorch): no batch norm, 4096-4096 classifier with
+    dropout 0.5, torchvision's initialisation, and by default its head: the 1x1x512
+    map that 32x32 inputs leave, average-pooled to 7x7 (25,088 inputs to the first
+    dense layer). ``head="flatten"`` feeds the 512 values directly."""
     return vgg("D", input_shape, classes, fc_units=(4096, 4096), init="torchvision",
-                   name="vgg16")
+               head=head, name="vgg16")
