@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cnnrepro import config as config_module
-from cnnrepro import verify
+from cnnrepro import protocol, verify
 from cnnrepro.__main__ import main
 from cnnrepro.store import ResultsStore, Run
 from cnnrepro.train import RunConfig
@@ -246,3 +246,15 @@ def test_verify_recomputes_stored_analyses_and_finds_an_edited_one(tmp_path, cap
     stored.write_text(json.dumps(record))
     assert main(["verify", "--store", str(store.root), "--analyses"]) == 1
     assert "differs" in capsys.readouterr().out
+
+
+def test_runs_of_an_earlier_model_version_are_listed_as_waiting_not_verified(tmp_path, monkeypatch):
+    from cnnrepro.store import ResultsStore
+    monkeypatch.setenv(protocol.STORE_VAR, str(tmp_path))
+    store = ResultsStore(tmp_path)
+    config = protocol.resolve("vgg_resnet", "cpu").run_configs()[0]
+    old = tmp_path / config.model / config.key(model_version=1)
+    old.mkdir(parents=True)
+    (old / "config.json").write_text("{}")
+    assert verify.pending(store, ["vgg_resnet"]) == [("vgg_resnet", config)]
+    assert verify.chapter_configs(store, ["vgg_resnet"]) == []

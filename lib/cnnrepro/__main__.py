@@ -332,6 +332,11 @@ def verify_command(args) -> int:
     store = ResultsStore(args.store or protocol.default_store_root())
     chapters = args.chapters or (None if args.store else list(protocol.chapters()))
     chosen = verify.select(store, chapters, args.runs, ablations=args.analyses)
+    waiting = verify.pending(store, chapters or [])
+    if waiting:
+        print(f"not verified: {len(waiting)} run(s) stored only by an earlier version of their "
+              f"model, which wait to be retrained (first: {waiting[0][1].label()}, "
+              f"{waiting[0][0]})")
     if not chosen:
         raise protocol.ProtocolError(f"no stored runs to verify in {store.root} for {chapters}")
     if args.analyses:

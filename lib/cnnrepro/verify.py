@@ -151,6 +151,19 @@ def chapter_configs(store: ResultsStore, chapters: list[str],
     return out
 
 
+def pending(store: ResultsStore, chapters: list[str]) -> list[tuple[str, RunConfig]]:
+    """(chapter, config) of the runs the book shows for ``chapters`` that only an
+    earlier version of their model has stored: retraining them gives a new run by
+    design (the fix), so they are not verified but retrained."""
+    from .run import book_profile
+    out = []
+    for name in chapters:
+        proto = protocol.resolve(name, book_profile(name))
+        out += [(name, c) for c in proto.all_configs()
+                if not store.has(c) and store.find_superseded(c) is not None]
+    return out
+
+
 def select(store: ResultsStore, chapters: list[str] | None = None,
            runs: int | None = None, ablations: bool = False) -> list[tuple[str, RunConfig]]:
     """The runs to verify, cheapest first (stored training time): those the book shows
