@@ -113,3 +113,12 @@ def test_no_claim_is_judged_on_a_run_waiting_to_be_retrained():
     assert verdict.verdict == v.NOT_TESTED and verdict.reason == v.RETRAINING_PENDING
     frame[claims.PENDING] = False
     assert claims.judge(claim(metric="accuracy"), frame, at_protocol=True)[0].verdict == v.HOLDS
+
+
+def test_a_number_from_a_run_waiting_to_be_retrained_is_not_tested():
+    from cnnrepro.headlines import headline
+    row = headline("x", "accuracy", 0.99, 0.99, profile="paper", decimals=3, test_size=10000)
+    waiting = headline("x", "accuracy", 0.99, 0.99, profile="paper", decimals=3, test_size=10000,
+                       pending=True)
+    assert row["verdict"] != v.NOT_TESTED
+    assert waiting["verdict"] == v.NOT_TESTED and waiting["reason"] == v.RETRAINING_PENDING

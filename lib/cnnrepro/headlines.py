@@ -17,18 +17,21 @@ from .paths import book_dir
 def headline(result: str, kind: str, reported: float, ours: float, *, profile: str,
              decimals: int, sd: float = math.nan, seeds: int = 1, reason: str = "",
              at_protocol: bool | None = None, noise: verdicts.Noise | None = None,
-             test_size: int | None = None, counted: bool = True) -> dict:
+             test_size: int | None = None, counted: bool = True, pending: bool = False) -> dict:
     """One row of the book's numbers table: a number the report printed, ours (mean
     over ``seeds``, with their standard deviation) and the verdict of
     ``verdicts.number_from``. ``at_protocol`` defaults to ``profile == "paper"``;
     ``noise`` is the stated seed spread a single run may use; ``counted=False``
     shows a row the counts leave out (a counterfactual, a number the report did not
     print). ``reason``, the cause where a chapter knows it, follows the rule's account
-    for any verdict but holds."""
+    for any verdict but holds. ``pending``: ours comes from a run waiting to be
+    retrained (``Run.pending``), so it is not tested."""
     reported, ours = float(reported), float(ours)
     if math.isnan(reported):
         counted = False
         verdict = verdicts.Verdict(verdicts.NOT_TESTED, reason="the report prints no such number")
+    elif pending:
+        verdict = verdicts.Verdict(verdicts.NOT_TESTED, reason=verdicts.RETRAINING_PENDING)
     else:
         verdict = verdicts.number_from(
             kind, reported, ours, sd, seeds, decimals=decimals,

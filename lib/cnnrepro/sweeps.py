@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import claims
 from .store import Run
 from .config import RunConfig
 
@@ -81,14 +82,20 @@ def results_frame(pts: list[Point], runs: dict[str, Run]) -> pd.DataFrame:
                      "accuracy": run.metrics["accuracy"],
                      "top5_accuracy": run.metrics.get("top5_accuracy", np.nan),
                      "best_epoch_accuracy": run.epochs["test_accuracy"].max(),
-                     "epochs": p.config.epochs, "outcome": outcome(run), "key": run.key})
+                     "epochs": p.config.epochs, "outcome": outcome(run), "key": run.key,
+                     "pending": bool(run.pending)})
     return pd.DataFrame(rows)
 
 
 def evidence_frame(pts: list[Point], runs: dict[str, Run]) -> pd.DataFrame:
-    """One row per point for the claims module: sweep, value, seed and the run."""
-    return pd.DataFrame([{"sweep": p.sweep.name, "value": p.value, "seed": p.seed,
-                          "run": runs[p.config.key()]} for p in pts])
+    """One row per point for the claims module: sweep, value, seed and the run (and,
+    where some wait to be retrained, which)."""
+    frame = pd.DataFrame([{"sweep": p.sweep.name, "value": p.value, "seed": p.seed,
+                           "run": runs[p.config.key()]} for p in pts])
+    pending = [bool(r.pending) for r in frame["run"]] if len(frame) else []
+    if any(pending):
+        frame[claims.PENDING] = pending
+    return frame
 
 
 def last_epoch_updates(pts: list[Point], runs: dict[str, Run], sweep: str,
@@ -110,13 +117,15 @@ def last_epoch_updates(pts: list[Point], runs: dict[str, Run], sweep: str,
 
 def summary(frame: pd.DataFrame, reported: dict[str, dict[str, float]]) -> pd.DataFrame:
     """One row per (sweep, value): our test accuracy (mean, sd and count over seeds),
-    the report's, the difference, and what went wrong in any seed."""
+    the report's, the difference, what went wrong in any seed, and whether a run
+    waits to be retrained."""
     g = frame.groupby(["sweep", "value"], sort=False)
     out = pd.DataFrame({
         "factor": g["factor"].first(), "figure": g["figure"].first(),
         "ours": g["accuracy"].mean(), "sd": g["accuracy"].std(ddof=1), "seeds": g.size(),
-        "outcome": g["outcome"].agg(lambda s: "; ".join(sorted(set(filter(None, s)))))})
+        "outcome": g["outcome"].agg(lambda s: "; ".join(sorted(set(filter(None, s))))),
+        "pending": g["pending"].any() if "pending" in frame else False})
     out["reported"] = [reported.get(s, {}).get(v, np.nan) for s, v in out.index]
     out["ours - reported"] = out["ours"] - out["reported"]
     return out[["factor", "figure", "ours", "sd", "seeds", "reported", "ours - reported",
-                "outcome"]]
+                "outcome", "pending"]]

@@ -308,7 +308,7 @@ def headlines(summary: pd.DataFrame, best: pd.Series | None, reported: dict, noi
             rows.append(headline(
                 f"{row['factor']} ({row['figure']}): {value}, test accuracy", "accuracy",
                 row["reported"], row["ours"], sd=row["sd"], seeds=int(row["seeds"]), noise=noise,
-                profile=profile, decimals=4, test_size=test_size,
+                profile=profile, decimals=4, test_size=test_size, pending=bool(row["pending"]),
                 reason="; ".join(filter(None, [f"our run {row['outcome']}" if row["outcome"] else "",
                                                (reasons or {}).get((sweep, value), "")]))))
     if best is not None:

@@ -358,6 +358,7 @@ def headlines(ch, vgg_d_parameters: int) -> list[dict]:
             for kind, key, ours_key, decimals in CIFAR_METRICS:
                 rows.append(headline(f"{name}, test {key}", kind, rep[key], run.metrics[ours_key],
                                      profile=ch.profile, decimals=decimals, test_size=FULL_SIZES[dataset][1],
+                                     pending=bool(run.pending),
                                      reason=cifar_reason(ch, model, kind) if dataset == "cifar10" else ""))
             rows.append(headline(f"{name}, training time (s)", "seconds", rep["seconds"],
                                  run.provenance["timing"]["train_seconds"], profile=ch.profile, decimals=0,
