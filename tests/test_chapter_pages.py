@@ -183,7 +183,7 @@ def test_qmul_why_tables_set_each_variant_beside_the_protocol_and_the_report():
     assert list(over.index) == ["report", "protocol", "crop_flip"]
     assert over.loc["protocol", "at epoch"] == 2 and over.loc["crop_flip", "at epoch"] == 3
     assert over.loc["crop_flip", "train acc., last epoch"] == 0.85
-    assert qmul.untried(ch) == ["weight_decay"]
+    assert qmul.untried(ch) == ["flatten_head", "weight_decay"]
     assert qmul.cifar_reason(ch, "resnet18", "accuracy").startswith(
         "unexplained after the variants crop_flip")
     assert qmul.cifar_reason(ch, "vgg16", "accuracy") == (
@@ -255,11 +255,8 @@ def test_bn_identical_compares_only_runs_of_the_same_processor_and_backend():
     assert rd.bn_identical(NS(runs=runs, ablation_runs=kept)) == (1, 2, 3)
 
 
-def test_uc_data_split_has_a_column_per_profile_and_counts_merged_twins(monkeypatch):
+def test_uc_data_split_has_a_column_per_profile():
     split = uc.data_split(protocol.resolve("dnn_convnet_resnet", "paper"),
                           protocol.resolve("dnn_convnet_resnet", "cpu"))
     assert split.loc["fit"].tolist()[:2] == [54000, 3600] and split.loc["test"].tolist()[:2] == [10000, 2000]
-    from conftest import ROOT
-    monkeypatch.setenv("CNNREPRO_RESULTS", str(ROOT / "results"))  # the committed store
-    assert uc.merged_twins(protocol.resolve("dnn_convnet_resnet", "cpu")) == 12  # all identical
     assert uc.classes_predicted(NS(test_pred=np.array([3, 3, 1]))) == 2

@@ -58,7 +58,6 @@ CHAPTER = "dnn_convnet_resnet"
 ch = open_chapter(CHAPTER, globals())
 results = uc.results_frame(ch)
 ours = uc.mean_by_loss(results, ch.proto.losses)
-report.glue("identical", f"{uc.merged_twins(ch.proto)}")
 
 # %% tags=["remove-cell"]
 ch.glue_cost()
@@ -192,11 +191,9 @@ _ = report.glue("floor_formula", "log(1 + 9/e)")
 # whenever they are there, whatever `from_logits` says (it warns that the output
 # "does not represent logits"). The report's code therefore trains as if the loss
 # were correct. `tests/test_train.py` trains one network with the call and with
-# `from_logits=False` and gets the same loss and weights to the last bit; this
-# chapter's store held {glue:text}`identical` such pairs (same model, learning rate
-# and seed, trained both ways), every one identical after every update, and each is
-# now one run whose provenance records the merge. So "as printed" here is that one
-# run, trained with the correct loss. The JAX backend cannot attach the logits to
+# `from_logits=False` and gets the same loss and weights to the last bit (`make test`
+# runs it). So "as printed" here is one run, trained with the correct loss, and a
+# run's key names the loss as computed, never as written. The JAX backend cannot attach the logits to
 # its arrays, so the same code there computes the double softmax; the "double
 # softmax" runs show what the defect costs where it takes effect.
 

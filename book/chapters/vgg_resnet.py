@@ -118,8 +118,8 @@ verdict_box
 # | repetitions | one run | seeds as the profile says (one by default) |
 #
 # Why these stems and heads: the report's own numbers single out torchvision's
-# ResNet18 with its ImageNet stem. That network needs about a tenth of VGG16's
-# multiply-adds at 32x32 (table below), which fits the report's ResNet training
+# ResNet18 with its ImageNet stem. VGG16 needs {glue:text}`vgg_resnet_macs` times
+# that network's multiply-adds at 32x32 (table below), which fits the report's ResNet training
 # 3.7 times faster than VGG on MNIST; a ResNet18 with the usual 32x32 stem would need
 # {glue:text}`small_stem_ratio` times *more* than VGG16 and could not have trained
 # faster. Its 8x8 feature maps

@@ -157,20 +157,6 @@ def batchnorm_table(ch) -> pd.DataFrame:
     return pd.concat(frames, names=["learning rate"])
 
 
-def merged_twins(p: Protocol) -> int:
-    """Stored runs of protocol ``p`` into which a twin was merged because its loss,
-    written from_logits=True, computed the same numbers (store.rekey): each is a pair
-    trained both ways that came out identical to the last digit."""
-    import json
-
-    from ..store import ResultsStore
-    store = ResultsStore(p.store_root)
-    paths = [path for path in map(store.find, p.run_configs()) if path is not None]
-    return sum(1 for path in paths
-               for m in json.loads((path / "provenance.json").read_text()).get("merged", [])
-               if "from_logits" in m["why"])
-
-
 def data_split(*protocols: Protocol) -> pd.DataFrame:
     """Where each part of the data comes from, and how many images it holds under each
     of ``protocols`` (one column per profile)."""

@@ -69,9 +69,10 @@ _PAPER = {"models": MODELS, "datasets": list(DATASETS), "seeds": [0],
           "ablation_seeds": [0],
           "force": False}
 
-# 30 minutes for the chapter on 2 cores, where VGG16 trains about 40 images/s and
-# ResNet18 about 180: 4,000 images of each dataset, 5 epochs each (40k VGG16
-# image-passes, about 17 minutes). Batch 32 gives 625 updates per dataset: a VGG
+# About 45 minutes for the chapter on 2 cores, where VGG16 (torchvision's head)
+# trains about 24 images/s and ResNet18 about 160: 4,000 images of each dataset, 5
+# epochs each (40k VGG16 image-passes, about 28 minutes, and the head variant's
+# 20k). Batch 32 gives 625 updates per dataset: a VGG
 # without batch norm leaves chance level only after a few hundred updates (the
 # report's own VGG averaged 28% over its first epoch of 938).
 _CPU = {**_PAPER, "batch_size": 32, "mnist_train_images": 4000, "mnist_test_images": 1000,
