@@ -48,6 +48,8 @@ def test_minutes_come_from_stored_runs_on_this_cpu_else_anywhere_else_the_benchm
     rates = {("resnet_shallow", 64): 1000.0}
     assert campaign.estimate_minutes(config, {}, rates, "new") == pytest.approx(images / 1000 / 60 * 1.25)
     assert campaign.estimate_minutes(config, {}, {}, "new") is None
+    other_batch = {("resnet_shallow", 32, True, "this"): [0.002]}   # e.g. only cpu-profile runs
+    assert campaign.estimate_minutes(config, other_batch, {}, "new") == pytest.approx(images * 0.002 / 60)
 
 
 def test_a_budget_is_read_in_minutes_or_with_a_unit_and_a_bad_one_is_named():

@@ -135,7 +135,10 @@ def bench_rates() -> dict[tuple, float]:
 
 def estimate_minutes(config: RunConfig, per_image: dict, rates: dict,
                      cpu: str | None = None) -> float | None:
-    """Minutes to train ``config`` here; None when nothing measured tells."""
+    """Minutes to train ``config`` here; None when nothing measured tells. Stored runs
+    of the model at its batch size come first (this processor's, then any), then the
+    benchmark at that batch size, then stored runs at any batch size (the seconds per
+    image of a CPU change little with it)."""
     cpu = cpu or provenance.cpu_identity()
     images = config.images_per_epoch() * config.epochs
     test = config.extra.get("per_update_test", True)
@@ -145,9 +148,11 @@ def estimate_minutes(config: RunConfig, per_image: dict, rates: dict,
     if here or anywhere:
         return statistics.median(here or anywhere) * images / 60
     rate = rates.get((config.model, config.batch_size))
-    if rate is None:
-        return None
-    return images / rate / 60 * (1.25 if test else 1.0)  # a test batch per update: ~1/4 more
+    if rate is not None:
+        return images / rate / 60 * (1.25 if test else 1.0)  # a test batch per update: ~1/4 more
+    other_sizes = [s for (m, _, t, _), v in per_image.items() if (m, t) == (config.model, test)
+                   for s in v]
+    return statistics.median(other_sizes) * images / 60 if other_sizes else None
 
 
 # --- the order -------------------------------------------------------------------------
