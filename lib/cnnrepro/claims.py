@@ -246,7 +246,8 @@ def speed_ratio(claim: dict, bench: pd.DataFrame) -> tuple[v.Verdict, str]:
     """Training time of model ``a`` over model ``b`` (their float32 throughputs in
     the benchmark files, per framework and device) against the ``range`` the
     report's words allow. Where devices disagree the ratio is the hardware's, and
-    the report does not state its own: inconclusive."""
+    the report does not state its own: inconclusive. A claim whose times came from
+    a GPU (``device: gpu``, with ``device_why``) is not tested on CPUs alone."""
     rows = bench[(bench["precision"] == "float32") & bench["img_per_s"].notna()]
     parts, lines = [], []
     for (framework, cpu), g in rows.groupby(["framework", "cpu"], sort=False):
@@ -261,6 +262,11 @@ def speed_ratio(claim: dict, bench: pd.DataFrame) -> tuple[v.Verdict, str]:
                      f": {ratio:.2f}")
     if not parts:
         return v.Verdict(v.NOT_TESTED, reason="no benchmark measured both models"), ""
+    on_gpu = rows["devices"].fillna("").str.contains("gpu").any()
+    if claim.get("device") == "gpu" and not on_gpu:
+        return v.Verdict(v.NOT_TESTED, reason=f"measured on CPUs only; {claim['device_why']}, "
+                         f"where the ratio can differ", direction=""), \
+            "time ratio " + "; ".join(lines)
     verdicts = {p.verdict for p in parts}
     verdict = verdicts.pop() if len(verdicts) == 1 else v.INCONCLUSIVE
     reason = (f"time ratio {claim['a']} / {claim['b']} within {claim['range']} on every device"
