@@ -127,10 +127,12 @@ def test_a_number_from_a_run_waiting_to_be_retrained_is_not_tested():
 def test_a_speed_claim_timed_on_a_gpu_is_not_tested_on_cpus_alone():
     bench = pd.DataFrame({"precision": "float32", "framework": "keras/tensorflow", "cpu": "EPYC",
                           "devices": "cpu:0", "model": ["a", "b"], "img_per_s": [40.0, 10.0]})
+    other_model_on_gpu = pd.DataFrame({"precision": "float32", "framework": "keras/jax", "cpu": "host",
+                                       "devices": "gpu:0", "model": ["c"], "img_per_s": [1.0]})
     claim = {"id": "x", "kind": "speed_ratio", "a": "a", "b": "b", "range": [0.2, 0.33]}
     assert claims.speed_ratio(claim, bench)[0].verdict == v.HOLDS          # time a / b = 0.25
     on_gpu = {**claim, "device": "gpu", "device_why": "its times imply a GPU"}
-    verdict, text = claims.speed_ratio(on_gpu, bench)
+    verdict, text = claims.speed_ratio(on_gpu, pd.concat([bench, other_model_on_gpu]))
     assert verdict.verdict == v.NOT_TESTED and "CPUs only; its times imply a GPU" in verdict.reason
     assert text == "time ratio keras/tensorflow on cpu:0: 0.25"
     gpu = bench.assign(devices="gpu:0 (H100)", cpu="host")

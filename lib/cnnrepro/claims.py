@@ -249,11 +249,12 @@ def speed_ratio(claim: dict, bench: pd.DataFrame) -> tuple[v.Verdict, str]:
     the report does not state its own: inconclusive. A claim whose times came from
     a GPU (``device: gpu``, with ``device_why``) is not tested on CPUs alone."""
     rows = bench[(bench["precision"] == "float32") & bench["img_per_s"].notna()]
-    parts, lines = [], []
+    parts, lines, on_gpu = [], [], False
     for (framework, cpu), g in rows.groupby(["framework", "cpu"], sort=False):
         ips = g.set_index("model")["img_per_s"]
         if claim["a"] not in ips or claim["b"] not in ips:
             continue
+        on_gpu = on_gpu or g["devices"].fillna("").str.contains("gpu").any()
         ratio = float(ips[claim["b"]] / ips[claim["a"]])  # time(a) / time(b)
         low, high = claim["range"]
         ok = low <= ratio <= high
@@ -262,7 +263,6 @@ def speed_ratio(claim: dict, bench: pd.DataFrame) -> tuple[v.Verdict, str]:
                      f": {ratio:.2f}")
     if not parts:
         return v.Verdict(v.NOT_TESTED, reason="no benchmark measured both models"), ""
-    on_gpu = rows["devices"].fillna("").str.contains("gpu").any()
     if claim.get("device") == "gpu" and not on_gpu:
         return v.Verdict(v.NOT_TESTED, reason=f"measured on CPUs only; {claim['device_why']}, "
                          f"where the ratio can differ", direction=""), \
