@@ -102,9 +102,9 @@ report.table(verify.run_rows(checks), "Each retrained run", precision=4).hide(
 # **A defect found and fixed: shared initialisers.** The VGG and ResNet builders
 # used to create their kernel initialisers once, when their module was first
 # imported, and Keras gives such an initialiser one integer seed, drawn at that
-# moment. So every kernel of the same shape started from the same values (in
-# ResNet18, 9 of its 21 kernels repeated an earlier one; VGG16's first dense layer
-# was a slice of the second), seeds 0, 1 and 2 gave the same convolution kernels,
+# moment. So every kernel of the same shape started from the same values (more
+# than half of ResNet18's kernels, and VGG16's first dense layer was a slice of the
+# second), different seeds gave the same convolution kernels,
 # and a run's starting weights depended on what its process had imported or built
 # before it. Those runs could come back only when retrained in a fresh process in
 # the same order; the runs stored from a process that imported the builders before
