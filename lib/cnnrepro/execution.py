@@ -188,6 +188,9 @@ def execute_page(book: Path, name: str, params: dict, origin: str = "default",
     try:
         papermill.execute_notebook(jupytext.reads(text, fmt="py:percent"), str(partial),
                                    parameters=params, cwd=str(folder), kernel_name="python3",
+                                   # two kernels starting on a busy 2-core machine (CI)
+                                   # can take longer than papermill's 60 s
+                                   start_timeout=300,
                                    log_output=False, progress_bar=False,
                                    stdout_file=stream, stderr_file=stream)
     except papermill.PapermillExecutionError as exc:
