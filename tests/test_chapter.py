@@ -77,7 +77,7 @@ def test_an_import_named_like_a_parameter_is_not_taken_for_its_value():
 
 def test_each_chapter_names_the_ablation_of_its_ablation_runs_for_the_provenance_block():
     for name, expected in (("residual_depth", {"sgd", "rmsprop", "unscaled", "bn_stats"}),
-                           ("digit_pairs", {"pair_draw", "phase1_full", "bn_stats"}),
+                           ("digit_pairs", {"pair_draw", "phase1_full", "bn_stats", "random_extractor"}),
                            ("vgg_resnet", {"crop_flip", "flatten_head"}),
                            ("cnn_sweeps", {"torch_init", "torch_norm", "torch_both"}),
                            ("dnn_convnet_resnet", {"bn_stats"})):
@@ -132,3 +132,21 @@ def test_parameters_read_as_words_not_json():
     assert parameters_text({"models": ["dnn", "convnet"], "learning_rates": [0.1, 1e-4],
                             "ablations": [], "force": False}) == \
         "models: dnn, convnet; learning rates: 0.1, 0.0001; ablations: none; force: False"
+
+
+def test_only_a_run_whose_config_is_the_protocols_counts_as_the_protocol():
+    from cnnrepro import claims
+    from cnnrepro import verdicts as v
+    paper = protocol.resolve("residual_depth", "paper", seeds=[0, 1, 7])
+    ch = chapter.Chapter(paper, [fake_run(c, 100.0) for c in paper.run_configs()])
+    assert all(map(ch.run_at_protocol, ch.runs)) and ch.profile == "paper"
+    # the paper profile with its epochs or images changed is not the protocol
+    short = protocol.resolve("residual_depth", "paper", train_images=5000)
+    changed = chapter.Chapter(short, [NS(**vars(fake_run(c, 100.0)), metrics={"accuracy": 0.98})
+                                      for c in short.run_configs()])
+    assert not any(map(changed.run_at_protocol, changed.runs))
+    assert changed.profile == chapter.CHANGED and changed.profile_of(changed.runs[0]) == chapter.CHANGED
+    frame = claims.evidence_frame(changed.runs, changed.labels).assign(**{claims.AT_PROTOCOL: False})
+    deeper = next(c for c in claims.load("residual_depth") if c["id"] == "deeper-is-better")
+    verdict, _ = claims.judge(deeper, frame, at_protocol=True)
+    assert verdict.verdict == v.NOT_TESTED and "short of the report's protocol" in verdict.reason

@@ -59,7 +59,7 @@ def test_a_report_contradicting_itself_overrides_our_verdict_but_keeps_our_evide
              "explanation": "table vs log"}
     out, text = claims.judge(claim(metric="accuracy", report_check=check), FRAME,
                              at_protocol=True)
-    assert out.verdict == v.INCONSISTENT and out.reason == "table vs log"
+    assert out.verdict == v.INCONSISTENT and out.reason.startswith("table vs log. Our runs: a minus b")
     assert "holds (ours)" in text
 
 
@@ -137,3 +137,45 @@ def test_a_speed_claim_timed_on_a_gpu_is_not_tested_on_cpus_alone():
     assert text == "time ratio keras/tensorflow on cpu:0: 0.25"
     gpu = bench.assign(devices="gpu:0 (H100)", cpu="host")
     assert claims.speed_ratio(on_gpu, pd.concat([bench, gpu]))[0].verdict == v.HOLDS
+
+
+def test_a_gap_that_grows_with_a_setting_is_judged_as_a_difference_of_differences():
+    runs = [fake_run(acc, 0.5, s, model) for s in range(4) for model, acc in
+            (("a", 0.95 + 0.001 * s), ("b", 0.96 + 0.001 * s))]
+    wide = [fake_run(acc, 0.5, s, model) for s in range(4) for model, acc in
+            (("a", 0.90 + 0.001 * s), ("b", 0.96 + 0.001 * s))]
+    for r in wide:
+        r.config = NS(**{**vars(r.config), "batch_size": 128})
+    frame = claims.evidence_frame(runs + wide)
+    gap = claim(kind="interaction", metric="accuracy", factor="batch_size", levels=[128, 64],
+                expect="<")
+    verdict, _ = claims.judge(gap, frame, at_protocol=True)
+    assert verdict.verdict == v.HOLDS and verdict.difference == pytest.approx(-0.05)
+    assert "the gap a minus b at batch size 128 minus the same gap at batch size 64" in verdict.reason
+    assert claims.judge({**gap, "expect": ">"}, frame, at_protocol=True)[0].verdict == v.CONTRADICTED
+
+
+def test_a_claim_that_needs_a_run_not_yet_made_says_which():
+    needs = claim(metric="accuracy", a={"model": "random_extractor"}, needs_run="a frozen random extractor")
+    verdict, _ = claims.judge(needs, FRAME, at_protocol=True)
+    assert verdict.verdict == v.NOT_TESTED and "a frozen random extractor" in verdict.reason
+    # a label the chapter's runs do not have yet (their number of epochs)
+    longer = claim(metric="accuracy", a={"epochs": 5}, needs_run="five epochs")
+    assert "five epochs" in claims.judge(longer, FRAME, at_protocol=True)[0].reason
+
+
+def test_fluctuation_and_paired_quantities_of_the_same_runs():
+    run = RUNS[0]
+    assert claims.value_of(run, "updates.accuracy.std[1:201]") == pytest.approx(0.0)
+    assert claims.value_of(run, "updates.accuracy.max[1:]") == pytest.approx(0.98)
+    same_runs = claim(metric=None, a={}, b={}, a_metric="accuracy", b_metric="epochs.accuracy.first",
+                      where={"model": "a"})
+    verdict, _ = claims.judge(same_runs, FRAME, at_protocol=True)
+    assert verdict.verdict == v.HOLDS and "paired over the same 3 seeds" in verdict.reason
+
+
+def test_a_chapter_table_keeps_a_claim_whose_runs_are_not_made_yet():
+    frame = FRAME.assign(**{claims.AT_PROTOCOL: True})
+    longer = claim(metric="accuracy", a={"epochs": 5}, b={"epochs": 5}, needs_run="five epochs")
+    assert claims.claim_profile(longer, frame, "paper") == "paper"
+    assert claims.judge(longer, frame, at_protocol=True)[0].verdict == v.NOT_TESTED

@@ -123,12 +123,17 @@ def fake_run(store, config, numerics, accuracy=0.5):
     return path
 
 
-def test_lookup_prefers_this_process_numerics_and_falls_back_to_others(tmp_store):
+def test_a_run_of_other_numerics_never_stands_in_for_this_process(tmp_store, monkeypatch):
     jax_path = fake_run(tmp_store, TINY, JAX, accuracy=0.9)
-    assert tmp_store.find(TINY) == jax_path and tmp_store.has(TINY)
-    assert tmp_store.find(TINY, other_numerics=False) is None
-    run = tmp_store.load(TINY)
+    assert tmp_store.find(TINY) is None and not tmp_store.has(TINY)
+    # asked for, as a cross-check: found, and marked as what it is
+    assert tmp_store.find(TINY, other_numerics=True) == jax_path
+    run = tmp_store.load(TINY, other_numerics=True)
     assert run.numerics == JAX and run.key == TINY.key(JAX) and run.config == TINY
+    # a page or campaign asking for the run trains it with this process's numerics
+    monkeypatch.setattr(store_module, "train", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(pytest.fail.Exception, match="trained"):
+        tmp_store.get_or_train(TINY, verbose=0, log=lambda m: None)
     default = fake_run(tmp_store, TINY, config_module.DEFAULT_NUMERICS, accuracy=0.7)
     assert tmp_store.find(TINY) == default and tmp_store.load(TINY).metrics["accuracy"] == 0.7
 
@@ -148,8 +153,8 @@ def test_rekey_files_runs_under_their_recorded_numerics(tmp_store):
     moved = store_module.rekey(tmp_store, log=lambda m: None)
     assert sorted(new.name for _, new in moved) == sorted([TINY.key(JAX), other.key(ONEDNN_OFF)])
     assert not old_jax.exists() and current.exists()
-    assert tmp_store.load(TINY).numerics == JAX and tmp_store.load(other).numerics == ONEDNN_OFF
-    assert tmp_store.load(TINY).provenance["refiled"]["previous_key"] == TINY.key()
+    assert tmp_store.load(TINY, True).numerics == JAX and tmp_store.load(other, True).numerics == ONEDNN_OFF
+    assert tmp_store.load(TINY, True).provenance["refiled"]["previous_key"] == TINY.key()
     assert store_module.rekey(tmp_store, log=lambda m: None) == []  # idempotent
 
 
@@ -284,7 +289,7 @@ def test_rekey_resolves_a_written_loss_merging_a_run_into_its_identical_twin(tmp
     assert moved[alone].name == other_seed.key()
     assert "categorical_crossentropy on tensorflow" in tmp_store.load(other_seed).provenance["refiled"]["why"]
     double = RunConfig(**{**TINY.__dict__, "seed": 2, "extra": {"loss": "double_softmax"}})
-    assert moved[on_jax].name == double.key(JAX) and tmp_store.load(double).numerics == JAX
+    assert moved[on_jax].name == double.key(JAX) and tmp_store.load(double, True).numerics == JAX
     assert differs.exists() and differs not in moved               # left, and named in the log
 
 
@@ -326,4 +331,4 @@ def test_a_key_names_data_other_than_the_mirrors_and_lookup_falls_back_to_the_mi
     assert VGG.canonical()["data"] == "keras.datasets.cifar10 (download)"
     assert VGG.key() != mirror_key                 # the original CIFAR-10 is another run
     assert tmp_store.find(VGG) == mirror_run       # the committed store still answers
-    assert tmp_store.find(VGG, other_numerics=False) is None
+    assert tmp_store.find(VGG, exact=True) is None

@@ -79,3 +79,78 @@ def test_a_systematic_offset_shows_in_the_sign_test():
     positive, n, p = v.sign_test([0.01] * 24 + [-0.01])
     assert (positive, n) == (24, 25) and p < 0.001
     assert math.isclose(v.sign_test([0.01, -0.01])[2], 1.0)
+
+
+# --- effect sizes: an answer in size as well as in sign ---------------------------
+
+DEEP, SHALLOW = [0.96, 0.961, 0.962], [0.95, 0.951, 0.949]      # +1.1 points, tight
+NOISY, FLAT = [0.96, 0.97, 0.95], [0.958, 0.962, 0.957]           # +0.1 points, wide
+
+
+def test_an_effect_smaller_than_the_reports_is_contradicted_in_size():
+    out = v.comparison(DEEP, SHALLOW, effect=v.Effect(0.05, reported=True))
+    assert out.verdict == v.CONTRADICTED and "not the report's 5.00 points" in out.reason
+    # the same runs hold against a claim of direction only, or of a size they reach
+    assert v.comparison(DEEP, SHALLOW).verdict == v.HOLDS
+    assert v.comparison(DEEP, SHALLOW, effect=v.Effect(0.012, reported=True)).verdict == v.HOLDS
+
+
+def test_an_interval_around_zero_answers_when_it_excludes_the_claimed_size():
+    bounded = v.comparison(NOISY, FLAT, effect=v.Effect(0.03, reported=True))
+    assert bounded.verdict == v.CONTRADICTED
+    assert "no difference larger than 2.39 points" in bounded.reason
+    open_ = v.comparison(NOISY, FLAT, effect=v.Effect(0.02, reported=True), minutes=2)
+    assert open_.verdict == v.INCONCLUSIVE and "would settle it" in open_.reason
+    assert "CPU minutes" in open_.reason
+
+
+def test_the_smallest_effect_that_matters_bounds_a_claim_without_a_printed_size():
+    tiny = [0.9601, 0.9603, 0.9602], [0.9600, 0.9601, 0.9602]
+    out = v.comparison(*tiny, effect=v.Effect(0.005, why="half a point"))
+    assert out.verdict == v.CONTRADICTED and "that would matter (half a point)" in out.reason
+    # a real effect in the claimed direction holds even if small: it is not the report's size
+    assert v.comparison(DEEP, SHALLOW, effect=v.Effect(0.05)).verdict == v.HOLDS
+    with pytest.raises(ValueError, match="size=0"):
+        v.Effect(0)
+
+
+def test_two_quantities_of_the_same_runs_are_compared_paired():
+    # per-class F1 of "same" and "different" on five runs: the runs differ a lot,
+    # the two classes of each run hardly at all
+    same = [0.88, 0.90, 0.92, 0.89, 0.91]
+    different = [x + d for x, d in zip(same, [0.002, -0.001, 0.001, 0.0, -0.002])]
+    unpaired = v.comparison(same, different, "~", margin=0.01)
+    paired = v.comparison(same, different, "~", margin=0.01, paired=True)
+    assert unpaired.verdict == v.INCONCLUSIVE and paired.verdict == v.HOLDS
+    assert "paired over the same 5 seeds" in paired.reason
+    assert paired.high - paired.low < unpaired.high - unpaired.low
+    with pytest.raises(ValueError, match="equal counts"):
+        v.comparison([0.1, 0.2], [0.1], paired=True)
+
+
+def test_an_equivalence_claim_can_fail_and_stay_open():
+    assert v.comparison(DEEP, SHALLOW, "~", margin=0.005).verdict == v.CONTRADICTED
+    assert v.comparison(NOISY, FLAT, "~", margin=0.01).verdict == v.INCONCLUSIVE
+
+
+def test_a_shares_interval_stays_inside_0_and_1():
+    out = v.number("accuracy", 0.99, [0.995, 0.999, 0.97], decimals=2, test_size=10000)
+    assert 0 <= out.low and out.high <= 1
+    assert v.number("loss", 0.03, [0.031, 0.035], decimals=3).low >= 0
+
+
+def test_a_number_printed_to_one_decimal_is_judged_to_that_digit():
+    five = [0.889, 0.908, 0.9, 0.895, 0.902]
+    assert v.number("accuracy", 0.9, five, decimals=1, test_size=10000).verdict == v.HOLDS
+    assert v.number("accuracy", 0.89, five, decimals=2, test_size=10000).verdict == v.INCONCLUSIVE
+
+
+def test_an_open_verdict_says_what_would_settle_it_or_that_nothing_will():
+    few = v.number("accuracy", 0.89, [0.889, 0.908, 0.9, 0.895, 0.902], decimals=2,
+                   test_size=10000, minutes=3)
+    assert "about 3 more seeds (8 in all, about 9 CPU minutes here)" in few.reason
+    wild = v.number("accuracy", 0.89, [0.85, 0.908, 0.95, 0.895, 0.902], decimals=2,
+                    test_size=10000)
+    assert wild.verdict == v.INCONCLUSIVE and "no number of seeds narrows it" in wild.reason
+    never = v.comparison([0.96, 0.97, 0.95], [0.96, 0.97, 0.951])
+    assert "no practical number of seeds" in never.reason

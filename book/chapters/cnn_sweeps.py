@@ -30,7 +30,7 @@
 profile = "cpu"
 sweeps = None               # default: all twelve, by name (see the table at the end)
 seeds = None                # default: [0]; seeds of every sweep
-repeat_seeds = None         # default: [0, 1, 2]; seeds of the loss comparison
+repeat_seeds = None         # default: 0-9 (paper), [0, 1, 2] (cpu): the base model's noise
 learning_rates = None       # default: [0.01, 0.1, 1.0]
 batch_sizes = None          # default: [32, 128, 512, 2048]
 momenta = None              # default: [0.0, 0.5, 0.9, 0.99]

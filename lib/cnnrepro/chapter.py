@@ -15,9 +15,12 @@ from typing import Mapping
 import pandas as pd
 
 from . import analyses, claims, protocol, provenance_block, report
-from .config import RunConfig, current_numerics
+from .config import RunConfig, current_numerics, setting
 from .execution import note_input
 from .store import ResultsStore, Run
+
+
+CHANGED = "paper, changed"  # the paper profile with a setting changed: not the protocol
 
 
 @dataclass
@@ -37,6 +40,10 @@ class Chapter:
 
     @property
     def profile(self) -> str:
+        """The protocol's profile, or ``CHANGED`` where paper runs had a setting
+        changed (``-p epochs=2``): they are then not the report's protocol."""
+        if self.proto.profile == "paper" and not all(map(self.run_at_protocol, self.runs)):
+            return CHANGED
         return self.proto.profile
 
     @property
@@ -49,16 +56,29 @@ class Chapter:
         return self.proto.at_protocol
 
     def profile_of(self, run: Run) -> str:
-        """The profile ``run`` was trained at: paper for a paper twin, else the chapter's."""
-        return "paper" if run.config.key() in self.paper_keys else self.profile
+        """The profile ``run`` was trained at: paper where its config is the report's
+        protocol, ``CHANGED`` for a paper run with a setting changed, else the
+        chapter's."""
+        if self.run_at_protocol(run):
+            return "paper"
+        return CHANGED if self.proto.profile == "paper" else self.proto.profile
+
+    @cached_property
+    def protocol_settings(self) -> set[str]:
+        """The settings of the report's protocol: the paper profile's runs and
+        variants, seeds aside."""
+        return {setting(c) for c in protocol.resolve(self.name, "paper").all_configs()}
 
     def run_at_protocol(self, run: Run) -> bool:
-        return self.at_protocol or run.config.key() in self.paper_keys
+        """Whether ``run`` follows the report's protocol: its config equals one of the
+        paper profile's (epochs, images, test images, batch size, everything), its
+        seed aside. A paper run with a setting changed does not."""
+        return setting(run.config) in self.protocol_settings
 
     @property
     def profiles_shown(self) -> str:
         """The chapter's profile, or, where it mixes, e.g. 'paper (17 of 24 runs), cpu'."""
-        n = sum(r.config.key() in self.paper_keys for r in self.runs)
+        n = sum(map(self.run_at_protocol, self.runs))
         if not n or n == len(self.runs):
             return "paper" if n else self.profile
         return f"paper ({n} of {len(self.runs)} runs), {self.profile} (the rest)"
@@ -83,21 +103,22 @@ class Chapter:
                        f"chapter {self.name!r} has no runs")
 
     def evidence(self) -> pd.DataFrame:
-        """One row per run, its labels as columns, for the claims module; where the
-        chapter mixes profiles, also whether each run follows the report's protocol;
-        where it shows runs waiting to be retrained, which."""
+        """One row per run, its labels as columns, for the claims module, with whether
+        each run follows the report's protocol; where it shows runs waiting to be
+        retrained, which."""
         frame = claims.evidence_frame(self.runs, self.labels)
-        if self.paper_keys:
-            frame[claims.AT_PROTOCOL] = [self.run_at_protocol(r) for r in self.runs]
+        frame[claims.AT_PROTOCOL] = [self.run_at_protocol(r) for r in self.runs]
         if any(r.pending for r in self.runs):
             frame[claims.PENDING] = [bool(r.pending) for r in self.runs]
         return frame
 
     def judge_claims(self, frame: pd.DataFrame | None = None, **kw):
         """The chapter's claims judged on ``frame`` (default: ``evidence()``) and
-        published for the Summary: (judged claims, verdict box)."""
-        return claims.chapter_box(self.name, self.evidence() if frame is None else frame,
-                                  self.proto, **kw)
+        published for the Summary: (judged claims, verdict box). A claim is judged at
+        the protocol only on runs whose config is the protocol's."""
+        frame = (self.evidence() if frame is None else frame).copy()
+        frame[claims.AT_PROTOCOL] = [self.run_at_protocol(r) for r in frame["run"]]
+        return claims.chapter_box(self.name, frame, self.proto, profile=self.profile, **kw)
 
     def paper_hours(self) -> float:
         """Hours of training the report's protocol (the paper profile) would take at

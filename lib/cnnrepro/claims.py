@@ -9,18 +9,27 @@ and the run itself; a claim's ``where`` picks rows by those labels and its
 
 - ``accuracy``, ``loss``, ``f1``, ... the final test metrics;
 - ``epochs.<column>.<first|last|max|min>``: the per-epoch history;
-- ``updates.<column>.mean[a:b]``: the mean over updates a to b-1 (counted from 1),
-  a statistic of the training curve such as "accuracy in the first 200 updates";
+- ``updates.<column>.<mean|max|min|std>[a:b]``: a statistic over updates a to b-1
+  (counted from 1) of the training curve, such as "accuracy in the first 200 updates"
+  or how much it fluctuates (``std``);
 - ``class.<precision|recall|f1>.<label>``: one class's score on the test set;
 - ``seconds.train``: training time from the run's provenance.
 
 Kinds: ``number`` (a printed number), ``comparison`` (A vs B, optionally ``by`` a
 label, every group must agree), ``trend`` (levels of a factor in the claimed
 order, best first), ``best`` / ``worst`` (one level against every other),
-``collapse`` (a setting ends near chance), ``consistency`` (the report's own
+``collapse`` (a setting ends near chance), ``interaction`` (the gap A - B is larger
+at one level of ``factor`` than at another, ``levels``), ``consistency`` (the report's own
 numbers against each other: ``check`` names a function in ``CHECKS``). Any claim
 may also carry ``report_check``: where the report contradicts itself on the
 claim, the verdict is "report inconsistent" and our evidence is still shown.
+
+A comparison (and each step of a trend, best or worst) names the size it is about:
+``effect``, the difference the report's printed numbers give, or ``min_effect``,
+the smallest difference that matters, with ``effect_why``. Where A and B are two
+quantities of the same runs (``a: {}``, ``b: {}`` with ``a_metric``/``b_metric``)
+they are compared paired, run by run. ``a_name``/``b_name`` name A and B in the
+reason where the labels do not.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from .spec import default_labels
 from .store import Run
 
 CLAIM_KINDS = ("number", "comparison", "trend", "best", "worst", "collapse", "versus",
-               "speed_ratio", "consistency")
+               "interaction", "speed_ratio", "consistency")
 # An evidence frame's column saying whether a run follows the report's protocol, for
 # a chapter whose runs mix profiles: a group of runs is judged at the protocol only
 # if every run it reads does.
@@ -68,7 +77,7 @@ def load(chapter: str) -> list[dict]:
 
 # --- reading a value from a run ------------------------------------------------
 
-_UPDATES = re.compile(r"updates\.(\w+)\.mean\[(\d*):(\d*)\]$")
+_UPDATES = re.compile(r"updates\.(\w+)\.(mean|max|min|std)\[(\d*):(\d*)\]$")
 _EPOCHS = re.compile(r"epochs\.(\w+)\.(first|last|max|min|mean)$")
 _CLASS = re.compile(r"class\.(precision|recall|f1)\.(\w+)$")
 
@@ -76,10 +85,10 @@ _CLASS = re.compile(r"class\.(precision|recall|f1)\.(\w+)$")
 def value_of(run: Run, metric: str) -> float:
     """One number from a run, named as in the module docstring."""
     if m := _UPDATES.match(metric):
-        column, a, b = m.group(1), int(m.group(2) or 1), m.group(3)
+        column, stat, a, b = m.group(1), m.group(2), int(m.group(3) or 1), m.group(4)
         u = run.updates
         u = u[(u["update"] >= a) & ((u["update"] < int(b)) if b else True)]
-        return float(u[column].mean()) if len(u) else math.nan
+        return float(getattr(u[column], stat)()) if len(u) else math.nan
     if m := _EPOCHS.match(metric):
         col = run.epochs[m.group(1)]
         return float({"first": col.iloc[0], "last": col.iloc[-1], "max": col.max(),
@@ -96,7 +105,7 @@ def value_of(run: Run, metric: str) -> float:
         return float(run.metrics[metric])
     raise ValueError(f"metric={metric!r} is not allowed; allowed: a final metric "
                      f"{sorted(run.metrics)}, epochs.<col>.<first|last|max|min>, "
-                     f"updates.<col>.mean[a:b], class.<precision|recall|f1>.<label>, "
+                     f"updates.<col>.<mean|max|min|std>[a:b], class.<precision|recall|f1>.<label>, "
                      f"seconds.train")
 
 
@@ -184,62 +193,167 @@ def _groups(frame: pd.DataFrame, claim: dict) -> list[tuple[str, dict]]:
     if not by:
         return [("", base)]
     levels = list(dict.fromkeys(select(frame, base)[by].astype(str)))
-    return [(f"{by} {level}", {**base, by: level}) for level in levels]
+    return [(f"{by.replace('_', ' ')} {level}", {**base, by: level}) for level in levels]
 
 
 def _rows_read(frame: pd.DataFrame, claim: dict, where: dict) -> pd.DataFrame:
     """The rows of ``frame`` a claim's group reads: its ``a`` and ``b`` rows for a
     comparison, every row of ``where`` otherwise."""
     rows = select(frame, where)
-    if claim["kind"] == "comparison":
+    if claim["kind"] in ("comparison", "interaction"):
         rows = pd.concat([select(rows, claim["a"]), select(rows, claim["b"])])
     return rows
 
 
+def effect_of(claim: dict) -> v.Effect | None:
+    """The size a comparison claim is about (``effect`` or ``min_effect``)."""
+    if "effect" in claim:
+        return v.Effect(float(claim["effect"]), reported=True)
+    if "min_effect" in claim:
+        return v.Effect(float(claim["min_effect"]), why=claim.get("effect_why", ""))
+    return None
+
+
+def is_share(claim: dict) -> bool:
+    """Whether the claim's metric is a share (said in percentage points): anything
+    but a loss, a time or a count of epochs, unless ``unit`` says."""
+    if "unit" in claim:
+        return claim["unit"] == "share"
+    metric = claim.get("metric") or claim.get("a_metric") or "accuracy"
+    return not any(w in metric for w in ("loss", "seconds", "epoch"))
+
+
+_COLUMNS = {"accuracy": "training-batch accuracy", "val_accuracy": "test-batch accuracy",
+            "loss": "training loss", "val_loss": "test-batch loss",
+            "test_accuracy": "test accuracy"}
+_STATS = {"mean": "mean", "max": "highest", "min": "lowest", "std": "spread (sd) of the"}
+
+
+def metric_words(metric: str) -> str:
+    """A metric as a reader names it: "class.precision.7" -> "the precision of class 7",
+    "updates.loss.std[201:1201]" -> "the spread (sd) of the training loss over updates
+    201 to 1200"."""
+    if m := _UPDATES.match(metric):
+        column, stat, a, b = m.group(1), m.group(2), m.group(3) or "1", m.group(4)
+        span = f"over updates {a} to {int(b) - 1}" if b else f"from update {a} on"
+        return f"the {_STATS[stat]} {_COLUMNS.get(column, column)} {span}"
+    if m := _EPOCHS.match(metric):
+        which = {"first": "first epoch's", "last": "last epoch's", "max": "best epoch's",
+                 "min": "lowest epoch's", "mean": "mean over epochs of the"}[m.group(2)]
+        column = {"accuracy": "training accuracy", "val_accuracy": "validation accuracy",
+                  "val_loss": "validation loss"}.get(m.group(1), _COLUMNS.get(m.group(1), m.group(1)))
+        return f"the {which} {column}"
+    if m := _CLASS.match(metric):
+        return f"the {m.group(1)} of class {m.group(2)}"
+    named = {"precision": "the macro precision", "recall": "the macro recall",
+             "f1": "the macro F1", "accuracy": "the test accuracy", "loss": "the test loss",
+             "top5_accuracy": "the test top-5 accuracy"}
+    return named.get(metric, f"the {metric.replace('_', ' ')}")
+
+
+def _name(side: dict, metric: str | None, fallback: str) -> str:
+    """A in words: its labels' values ("resnet_deep"), else its metric."""
+    if side:
+        return ", ".join(str(x) for x in side.values())
+    return metric_words(metric) if metric else fallback
+
+
+def _minutes(rows: pd.DataFrame) -> float | None:
+    """CPU minutes of one run, from the training time in the runs' provenance."""
+    got = []
+    for run in rows["run"]:
+        try:
+            got.append(float(run.provenance["timing"]["train_seconds"]) / 60)
+        except (KeyError, TypeError, AttributeError):
+            continue
+    return float(np.mean(got)) if got else None
+
+
+def _same_runs(frame: pd.DataFrame, a: dict, b: dict) -> bool:
+    """Whether A and B read the same runs (two quantities of each run): then paired."""
+    ra, rb = select(frame, a)["run"].tolist(), select(frame, b)["run"].tolist()
+    return len(ra) > 1 and len(ra) == len(rb) and all(x is y for x, y in zip(ra, rb))
+
+
 def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
     kind, metric = claim["kind"], claim.get("metric", "accuracy")
-    if PENDING in frame and kind != "consistency" and \
-            bool(_rows_read(frame, claim, where)[PENDING].any()):
+    rows = _rows_read(frame, claim, where)
+    if PENDING in frame and kind != "consistency" and bool(rows[PENDING].any()):
         return v.Verdict(v.NOT_TESTED, reason=v.RETRAINING_PENDING)
-    if not at_protocol and AT_PROTOCOL in frame:
-        rows = _rows_read(frame, claim, where)
+    if AT_PROTOCOL in frame:  # a run counts as the protocol only if its config is
         at_protocol = bool(len(rows)) and bool(rows[AT_PROTOCOL].all())
+    minutes = _minutes(rows) if len(rows) else None
+    share, effect = is_share(claim), effect_of(claim)
     kw = {"at_protocol": at_protocol, "noise": noise}
     if kind == "number":
         return v.number(claim.get("number_kind", "accuracy"), claim["reported"],
                         values(frame, where, metric), decimals=claim["decimals"],
-                        test_size=claim.get("test_size"), **kw)
+                        test_size=claim.get("test_size"), minutes=minutes, **kw)
     if kind == "comparison":
-        a = values(frame, {**where, **claim["a"]}, claim.get("a_metric", metric))
-        b = values(frame, {**where, **claim["b"]}, claim.get("b_metric", metric))
-        return v.comparison(a, b, claim.get("expect", ">"), margin=claim.get("margin", 0.0), **kw)
+        wa, wb = {**where, **claim["a"]}, {**where, **claim["b"]}
+        a = values(frame, wa, claim.get("a_metric", metric))
+        b = values(frame, wb, claim.get("b_metric", metric))
+        names = (claim.get("a_name") or _name(claim["a"], claim.get("a_metric"), "A"),
+                 claim.get("b_name") or _name(claim["b"], claim.get("b_metric"), "B"))
+        return v.comparison(a, b, claim.get("expect", ">"), margin=claim.get("margin", 0.0),
+                            effect=effect, paired=_same_runs(frame, wa, wb), share=share,
+                            names=names, minutes=minutes, **kw)
     factor = claim.get("factor")
+    said = (factor or "").replace("_", " ")  # the factor in words
     if kind == "trend":
         levels = [values(frame, {**where, factor: x}, metric) for x in claim["order"]]
         if not all(levels):
             return v.Verdict(v.NOT_TESTED, reason="a level the claim names has no stored run")
-        return v.trend(levels, **kw)
+        return v.trend(levels, effect=effect, share=share, minutes=minutes,
+                       names=[f"{said} {x}" for x in claim["order"]], **kw)
     if kind in ("best", "worst"):
         mine = values(frame, {**where, factor: claim["value"]}, metric)
         others = [x for x in dict.fromkeys(select(frame, where)[factor].astype(str))
                   if x != str(claim["value"])]
         expect = ">" if kind == "best" else "<"
         return v.combine([v.comparison(mine, values(frame, {**where, factor: o}, metric),
-                                       expect, **kw) for o in others])
+                                       expect, effect=effect, share=share, minutes=minutes,
+                                       names=(f"{said} {claim['value']}", f"{said} {o}"),
+                                       **kw) for o in others])
     if kind == "versus":
         return v.versus(values(frame, where, metric), claim["constant"], claim.get("expect", "<"),
-                        at_protocol=at_protocol)
+                        at_protocol=at_protocol, share=share, minutes=minutes)
     if kind == "collapse":
-        got = values(frame, where, metric)
-        if not got:
-            return v.Verdict(v.NOT_TESTED, reason="no stored run of this setting")
-        if not at_protocol:
-            return v.Verdict(v.NOT_TESTED, reason=v.SHORT_PROFILE)
-        below = [not (x >= claim.get("below", 0.5)) for x in got]  # NaN (diverged) collapses
-        verdict = v.HOLDS if all(below) else v.CONTRADICTED if not any(below) else v.INCONCLUSIVE
-        return v.Verdict(verdict, reason=f"{sum(below)} of {len(got)} runs end below "
-                                         f"{claim.get('below', 0.5):g}", direction="")
+        return _collapse(frame, claim, where, at_protocol)
+    if kind == "interaction":
+        (x, y), a, b = claim["levels"], claim["a"], claim["b"]
+        names = (claim.get("a_name") or _name(a, None, "A"), claim.get("b_name") or _name(b, None, "B"))
+
+        def at(side, level):
+            return values(frame, {**where, **side, factor: level}, metric)
+        return v.interaction(at(a, x), at(b, x), at(a, y), at(b, y), claim.get("expect", ">"),
+                             at_protocol=at_protocol, effect=effect, share=share, minutes=minutes,
+                             names=(f"the gap {names[0]} minus {names[1]} at {said} {x}",
+                                    f"the same gap at {said} {y}"))
     raise ValueError(f"kind={kind!r} is not allowed; allowed: {list(CLAIM_KINDS)}")
+
+
+def _collapse(frame, claim, where, at_protocol) -> v.Verdict:
+    """Every run ends below ``below`` (a diverged run, NaN, collapses too); with
+    ``rises_first`` ({metric, above}), each must first have trained normally."""
+    rows = select(frame, where)
+    if not len(rows):
+        return v.Verdict(v.NOT_TESTED, reason="no stored run of this setting")
+    if not at_protocol:
+        return v.Verdict(v.NOT_TESTED, reason=v.SHORT_PROFILE)
+    level = claim.get("below", 0.5)
+    got = [value_of(r, claim.get("metric", "accuracy")) for r in rows["run"]]
+    below = [not (x >= level) for x in got]
+    text = f"{sum(below)} of {len(got)} runs end below {100 * level:g}% accuracy"
+    rise = claim.get("rises_first")
+    if rise:
+        early = [value_of(r, rise["metric"]) for r in rows["run"]]
+        rose = [x >= rise["above"] for x in early]
+        text += (f"; {sum(rose)} of {len(got)} first reach {100 * rise['above']:g}% "
+                 f"({rise['what']}: {', '.join(f'{100 * x:.1f}%' for x in early)})")
+        below = [b and r for b, r in zip(below, rose)]
+    verdict = v.HOLDS if all(below) else v.CONTRADICTED if not any(below) else v.INCONCLUSIVE
+    return v.Verdict(verdict, reason=text, direction="")
 
 
 def speed_ratio(claim: dict, bench: pd.DataFrame) -> tuple[v.Verdict, str]:
@@ -287,6 +401,12 @@ def noise_for(claim: dict, frame: pd.DataFrame, noise_from: dict | None,
     return v.Noise(float(np.std(got, ddof=1)), len(got), source) if len(got) >= 2 else None
 
 
+def _lacks_labels(claim: dict, frame: pd.DataFrame) -> bool:
+    """A claim that needs runs the chapter never made may name a label its runs lack."""
+    wanted = {k for side in ("where", "a", "b") for k in (claim.get(side) or {})}
+    return "needs_run" in claim and bool(wanted - set(frame.columns))
+
+
 def judge(claim: dict, frame: pd.DataFrame, *, at_protocol: bool, noise: v.Noise | None = None,
           bench: pd.DataFrame | None = None) -> tuple[v.Verdict, str]:
     """The claim's verdict and a one-line account of the evidence."""
@@ -297,15 +417,25 @@ def judge(claim: dict, frame: pd.DataFrame, *, at_protocol: bool, noise: v.Noise
     if claim["kind"] == "speed_ratio":
         return speed_ratio(claim, bench if bench is not None else pd.DataFrame(
             columns=["precision", "img_per_s", "framework", "cpu", "model", "devices"]))
+    if _lacks_labels(claim, frame):
+            out = v.Verdict(v.NOT_TESTED, reason=f"it needs runs the book does not have yet: "
+                                                 f"{claim['needs_run']}")
+            return out, out.verdict
     parts, lines = [], []
     for label, where in _groups(frame, claim):
         part = _judge_group(frame, claim, where, at_protocol, noise)
+        if part.verdict == v.NOT_TESTED and "needs_run" in claim and \
+                part.reason not in (v.SHORT_PROFILE, v.RETRAINING_PENDING):
+            part = v.Verdict(v.NOT_TESTED, reason=f"it needs runs the book does not have yet: "
+                                                  f"{claim['needs_run']}")
         parts.append(part)
         lines.append(_describe(label, part))
-    out = v.combine(parts) if len(parts) > 1 else parts[0]
+    labels = [label for label, _ in _groups(frame, claim)]
+    out = v.combine(parts, labels) if len(parts) > 1 else parts[0]
     evidence = "; ".join(lines)
     if own is not None and own.verdict == v.INCONSISTENT:
-        return (v.Verdict(v.INCONSISTENT, out.difference, reason=own.reason,
+        ours = f" Our runs: {out.reason[0].lower()}{out.reason[1:]}" if out.reason else ""
+        return (v.Verdict(v.INCONSISTENT, out.difference, reason=own.reason + "." + ours,
                           direction=out.direction), f"{evidence} (ours)")
     return out, evidence
 
@@ -323,7 +453,8 @@ def _describe(label: str, part: v.Verdict) -> str:
 def claim_profile(claim: dict, frame: pd.DataFrame, profile: str) -> str:
     """The profile of the runs a claim reads: "paper" where every one of them follows
     the report's protocol in a frame that mixes profiles, else the chapter's."""
-    if AT_PROTOCOL not in frame or claim["kind"] in ("consistency", "speed_ratio"):
+    if AT_PROTOCOL not in frame or claim["kind"] in ("consistency", "speed_ratio") \
+            or _lacks_labels(claim, frame):
         return profile
     rows = [_rows_read(frame, claim, where) for _, where in _groups(frame, claim)]
     rows = pd.concat(rows) if rows else frame.iloc[:0]
@@ -366,14 +497,9 @@ def box_frame(claims: pd.DataFrame) -> pd.DataFrame:
     """The chapter-opening verdict box: one line per claim (the report's words, its
     section, the verdict, what it rests on, and a link to the evidence)."""
     def evidence(row):
-        # the report against itself: the explanation; our runs: the difference and
-        # interval of each part, with the rule's reason where it adds to them
-        if row.kind == "consistency":
-            text = row.reason
-        else:
-            text = "; ".join(filter(None, [row.evidence, "" if str(row.reason).startswith(
-                "parts:") else row.reason]))
-        text = html.escape(str(text))
+        # the rule's reason: what was compared, ours and the report's, the interval
+        text = str(row.reason) if str(row.reason) else str(row.evidence)
+        text = html.escape(text[0].upper() + text[1:] if text else text)
         return f'{text} <a href="{row.link}">evidence</a>' if row.link else text
     return pd.DataFrame({
         "section": claims["section"],
@@ -419,15 +545,16 @@ def read_all(chapters: list[str], book=None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
 
 
-def chapter_box(chapter: str, frame: pd.DataFrame, proto, **kw):
-    """Judge a chapter's claims on its evidence frame at its protocol's profile,
-    publish them for the Summary page, and return the verdict box to display."""
+def chapter_box(chapter: str, frame: pd.DataFrame, proto, profile: str | None = None, **kw):
+    """Judge a chapter's claims on its evidence frame at its protocol's profile
+    (``profile``: as the chapter shows it), publish them for the Summary page, and
+    return the verdict box to display."""
     from . import report
-    judged = table(chapter, frame, profile=proto.profile,
-                   at_protocol=proto.at_protocol, **kw)
+    profile = profile or proto.profile
+    judged = table(chapter, frame, profile=profile, at_protocol=proto.at_protocol, **kw)
     publish(chapter, judged)
     shown = (report.table(box_frame(judged), f"The report's claims and their verdicts "
-                          f"({proto.profile} profile; ★ central claims)", csv=judged)
+                          f"({profile} profile; ★ central claims)", csv=judged)
              .hide(axis="index")
              .set_properties(subset=["the report's claim", "why"], **{"text-align": "left"})
              .set_properties(**{"font-size": "0.85em"}))

@@ -92,6 +92,7 @@ EXTRA_KEYS = {
     "early_stopping": "keras.callbacks.EarlyStopping options",
     "keep_weights": "layers whose weights the store keeps for later runs",
     "transfer": "layers started from another run's weights (Transfer)",
+    "freeze": "layers frozen at their initial, untrained weights",
 }
 
 
@@ -262,6 +263,17 @@ class RunConfig:
         if "transfer" in self.extra:
             text += f" ({Transfer.from_config(self).describe()})"
         return text
+
+
+def setting(config: RunConfig) -> str:
+    """What makes a run what it is, seeds aside (its own and those of the runs it
+    starts from): two runs of one setting differ only in seed. Which weights are
+    kept changes no number of the run, so it is left out too."""
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k not in ("seed", "keep_weights")}
+        return [strip(v) for v in x] if isinstance(x, list) else x
+    return json.dumps(strip(dataclasses.asdict(config)), sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)

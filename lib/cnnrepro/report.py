@@ -52,6 +52,9 @@ def glue_profile(proto, shown: str | None = None, pending: int = 0) -> str:
 
 
 def _profile_note(proto, shown: str | None) -> str:
+    if shown == "paper, changed":
+        return ("paper profile with a setting changed: these runs are not the report's "
+                "protocol, so no claim is tested on them")
     if shown and shown != proto.profile:
         note = (f"{shown}; the {proto.profile} runs deviate from the report: "
                 f"{'; '.join(proto.deviations)}") if shown != "paper" else \

@@ -152,17 +152,20 @@ class ResultsStore:
         """Where ``config`` computed with ``numerics`` (default: this process's) lives."""
         return self.root / config.model / config.key(numerics or current_numerics())
 
-    def find(self, config: RunConfig, other_numerics: bool = True) -> Path | None:
-        """The stored run of ``config``: this process's numerics first, then (unless
-        ``other_numerics`` is off) any other; on this process's data, then (a process
-        without the mirror reading the committed store) on the mirror's."""
-        return self._find(config, other_numerics)
+    def find(self, config: RunConfig, other_numerics: bool = False,
+             exact: bool = False) -> Path | None:
+        """The stored run of ``config`` computed with this process's numerics: one
+        backend per book, so a run computed another way never stands in for it (or
+        joins its spread) unless ``other_numerics`` asks for any; on this process's
+        data, then (a process without the mirror reading the committed store, unless
+        ``exact``) on the mirror's."""
+        return self._find(config, other_numerics, other_data=not exact)
 
     def _find(self, config: RunConfig, other_numerics: bool = True,
-              model_version: int | None = None) -> Path | None:
+              model_version: int | None = None, other_data: bool = True) -> Path | None:
         numerics = (current_numerics(), *(KNOWN_NUMERICS if other_numerics else ()))
         datas = dict.fromkeys((current_data(config.task),
-                               *((config.mirror_data(),) if other_numerics else ())))
+                               *((config.mirror_data(),) if other_data else ())))
         for data in datas:
             for n in numerics:
                 path = self.root / config.model / config.key(n, data, model_version)
@@ -183,8 +186,8 @@ class ResultsStore:
     def has(self, config: RunConfig) -> bool:
         return self.find(config) is not None
 
-    def load(self, config: RunConfig) -> Run:
-        path = self.find(config)
+    def load(self, config: RunConfig, other_numerics: bool = False) -> Run:
+        path = self.find(config, other_numerics)
         if path is None:
             raise KeyError(f"no stored run for {config.label()} (key {config.key()}) in {self.root}")
         return read_run(path)
@@ -253,7 +256,7 @@ class ResultsStore:
 
     def get_or_train(self, config: RunConfig, force: bool = False, *,
                      requested_by: dict | None = None, verbose="auto", log=log_line,
-                     other_numerics: bool = True, analyse: bool = True,
+                     other_numerics: bool = False, analyse: bool = True,
                      checkpoints: str = "resume", deadline: float | None = None,
                      progress=None, stand_in: bool = False) -> Run:
         """The stored run for ``config``; trains and stores it on a miss or with ``force``,
@@ -264,8 +267,8 @@ class ResultsStore:
         A run that starts from another run's weights gets that run first (stored
         or trained, never forced), computed with this process's numerics as the
         run itself will be. With ``stand_in`` (a page, which only reads), a run of
-        an earlier version of the model answers where the current one is missing,
-        marked ``Run.pending``, instead of being trained."""
+        an earlier version of the model (any numerics) answers where the current one
+        is missing, marked ``Run.pending`` and never judged, instead of being trained."""
         found = None if force else self.find(config, other_numerics)
         if found is None and stand_in and not force:
             found = self.find_superseded(config)

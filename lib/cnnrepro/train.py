@@ -297,6 +297,8 @@ def compile_model(config: RunConfig, task: Task, pretrained: dict | None = None)
             raise ValueError(f"{config.label()} starts from another run's weights; "
                              "pass them as pretrained (ResultsStore.get_or_train does)")
         multipliers = apply_transfer(model, transfer, pretrained)
+    for name in config.extra.get("freeze", []):  # e.g. an extractor that never learned
+        model.get_layer(name).trainable = False
     if config.extra.get("augment"):  # e.g. "crop_flip": active only while training
         model = augmented(model, config.extra["augment"], config.seed)
     return compile_for_training(model, config.optimizer, config.learning_rate, multipliers,

@@ -4,20 +4,37 @@ against our runs?
 Five verdicts:
 
 - ``holds``: our evidence agrees with the report, and is precise enough to say so;
-- ``contradicted``: our evidence disagrees, beyond seed and test-set noise;
-- ``inconclusive``: our evidence cannot separate the report's value or ranking
-  from noise (too few seeds, no measured spread, or too wide an interval);
+- ``contradicted``: our evidence disagrees, beyond seed and test-set noise, in
+  direction or in size ("no effect larger than X");
+- ``inconclusive``: our interval allows both the report's claim and its denial;
+  the reason then says how many more seeds would settle it, and at what cost;
 - ``not tested``: the runs shown are short of the report's protocol, or missing;
 - ``report inconsistent``: the report contradicts itself on this point.
 
 A number is compared with a 95% prediction interval for one more run of ours:
 mean ± t(0.975, df) · sqrt(s²(1 + 1/n) + p(1 - p)/N) + half a unit of the report's
 last printed digit, where s is the seed standard deviation (df = n - 1), N the
-test-set size and p our mean accuracy. Where the interval's half-width exceeds
-``RESOLUTION`` the verdict is inconclusive, never holds. A comparison of A with B
-uses the 95% interval of mean(A) - mean(B) (Welch); a trend is a chain of
-comparisons. One run per setting gives a spread only from an explicitly stated
-``Noise`` measured elsewhere; without one the verdict is inconclusive.
+test-set size and p our mean accuracy; a share's interval stays inside [0, 1].
+Where the interval's half-width exceeds ``resolution`` (2 points for a share, or
+half a unit of the report's last digit if that is coarser) the verdict is
+inconclusive, never holds.
+
+A comparison "A > B" uses the 95% interval of mean(A) - mean(B): Welch's where A and
+B are different runs, the paired t interval where they are two quantities of the
+same runs. With an ``Effect`` (the report's own printed difference, or the smallest
+difference that matters) the rule answers in size as well as in sign:
+
+- the interval beyond zero on the claimed side: holds, unless the report's printed
+  effect lies beyond its upper end (the effect is there, but smaller: contradicted);
+- beyond zero on the other side: contradicted;
+- straddling zero but below the effect: contradicted, "no effect larger than X";
+- otherwise inconclusive.
+
+"A ≈ B within a margin" holds when the interval lies inside ± the margin. One run per
+setting gives a spread only from an explicitly stated ``Noise`` measured elsewhere;
+without one the verdict is inconclusive. Every reason is a sentence: what was
+compared, ours and the report's numbers (a share in percentage points), the
+interval, and for an inconclusive verdict what would settle it.
 """
 
 from __future__ import annotations
@@ -36,13 +53,16 @@ VERDICTS = (HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_TESTED, INCONSISTENT)
 # Kinds of number with a binomial test-set noise (a share of N test items).
 SHARES = ("accuracy", "top5", "f1", "precision", "recall")
 # The widest half-interval that can still support "holds": 2 points for a share,
-# 20% of the value for a loss; a count must match to the printed digit.
+# 20% of the value for a loss; a count must match to the printed digit. A number
+# printed more coarsely (0.9) is judged to its own last digit.
 RESOLUTION = {**{k: lambda rep: 0.02 for k in SHARES}, "loss": lambda rep: 0.2 * abs(rep),
               "parameters": lambda rep: 0.0}
 KINDS = (*RESOLUTION, "seconds")
-SHORT_PROFILE = "the runs shown are at a profile short of the report's protocol"
+SHORT_PROFILE = ("the runs shown are short of the report's protocol (fewer epochs or "
+                 "images, or another setting), so they cannot test it")
 RETRAINING_PENDING = ("a run it reads was trained before a defect in its model was fixed; "
                       "it waits to be retrained")
+MAX_SEEDS = 1000  # beyond this, no practical number of seeds settles a claim
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,21 @@ class Noise:
         if self.seeds < 2 or not np.isfinite(self.sd):
             raise ValueError(f"Noise needs a finite sd over >= 2 seeds; got sd={self.sd}, "
                              f"seeds={self.seeds}")
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The size of difference a comparison claim is about: the report's own
+    (``reported``: what its printed numbers differ by) or the smallest difference
+    that matters (``why`` says why), in the metric's units (0.01 = 1 point)."""
+
+    size: float
+    reported: bool = False
+    why: str = ""
+
+    def __post_init__(self):
+        if not self.size > 0:
+            raise ValueError(f"an effect size must be > 0; got size={self.size}")
 
 
 @dataclass(frozen=True)
@@ -88,9 +123,69 @@ def rounding(decimals: int) -> float:
     return 0.5 * 10.0 ** -decimals
 
 
+# --- words ------------------------------------------------------------------------
+
+def amount(x: float, share: bool = True, signed: bool = False) -> str:
+    """A value or difference as a reader reads it: a share in percentage points."""
+    if not np.isfinite(x):
+        return "n/a"
+    if share:  # a value in percent, a difference in points (the caller adds the word)
+        text = f"{100 * x:+.2f}" if signed else f"{100 * x:.2f}%"
+    else:
+        text = f"{x:{'+' if signed else ''}.4g}"
+    return text.replace("-", "−")
+
+
+def magnitude(x: float, share: bool = True) -> str:
+    """The size of a difference, without its sign (the caller adds "points")."""
+    return amount(abs(x), share, signed=True)[1:]
+
+
+def points(x: float, share: bool = True) -> str:
+    """A difference with its unit: "+1.20 points" (a share) or "+0.031" (a loss)."""
+    return amount(x, share, signed=True) + (" points" if share else "")
+
+
+def _interval(low: float, high: float, share: bool, signed: bool = True) -> str:
+    return f"{amount(low, share, signed)} to {amount(high, share, signed)}"
+
+
+def _runs(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
+
+
+def _settle(s_eff: float, n_now: int, target: float, runs_per_seed: int,
+            minutes: float | None) -> str:
+    """What would settle an open question: the seeds per setting at which a 95%
+    interval of half-width t·s_eff/sqrt(n) shrinks below ``target``, and the CPU
+    minutes of the runs still missing."""
+    if not (np.isfinite(s_eff) and target > 0):
+        return "no number of seeds settles it: our mean sits exactly on the line"
+    if s_eff == 0:
+        return ""
+    for n in range(max(n_now + 1, 2), MAX_SEEDS + 1):
+        if stats.t.ppf(0.975, n - 1) * s_eff / math.sqrt(n) < target:
+            break
+    else:
+        return (f"no practical number of seeds settles it: even {MAX_SEEDS:,} seeds per "
+                f"setting would leave the interval wider than the difference in question")
+    extra = (n - n_now) * runs_per_seed
+    cost = f", about {extra * minutes:,.0f} CPU minutes here" if minutes else ""
+    return (f"about {n - n_now} more seed{'s' if n - n_now != 1 else ''} per setting "
+            f"({n} in all{cost}) would settle it")
+
+
+# --- a printed number ---------------------------------------------------------------
+
+def resolution(kind: str, reported: float, decimals: int) -> float:
+    """The widest half-interval (rounding aside) that still supports "holds"."""
+    base = RESOLUTION[kind](reported)
+    return max(base, rounding(decimals)) if kind != "parameters" else base
+
+
 def number(kind: str, reported: float, values: Sequence[float], *, decimals: int,
            at_protocol: bool = True, noise: Noise | None = None,
-           test_size: int | None = None) -> Verdict:
+           test_size: int | None = None, minutes: float | None = None) -> Verdict:
     """A printed number against our runs of the same setting (one value per seed)."""
     values = np.asarray(values, float)
     if not len(values):
@@ -99,13 +194,15 @@ def number(kind: str, reported: float, values: Sequence[float], *, decimals: int
         return Verdict(NOT_TESTED, reason="no stored run of this setting")
     sd = float(values.std(ddof=1)) if len(values) >= 2 else math.nan
     return number_from(kind, reported, float(values.mean()), sd, len(values), decimals=decimals,
-                       at_protocol=at_protocol, noise=noise, test_size=test_size)
+                       at_protocol=at_protocol, noise=noise, test_size=test_size,
+                       minutes=minutes)
 
 
 def number_from(kind: str, reported: float, mean: float, sd: float, seeds: int, *,
                 decimals: int, at_protocol: bool = True, noise: Noise | None = None,
-                test_size: int | None = None) -> Verdict:
-    """``number`` from the mean, sd (ddof=1) and count of our seeds."""
+                test_size: int | None = None, minutes: float | None = None) -> Verdict:
+    """``number`` from the mean, sd (ddof=1) and count of our seeds; ``minutes``: CPU
+    minutes of one run, for what an inconclusive verdict would cost to settle."""
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r} is not allowed; allowed: {list(KINDS)}")
     diff = mean - float(reported)
@@ -114,31 +211,57 @@ def number_from(kind: str, reported: float, mean: float, sd: float, seeds: int, 
                                                 "which differs from the report's")
     if kind == "parameters":
         ok = abs(diff) <= rounding(decimals)
-        return Verdict(HOLDS if ok else CONTRADICTED, diff, reason="" if ok else
-                       "a different count means a different network")
+        return Verdict(HOLDS if ok else CONTRADICTED, diff, reason=(
+            f"our network has {mean:,.0f} parameters, the report's {reported:,.{max(decimals, 0)}f}"
+            + ("" if ok else ": a different count means a different network")))
     if not at_protocol:
         return Verdict(NOT_TESTED, diff, reason=SHORT_PROFILE)
+    share = kind in SHARES
+    ours = f"ours {amount(mean, share)} ({'mean of ' + _runs(seeds) if seeds > 1 else 'one run'}), " \
+           f"the report's {amount(reported, share)}"
     if seeds >= 2 and np.isfinite(sd):
-        df, source = seeds - 1, f"{seeds} seeds"
+        df, source = seeds - 1, f"from the spread of our {_runs(seeds)}"
     elif noise is not None:
-        sd, df, source = noise.sd, noise.seeds - 1, f"1 run; seed sd {noise.sd:.4f} from {noise.source}"
+        sd, df, source = noise.sd, noise.seeds - 1, f"from the spread of {noise.source}"
     else:
-        return Verdict(INCONCLUSIVE, diff, reason="one run and no measured seed spread")
-    test_var = mean * (1 - mean) / test_size if kind in SHARES and test_size else 0.0
+        return Verdict(INCONCLUSIVE, diff, reason=f"{ours}; one run and no measured seed "
+                       f"spread, so no interval: a second seed would give one")
+    test_var = mean * (1 - mean) / test_size if share and test_size else 0.0
     half = stats.t.ppf(0.975, df) * math.sqrt(sd ** 2 * (1 + 1 / seeds) + test_var) \
         + rounding(decimals)
     low, high = mean - half, mean + half
+    if share:  # a share stays inside [0, 1], a loss above 0
+        low, high = max(low, 0.0), min(high, 1.0)
+    elif kind == "loss":
+        low = max(low, 0.0)
+    span = f"another run of ours would land from {_interval(low, high, share, False)} " \
+           f"(95%, {source}"
     if not low <= reported <= high:
         return Verdict(CONTRADICTED, diff, low, high,
-                       reason=f"outside the 95% interval for another run ({source})")
-    if half - rounding(decimals) > RESOLUTION[kind](reported):
-        return Verdict(INCONCLUSIVE, diff, low, high,
-                       reason=f"interval ±{half:.3g} too wide to judge ({source})")
-    return Verdict(HOLDS, diff, low, high, reason=f"inside the 95% interval ({source})")
+                       reason=f"{ours}; {span}), which leaves out the report's number")
+    res = resolution(kind, reported, decimals)
+    if half - rounding(decimals) > res:
+        floor = 1.96 * math.sqrt(sd ** 2 + test_var)
+        if floor >= res:
+            what = (f"no number of seeds narrows it: single runs of ours spread by "
+                    f"±{magnitude(floor, share)}{' points' if share else ''} themselves")
+        else:
+            need = next((n for n in range(seeds + 1, MAX_SEEDS + 1) if stats.t.ppf(0.975, n - 1)
+                         * math.sqrt(sd ** 2 * (1 + 1 / n) + test_var) <= res), None)
+            what = "" if need is None else \
+                f"about {need - seeds} more seed{'s' if need - seeds != 1 else ''} ({need} in all" + \
+                (f", about {(need - seeds) * minutes:,.0f} CPU minutes here" if minutes else "") + \
+                ") would settle it"
+        return Verdict(INCONCLUSIVE, diff, low, high, reason=(
+            f"{ours}; {span}), which includes the report's number but is wider than "
+            f"±{magnitude(res, share)}{' points' if share else ''}, too wide to confirm it; {what}"))
+    return Verdict(HOLDS, diff, low, high, reason=f"{ours}; {span}), which includes the "
+                                                  f"report's number")
 
 
 def versus(values: Sequence[float], constant: float, expect: str = "<", *,
-           at_protocol: bool = True) -> Verdict:
+           at_protocol: bool = True, share: bool = True, name: str = "our mean",
+           minutes: float | None = None) -> Verdict:
     """The claim that a setting stays below (``'<'``) or above (``'>'``) a level the
     report names: the 95% interval of our mean against the constant."""
     values = np.asarray(values, float)
@@ -147,48 +270,72 @@ def versus(values: Sequence[float], constant: float, expect: str = "<", *,
     d = float(values.mean() - constant)
     if not at_protocol:
         return Verdict(NOT_TESTED, d, reason=SHORT_PROFILE)
+    side = "above" if expect == ">" else "below"
+    head = f"{name} is {amount(values.mean(), share)} ({_runs(len(values))}); the report: " \
+           f"{side} {amount(constant, share)}"
     if len(values) < 2:
-        return Verdict(INCONCLUSIVE, d, reason="one run and no measured seed spread")
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+        return Verdict(INCONCLUSIVE, d, reason=f"{head}; one run and no measured seed spread: "
+                                               f"a second seed would give an interval")
+    sd = values.std(ddof=1)
+    half = stats.t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values))
     low, high = d - half, d + half
+    if share:  # the mean's interval stays inside [0, 1]
+        low, high = max(low, -constant), min(high, 1 - constant)
     sign = 1 if expect == ">" else -1
     lo, hi = sorted((sign * low, sign * high))
-    source = f"{len(values)} seeds"
+    mean_low, mean_high = constant + low, constant + high
+    head += f"; the 95% interval of our mean is {_interval(mean_low, mean_high, share, False)}"
     if lo > 0:
-        return Verdict(HOLDS, d, low, high, f"95% interval of the mean excludes {constant:g} "
-                                            f"({source})")
+        return Verdict(HOLDS, d, low, high, f"{head}, {side} it as the report says")
     if hi < 0:
-        return Verdict(CONTRADICTED, d, low, high, f"95% interval of the mean is on the other "
-                                                   f"side of {constant:g} ({source})")
-    return Verdict(INCONCLUSIVE, d, low, high, f"95% interval includes {constant:g} ({source})")
+        return Verdict(CONTRADICTED, d, low, high, f"{head}, on the other side of it")
+    return Verdict(INCONCLUSIVE, d, low, high,
+                   f"{head}, which straddles it; " + _settle(sd, len(values), abs(d), 1, minutes))
 
 
-def difference_interval(a: Sequence[float], b: Sequence[float],
-                        noise: Noise | None = None) -> tuple[float, float, float, str] | None:
-    """mean(a) - mean(b) and its 95% interval (Welch where both have seeds; else
-    with ``noise`` as every run's sd), and where the spread comes from."""
+# --- A against B --------------------------------------------------------------------
+
+def difference_interval(a: Sequence[float], b: Sequence[float], noise: Noise | None = None,
+                        paired: bool = False) -> tuple[float, float, float, str, float] | None:
+    """mean(a) - mean(b), its 95% interval, where the spread comes from (in words),
+    and the spread per seed of the difference (for what more seeds would do).
+    ``paired``: a[i] and b[i] come from the same run (two quantities of it)."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     d = float(a.mean() - b.mean())
+    if paired:
+        if len(a) != len(b):
+            raise ValueError(f"paired values need equal counts; got {len(a)} and {len(b)}")
+        if len(a) < 2:
+            return None
+        sd = float(np.std(a - b, ddof=1))
+        half = stats.t.ppf(0.975, len(a) - 1) * sd / math.sqrt(len(a))
+        return d, d - half, d + half, f"paired over the same {_runs(len(a))}", sd
     if len(a) >= 2 and len(b) >= 2:
         va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
         se = math.sqrt(va + vb)
         df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if se > 0 else 1
-        source = f"{len(a)} and {len(b)} seeds"
+        source = f"{_runs(len(a))} each" if len(a) == len(b) else \
+            f"{_runs(len(a))} and {_runs(len(b))}"
+        s_eff = math.sqrt(a.var(ddof=1) + b.var(ddof=1))
     elif noise is not None:
         se = noise.sd * math.sqrt(1 / len(a) + 1 / len(b))
         df = noise.seeds - 1
-        source = f"seed sd {noise.sd:.4f} from {noise.source}"
+        source = f"{'one run each' if len(a) == len(b) == 1 else 'few runs'}; the spread of " \
+                 f"{noise.source}"
+        s_eff = noise.sd * math.sqrt(2)
     else:
         return None
     half = stats.t.ppf(0.975, df) * se
-    return d, d - half, d + half, source
+    return d, d - half, d + half, source, s_eff
 
 
 def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
-               at_protocol: bool = True, noise: Noise | None = None,
-               margin: float = 0.0) -> Verdict:
+               at_protocol: bool = True, noise: Noise | None = None, margin: float = 0.0,
+               effect: Effect | None = None, paired: bool = False, share: bool = True,
+               names: tuple[str, str] = ("A", "B"), minutes: float | None = None) -> Verdict:
     """The claim "A > B" (``expect='>'``), "A < B" or "A ≈ B" (``'~'``: equal within
-    ``margin``) on one value per run of each."""
+    ``margin``) on one value per run of each; ``effect``: the size the claim is about;
+    ``minutes``: CPU minutes of one run, to cost what would settle it."""
     if expect not in (">", "<", "~"):
         raise ValueError(f"expect={expect!r} is not allowed; allowed: '>', '<', '~'")
     if not len(a) or not len(b):
@@ -197,37 +344,108 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
     dirn = direction(d, "A higher", "A lower")
     if not at_protocol:
         return Verdict(NOT_TESTED, d, reason=SHORT_PROFILE, direction=dirn)
-    interval = difference_interval(a, b, noise)
+    what = f"{names[0]} minus {names[1]}"
+    interval = difference_interval(a, b, noise, paired)
     if interval is None:
-        return Verdict(INCONCLUSIVE, d, reason="one run each and no measured seed spread",
-                       direction=dirn)
-    d, low, high, source = interval
+        return Verdict(INCONCLUSIVE, d, reason=f"{what}: {points(d, share)} on one run each, "
+                       f"and no measured seed spread to say whether that is noise; a second "
+                       f"seed of each would give an interval", direction=dirn)
+    d, low, high, source, s_eff = interval
+    head = f"{what}: {points(d, share)} (95% interval {_interval(low, high, share)}; {source})"
+    runs_per_seed = 1 if paired else 2
+    n_now = min(len(a), len(b)) if noise is None or paired or min(len(a), len(b)) >= 2 else 1
+    unit = " points" if share else ""
     if expect == "~":
+        m = f"±{magnitude(margin, share)}{unit}"
         if -margin <= low and high <= margin:
-            return Verdict(HOLDS, d, low, high, f"interval within ±{margin:g} ({source})", dirn)
+            return Verdict(HOLDS, d, low, high, f"{head}: inside {m}, the margin for \"no "
+                                                f"difference\", as the report says", dirn)
         if low > margin or high < -margin:
-            return Verdict(CONTRADICTED, d, low, high, f"interval beyond ±{margin:g} ({source})",
+            return Verdict(CONTRADICTED, d, low, high, f"{head}: beyond {m}, a real difference",
                            dirn)
-        return Verdict(INCONCLUSIVE, d, low, high, f"interval straddles ±{margin:g} ({source})",
-                       dirn)
+        return Verdict(INCONCLUSIVE, d, low, high, f"{head}: it straddles {m}; " + _settle(
+            s_eff, n_now, abs(margin - abs(d)), runs_per_seed, minutes), dirn)
+    return _directional(d, low, high, expect, head, effect, share, names, dirn,
+                        _settle_by(s_eff, n_now, runs_per_seed, minutes))
+
+
+def _settle_by(s_eff, n_now, runs_per_seed, minutes):
+    return lambda target: _settle(s_eff, n_now, target, runs_per_seed, minutes)
+
+
+def _directional(d, low, high, expect, head, effect, share, names, dirn, settle) -> Verdict:
+    """The verdict on "A > B" (or "<") from the interval [low, high] of A - B."""
+    unit = " points" if share else ""
     sign = 1 if expect == ">" else -1
     lo, hi = sorted((sign * low, sign * high))
+    said = f"{names[0]} {'higher' if sign > 0 else 'lower'} than {names[1]}"
+    size = effect.size if effect else None
+    if effect and effect.reported:
+        claimed = f"the report's {magnitude(size, share)}{unit}"
+    elif effect:
+        claimed = f"the {magnitude(size, share)}{unit} that would matter" + \
+            (f" ({effect.why})" if effect.why else "")
     if lo > 0:
-        return Verdict(HOLDS, d, low, high, f"95% interval excludes 0 ({source})", dirn)
+        if effect and effect.reported and hi < size:
+            return Verdict(CONTRADICTED, d, low, high, f"{head}: {said}, as the report says, "
+                           f"but by at most {magnitude(hi, share)}{unit}, not {claimed}", dirn)
+        return Verdict(HOLDS, d, low, high, f"{head}: {said}, as the report says", dirn)
     if hi < 0:
         return Verdict(CONTRADICTED, d, low, high,
-                       f"95% interval excludes 0 on the other side ({source})", dirn)
-    return Verdict(INCONCLUSIVE, d, low, high, f"95% interval includes 0 ({source})", dirn)
+                       f"{head}: the opposite of the report, which has {said}", dirn)
+    if size is not None and hi < size:
+        return Verdict(CONTRADICTED, d, low, high, f"{head}: no difference larger than "
+                       f"{magnitude(hi, share)}{unit} in the report's direction, less than "
+                       f"{claimed}", dirn)
+    target = max(abs(sign * d), (size - sign * d) if size is not None else 0.0)
+    return Verdict(INCONCLUSIVE, d, low, high, f"{head}: it includes no difference"
+                   + (f" and {claimed}" if size is not None else "") + "; " + settle(target),
+                   dirn)
+
+
+def interaction(a1: Sequence[float], b1: Sequence[float], a2: Sequence[float],
+                b2: Sequence[float], expect: str = ">", *, at_protocol: bool = True,
+                effect: Effect | None = None, share: bool = True,
+                names: tuple[str, str] = ("the gap at 1", "the gap at 2"),
+                minutes: float | None = None) -> Verdict:
+    """The claim that the gap A - B at one setting is larger (``'>'``) or smaller
+    (``'<'``) than at another: the 95% interval of the difference of the two gaps
+    (Welch-Satterthwaite over the four groups of runs)."""
+    groups = [np.asarray(x, float) for x in (a1, b1, a2, b2)]
+    if not all(len(g) for g in groups):
+        return Verdict(NOT_TESTED, reason="a setting the claim needs has no stored run")
+    d = float(groups[0].mean() - groups[1].mean() - groups[2].mean() + groups[3].mean())
+    dirn = direction(d, "first gap higher", "first gap lower")
+    if not at_protocol:
+        return Verdict(NOT_TESTED, d, reason=SHORT_PROFILE, direction=dirn)
+    if min(map(len, groups)) < 2:
+        return Verdict(INCONCLUSIVE, d, reason="one run of a setting and no measured seed "
+                       "spread; more seeds would give an interval", direction=dirn)
+    parts = [g.var(ddof=1) / len(g) for g in groups]
+    se = math.sqrt(sum(parts))
+    df = sum(parts) ** 2 / sum(p ** 2 / (len(g) - 1) for p, g in zip(parts, groups)) \
+        if se > 0 else 1
+    half = stats.t.ppf(0.975, df) * se
+    low, high = d - half, d + half
+    n = min(map(len, groups))
+    head = (f"{names[0]} minus {names[1]}: {points(d, share)} (95% interval "
+            f"{_interval(low, high, share)}; {n}+ seeds per setting)")
+    s_eff = math.sqrt(sum(g.var(ddof=1) for g in groups))
+    return _directional(d, low, high, expect, head, effect, share, names, dirn,
+                        _settle_by(s_eff, n, 4, minutes))
 
 
 def trend(levels: Sequence[Sequence[float]], *, at_protocol: bool = True,
-          noise: Noise | None = None) -> Verdict:
+          noise: Noise | None = None, effect: Effect | None = None, share: bool = True,
+          names: Sequence[str] | None = None, minutes: float | None = None) -> Verdict:
     """The claim that each level beats the next (``levels`` in the claimed order,
     best first): every step is a comparison; all must hold."""
     if len(levels) < 2:
         raise ValueError(f"a trend needs at least 2 levels; got {len(levels)}")
-    steps = [comparison(a, b, ">", at_protocol=at_protocol, noise=noise)
-             for a, b in zip(levels, levels[1:])]
+    names = list(names or [f"level {i + 1}" for i in range(len(levels))])
+    steps = [comparison(a, b, ">", at_protocol=at_protocol, noise=noise, effect=effect,
+                        share=share, names=(x, y), minutes=minutes)
+             for a, b, x, y in zip(levels, levels[1:], names, names[1:])]
     d = float(np.mean(levels[0]) - np.mean(levels[-1])) if all(len(x) for x in levels) else math.nan
     out = combine(steps)
     return Verdict(out.verdict, d, reason=out.reason, direction=direction(d, "first higher",
@@ -235,10 +453,10 @@ def trend(levels: Sequence[Sequence[float]], *, at_protocol: bool = True,
                    parts=tuple(steps))
 
 
-def combine(parts: Sequence[Verdict]) -> Verdict:
+def combine(parts: Sequence[Verdict], labels: Sequence[str] | None = None) -> Verdict:
     """One verdict from the verdicts of a claim's parts (batch sizes, steps of a
     trend): contradicted if any part is, holds if all hold, not tested if none was
-    tested, else inconclusive."""
+    tested, else inconclusive. The reason gives each part's, after ``labels``."""
     if not parts:
         return Verdict(NOT_TESTED, reason="no part of the claim could be tested")
     verdicts = [p.verdict for p in parts]
@@ -248,13 +466,20 @@ def combine(parts: Sequence[Verdict]) -> Verdict:
     else:
         v = HOLDS if all(x == HOLDS for x in verdicts) else \
             NOT_TESTED if all(x == NOT_TESTED for x in verdicts) else INCONCLUSIVE
-    counts = ", ".join(f"{verdicts.count(x)} {x}" for x in VERDICTS if x in verdicts)
     diffs = [p.difference for p in parts if np.isfinite(p.difference)]
     d = float(np.mean(diffs)) if diffs else math.nan
-    return Verdict(v, d, reason=f"parts: {counts}" if len(parts) > 1 else parts[0].reason,
-                   direction=parts[0].direction if len(parts) == 1 else direction(d, "higher",
-                                                                                  "lower"),
-                   parts=tuple(parts))
+    if len(parts) == 1:
+        return Verdict(v, d, parts[0].low, parts[0].high, parts[0].reason,
+                       parts[0].direction, tuple(parts))
+    labels = list(labels or [""] * len(parts))
+    lead = {HOLDS: f"holds in all {len(parts)} parts",
+            NOT_TESTED: f"none of its {len(parts)} parts could be tested"}.get(
+        v, f"{', '.join(f'{verdicts.count(x)} {x}' for x in VERDICTS if x in verdicts)} "
+           f"of {len(parts)} parts")
+    each = " ".join(f"{(label + ': ') if label else ''}{p.reason}." for label, p in
+                    zip(labels, parts))
+    return Verdict(v, d, reason=f"{lead[0].upper()}{lead[1:]}. {each}",
+                   direction=direction(d, "higher", "lower"), parts=tuple(parts))
 
 
 def consistency(stated: float, derived: float, tolerance: float, explanation: str) -> Verdict:

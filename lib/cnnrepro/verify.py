@@ -366,7 +366,7 @@ def check_fingerprint(store: ResultsStore | None = None, configs=None,
         raise Drift(f"no reference runs for processors with {provenance.isa()} ({store.root}; "
                     f"recorded for: {recorded_sets()}); `python -m cnnrepro fingerprint` records "
                     f"them on this processor")
-    missing = [c for _, c in configs if store.find(c, other_numerics=False) is None]
+    missing = [c for _, c in configs if store.find(c, exact=True) is None]
     if missing and allow_missing:
         log(f"{len(missing)} reference run(s) not recorded for processors with {provenance.isa()} "
             f"(first: {missing[0].label()}); `python -m cnnrepro fingerprint` on such a "
@@ -394,7 +394,7 @@ def renew_fingerprint(store: ResultsStore | None = None, configs=None,
     computes without a new TRAINING_CODE_VERSION, and Drift says so."""
     store = store or reference_store()
     configs = configs or reference_configs()
-    present = [(ch, c) for ch, c in configs if store.find(c, other_numerics=False) is not None]
+    present = [(ch, c) for ch, c in configs if store.find(c, exact=True) is not None]
     if present:
         rows = verify(store, present, log=log)
         if not rows["ok"].all():
@@ -407,7 +407,7 @@ def renew_fingerprint(store: ResultsStore | None = None, configs=None,
                            requested_by={"fingerprint": config_module.TRAINING_CODE_VERSION})
     # whatever no current reference config reads: other code versions, and configs
     # whose keys moved (a model version, a chapter's new setting)
-    removed = sorted(set(store.runs()) - {store.find(c, other_numerics=False) for _, c in configs})
+    removed = sorted(set(store.runs()) - {store.find(c, exact=True) for _, c in configs})
     for path in removed:
         shutil.rmtree(path)
     return removed

@@ -18,9 +18,11 @@ from ..models.names import EXTRACTOR
 from ..pairs import pair_capacity
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, fraction,
                     int_list, non_negative_int, positive_int)
+from .. import claims
 from ..config import RunConfig, Transfer
 
 VARIANTS = ("frozen", "fine_tuned")
+RANDOM = "random_frozen"  # the ablation's extractor: frozen at its initial weights
 
 
 def phase1_config(p: Protocol, seed: int) -> RunConfig:
@@ -49,8 +51,19 @@ def pair_settings(p: Protocol, pair_seed: int | None = None) -> dict:
             "pair_seed": p.pair_seed if pair_seed is None else pair_seed}
 
 
+def random_extractor_config(p: Protocol, seed: int) -> RunConfig:
+    """Phase 2 of ``seed`` on an extractor that never learned digits: frozen at its
+    initial weights, the head trained as in the protocol."""
+    return RunConfig(task="mnist_pairs", model="pair_classifier", epochs=p.phase2_epochs,
+                     batch_size=p.batch_size, seed=seed, optimizer="adam", learning_rate=1e-3,
+                     extra={"task": pair_settings(p), "freeze": [EXTRACTOR]})
+
+
 def variant_of(config: RunConfig) -> str:
-    return "frozen" if Transfer.from_config(config).lr_multiplier == 0 else "fine_tuned"
+    transfer = Transfer.from_config(config)
+    if transfer is None:
+        return RANDOM
+    return "frozen" if transfer.lr_multiplier == 0 else "fine_tuned"
 
 
 def _configs(p: Protocol) -> list[RunConfig]:
@@ -69,6 +82,9 @@ ABLATIONS = {
     "bn_stats": "phase 1's test accuracy is low because its batch-norm moving averages "
                 "still carry their starting values: phase 1 again with every weight kept, "
                 "its test set re-scored with re-estimated statistics",
+    "random_extractor": "transfer learning helps only if the frozen extractor learned "
+                        "something from the digits: phase 2 on an extractor frozen at its "
+                        "random initial weights",
 }
 
 
@@ -83,6 +99,8 @@ def _ablation_configs(p: Protocol) -> list[RunConfig]:
             out += [full, phase2_config(p, s, "frozen", source=full)]
     if "bn_stats" in p.ablations:
         out += [bn_stats_config(p, s) for s in p.ablation_seeds]
+    if "random_extractor" in p.ablations:
+        out += [random_extractor_config(p, s) for s in p.ablation_seeds]
     return out
 
 
@@ -97,6 +115,8 @@ def ablation_of(config: RunConfig, p: Protocol) -> str:
         if config.extra.get("keep_weights") == "all":
             return "bn_stats"
         return "phase1_full" if config.train_limit is None else "protocol"
+    if Transfer.from_config(config) is None:
+        return "random_extractor"
     if Transfer.from_config(config).source.train_limit is None:
         return "phase1_full"
     return "pair_draw" if config.extra["task"]["pair_seed"] != p.pair_seed else "protocol"
@@ -124,6 +144,15 @@ PAPER = {"seeds": [0, 1, 2, 3, 4], "batch_size": 64, "phase1_epochs": 2, "phase2
          "finetune_lr_multiplier": 0.1, "ablations": list(ABLATIONS),
          "ablation_pair_seeds": [1, 2, 3, 4], "ablation_seeds": [0, 1, 2], "force": False}
 
+def evidence(ch) -> pd.DataFrame:
+    """The chapter's evidence frame for the claims, with the runs on a random frozen
+    extractor (variant ``random_frozen``) where the ablation is stored: the test of
+    "transfer learning helps"."""
+    runs = [r for r in ch.ablation_runs if ablation_of(r.config, ch.proto) == "random_extractor"]
+    return pd.concat([ch.evidence(), claims.evidence_frame(runs, labels).assign(
+        **{claims.AT_PROTOCOL: [ch.run_at_protocol(r) for r in runs]})], ignore_index=True)
+
+
 def labels(config: RunConfig) -> dict:
     """A run's model, seed and (phase 2) extractor variant, for the claims."""
     variant = variant_of(config) if config.model == "pair_classifier" else "none"
@@ -150,7 +179,8 @@ SPEC = ChapterSpec(
             "force": boolean},
     profiles={"paper": PAPER, "cpu": PAPER,
               "smoke": {**PAPER, "seeds": [0], "source_train": 640, "source_test": 256,
-                        "train_pairs": 1280, "test_pairs": 512, "ablations": ["pair_draw", "bn_stats"],
+                        "train_pairs": 1280, "test_pairs": 512,
+                        "ablations": ["pair_draw", "bn_stats", "random_extractor"],
                         "ablation_pair_seeds": [1], "ablation_seeds": [0]}},
     deviations={"smoke": ["the first 640 training and 256 test images, 1,280 training and "
                           "512 test pairs, instead of 6,000 / 1,000 and 100,000 / 10,000",
@@ -377,6 +407,23 @@ def lean(phase2: dict, classes: list[str], variants: list[str]) -> pd.DataFrame:
     order = {v: i for i, v in enumerate(variants)}
     return pd.DataFrame(rows).sort_values(["variant", "seed"], key=lambda c: c.map(order)
                                           if c.name == "variant" else c).set_index(["variant", "seed"])
+
+
+def transfer_table(ch) -> pd.DataFrame:
+    """Pair accuracy and loss on the phase-1 extractor (frozen, the protocol) against
+    an extractor frozen at its random initial weights (the ``random_extractor``
+    ablation): mean ± sd over seeds, and how many."""
+    from ..stats import mean_sd
+    groups = {"phase-1 extractor, frozen (the report's)": [
+        r for r in ch.runs if r.config.model == "pair_classifier" and variant_of(r.config) == "frozen"],
+        "random extractor, frozen (never learned digits)": [
+        r for r in ch.ablation_runs if ablation_of(r.config, ch.proto) == "random_extractor"]}
+    rows = {}
+    for name, runs in groups.items():
+        got = {m: np.array([r.metrics[m] for r in runs]) for m in ("accuracy", "loss")}
+        rows[name] = {"seeds": len(runs), **{m: mean_sd(v.mean(), v.std(ddof=1) if len(v) > 1 else np.nan)
+                                            if len(v) else "(not run)" for m, v in got.items()}}
+    return pd.DataFrame(rows).T.rename_axis("extractor in phase 2")
 
 
 def lean_counts(frame: pd.DataFrame) -> dict[str, int | float]:
