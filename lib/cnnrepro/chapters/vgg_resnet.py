@@ -365,10 +365,10 @@ def headlines(ch, vgg_d_parameters: int) -> list[dict]:
                                  run.provenance["timing"]["train_seconds"], profile=ch.profile, decimals=0,
                                  reason=f"hardware: ours on {compute_devices([run])}"))
     paper = ch.reported["vgg_params_millions"]["D"]
+    match = "rounds to" if round(vgg_d_parameters / 1e6) == paper else "differs from"
     rows.append(headline("VGG16 (configuration D), parameters at 224x224, 1,000 classes", "parameters",
                          float("nan"), vgg_d_parameters, profile=ch.profile, decimals=-6,
-                         reason=f"ours, {vgg_d_parameters:,}, {'rounds to' if round(vgg_d_parameters / 1e6) == paper else 'differs from'}"
-                                f" the VGG paper's {paper} M"))
+                         reason=f"ours, {vgg_d_parameters:,}, {match} the VGG paper's {paper} M"))
     return rows
 
 
