@@ -102,10 +102,11 @@ def test_report_3_why_tables_pool_the_pair_draws_and_compare_phase_1_on_all_imag
         which = dp.ablation_of(c, p)
         if c.model == "digit_classifier":
             train = 0.99 if which == "phase1_full" else 0.945
-            return NS(config=c, key=c.key(), metrics={"accuracy": train - 0.1},
+            return NS(config=c, key=c.key(), metrics={"accuracy": train - 0.1}, pending=False,
                       epochs=pd.DataFrame({"accuracy": [0.8, train + 0.001 * c.seed]}))
-        base = {"protocol": 0.908, "pair_draw": 0.89, "phase1_full": 0.93}[which]
-        return NS(config=c, key=c.key(), metrics={"accuracy": base + 0.001 * c.seed})
+        base = {"protocol": 0.908, "pair_draw": 0.89, "phase1_full": 0.93, "random_extractor": 0.91}[which]
+        return NS(config=c, key=c.key(), metrics={"accuracy": base + 0.001 * c.seed, "loss": 0.3},
+                  pending=False)
     ch = Chapter(p, [run(c) for c in p.run_configs()], [run(c) for c in p.ablation_configs()])
     why = dp.why_numbers(ch)
     assert list(why.index) == [PROTOCOL, "pair_draw", "phase1_full"]
@@ -114,6 +115,10 @@ def test_report_3_why_tables_pool_the_pair_draws_and_compare_phase_1_on_all_imag
     p1 = dp.why_phase1(ch)
     assert p1.loc["phase1_full", "ours"] == pytest.approx(0.991)
     assert {dp.ablation_of(c, p) for c in p.run_configs()} == {PROTOCOL}
+    # the extractor that never learned digits joins the claims' evidence, and only it
+    frame = dp.evidence(ch)
+    assert (frame["variant"] == dp.RANDOM).sum() == 3 and len(frame) == len(ch.runs) + 3
+    assert dp.transfer_table(ch)["seeds"].tolist() == [3, 3]
 
 
 def test_the_most_specific_variant_names_a_run():

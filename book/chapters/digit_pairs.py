@@ -420,10 +420,12 @@ report.table(dp.transfer_table(ch), "Phase 2 on the phase-1 extractor and on one
              "(test pairs; mean ± sd over seeds)")
 
 # %% tags=["remove-cell"]
-_ = report.glue("transfer_reason", chapter_claims.set_index("claim").loc["transfer-learning-helps", "reason"])
+transfer = chapter_claims.set_index("claim").loc["transfer-learning-helps"]
+report.glue("transfer_verdict", transfer["verdict"])
+_ = report.glue("transfer_reason", transfer["reason"])
 
 # %% [markdown]
-# The verdict on the report's idea: {glue:text}`transfer_reason`.
+# The report's idea is **{glue:text}`transfer_verdict`**: {glue:text}`transfer_reason`.
 #
 # (pairs-why)=
 # ## Why the numbers differ

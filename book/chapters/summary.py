@@ -60,31 +60,41 @@ report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 # - **A number** holds when the report's value lies inside the 95% interval in which
 #   one more run of ours would fall: our mean ± t · √(s²(1 + 1/n) + p(1 − p)/N), widened
 #   by half a unit of the report's last printed digit (0.93 stands for 0.925 to
-#   0.935). s is the spread of our n seeds, t Student's quantile for n − 1 degrees of
-#   freedom, p(1 − p)/N the test set's own binomial noise. Outside the interval it is
-#   *contradicted*. If the interval is wider than ±2 points (±20% for a loss), the
-#   number is *inconclusive*, never "holds".
-# - **A comparison** ("A beats B") holds when the 95% interval of mean(A) − mean(B)
-#   excludes zero on the claimed side, is contradicted when it excludes zero on the
-#   other side, and is inconclusive otherwise. A trend is a chain of comparisons,
-#   each step of which must hold. A claim about a curve ("trains faster at first") is
-#   judged on a statistic of the curve, such as the mean accuracy over the first 100
-#   updates.
+#   0.935), and kept inside 0–100% for a share. s is the spread of our n seeds, t
+#   Student's quantile for n − 1 degrees of freedom, p(1 − p)/N the test set's own
+#   binomial noise. Outside the interval it is *contradicted*. If the interval is wider
+#   than ±2 points (±20% for a loss; a number printed as 0.9 is judged to its own
+#   digit, ±5 points), the number is *inconclusive*, never "holds".
+# - **A comparison** ("A beats B") uses the 95% interval of mean(A) − mean(B): Welch's
+#   for different runs, the paired interval where A and B are two quantities of the
+#   same runs (digit 7's precision against the average). Each comparison names the
+#   size it is about: the difference the report's own numbers print, or else the
+#   smallest difference that matters, with why. The claim *holds* when the interval
+#   lies beyond zero on the claimed side, and is *contradicted* when it lies on the
+#   other side, when it rules out the report's printed size ("by at most 1.3 points,
+#   not the report's 3"), or when it rules out any difference that matters ("no
+#   difference larger than 0.4 points"). It is *inconclusive* only when the interval
+#   allows both the claim and its denial; the reason then says how many more seeds
+#   would settle it and what they cost on this machine. "No difference" holds when
+#   the interval lies inside the margin. A trend is a chain of comparisons, each of
+#   which must hold; a claim about a curve ("trains faster at first") is judged on a
+#   statistic of the curve, such as the mean accuracy over the first 100 updates.
 # - **One run** has no spread of its own: the verdict uses a spread measured on
-#   another setting's repeated seeds only where the chapter says so, and is
-#   *inconclusive* otherwise.
-# - **Not tested**: the runs shown are at a profile short of the report's protocol
-#   (fewer images or epochs), or are missing. A short run never makes a claim fail.
-# - **Report inconsistent**: the report's own numbers contradict the claim or each
-#   other (a table against its log, shares that do not add up).
+#   another setting's repeated seeds of the same backend only where the chapter says
+#   so, and is *inconclusive* otherwise.
+# - **Not tested**: a run the claim reads is not the report's protocol (its config
+#   differs from the paper profile's in epochs, images or any other setting), waits to
+#   be retrained, or is missing. A short run never makes a claim fail.
+# - **Report inconsistent**: the report's own numbers, text or code contradict the
+#   claim or each other (a table against its log, shares that do not add up).
 # - Parameter counts must match to the printed digit; training times are never
 #   judged (the hardware differs).
 #
 # ## Every claim of every report
 #
-# ★ marks the claims each report rests its conclusions on. The *why* column gives
-# the difference and its interval or the inconsistency; the chapters give the
-# evidence.
+# ★ marks the claims each report rests its conclusions on. The *why* column says
+# what was compared, ours against the report's, the interval, and for an open
+# question what would settle it; the chapters give the evidence.
 
 # %% tags=["remove-input"]
 report.table(claim_counts, "Claims per report, by verdict")
