@@ -439,10 +439,9 @@ report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by se
 # (mean 0.1307, sd 0.3081) where this chapter divides them by 255. Each variant
 # retrains the base model with {glue:text}`n_why_seeds` seeds. The protocol's base
 # runs trained on {glue:text}`why_protocol_where`; the variants on
-# {glue:text}`why_variant_where`. A difference between the protocol's row and a
-# variant's therefore mixes the setting with the backend; the variants' rows compare
-# with each other on one backend. A setting reproduces the report's 97.22% when it
-# lies inside the 95% interval for another run of the setting.
+# {glue:text}`why_variant_where`, one backend, so a difference between rows is the
+# setting's alone. A setting reproduces the report's 97.22% when it lies inside the
+# 95% interval for another run of the setting.
 
 # %% tags=["remove-input"]
 why = ntu.why_offset(ch)
