@@ -189,3 +189,20 @@ def test_the_shown_table_keeps_every_setting_in_fewer_columns():
     assert list(out.columns) == ["ours ± sd (seeds)", "reported", "difference", "interval", "verdict"]
     assert out.loc[PROTOCOL, "ours ± sd (seeds)"] == "0.9740 ± 0.0014 (2)"
     assert out.loc["raw", "difference"] == "–"
+
+
+def test_report_3_phase_1_is_judged_on_held_out_images_and_its_progress_bar_shown_uncounted():
+    import pandas as pd
+
+    from cnnrepro.chapters import digit_pairs as dp
+    p = protocol.resolve("digit_pairs", "paper")
+    summary = pd.DataFrame({"accuracy_mean": [0.9], "accuracy_sd": [0.01], "f1_mean": [0.9],
+                            "f1_sd": [0.01], "seeds": [5]}, index=["frozen"])
+    phase1 = pd.DataFrame({"test accuracy": [0.80, 0.82, 0.81],
+                           "training accuracy, last epoch (progress bar)": [0.94, 0.945, 0.95]})
+    reported = {"overall": {"accuracy": 0.89, "f1": 0.89}, "phase1_accuracy": 0.93, "modules": []}
+    rows = dp.headlines(summary, phase1, {}, reported, "frozen", p=p, profile="paper")
+    test = next(r for r in rows if r["result"].startswith("phase 1 (10 digits), test accuracy"))
+    bar = next(r for r in rows if "progress bar" in r["result"])
+    assert test["counted"] and test["verdict"] == v.CONTRADICTED and test["ours"] == pytest.approx(0.81)
+    assert not bar["counted"] and bar["ours"] == pytest.approx(0.945)
