@@ -253,8 +253,9 @@ def metric_words(metric: str) -> str:
 
 def _name(side: dict, metric: str | None, fallback: str) -> str:
     """A in words: its labels' values ("resnet_deep"), else its metric."""
-    if side:
-        return ", ".join(str(x) for x in side.values())
+    if side:  # a model or variant names itself; a setting needs its name: "batch size 64"
+        return ", ".join(str(x) if k in ("model", "variant", "dataset", "sweep", "value")
+                         else f"{k.replace('_', ' ')} {x}" for k, x in side.items())
     return metric_words(metric) if metric else fallback
 
 
@@ -499,7 +500,7 @@ def box_frame(claims: pd.DataFrame) -> pd.DataFrame:
     def evidence(row):
         # the rule's reason: what was compared, ours and the report's, the interval
         text = str(row.reason) if str(row.reason) else str(row.evidence)
-        text = html.escape(text[0].upper() + text[1:] if text else text)
+        text = html.escape(text[0].upper() + text[1:] if text else text).replace("\n", "<br>")
         return f'{text} <a href="{row.link}">evidence</a>' if row.link else text
     return pd.DataFrame({
         "section": claims["section"],

@@ -474,11 +474,11 @@ def combine(parts: Sequence[Verdict], labels: Sequence[str] | None = None) -> Ve
     labels = list(labels or [""] * len(parts))
     lead = {HOLDS: f"holds in all {len(parts)} parts",
             NOT_TESTED: f"none of its {len(parts)} parts could be tested"}.get(
-        v, f"{', '.join(f'{verdicts.count(x)} {x}' for x in VERDICTS if x in verdicts)} "
-           f"of {len(parts)} parts")
-    each = " ".join(f"{(label + ': ') if label else ''}{p.reason}." for label, p in
-                    zip(labels, parts))
-    return Verdict(v, d, reason=f"{lead[0].upper()}{lead[1:]}. {each}",
+        v, f"of its {len(parts)} parts: "
+           f"{', '.join(f'{verdicts.count(x)} {x}' for x in VERDICTS if x in verdicts)}")
+    each = "\n".join(f"{(label + ': ') if label else ''}{p.reason}." for label, p in
+                     zip(labels, parts))  # a part a line
+    return Verdict(v, d, reason=f"{lead[0].upper()}{lead[1:]}.\n{each}",
                    direction=direction(d, "higher", "lower"), parts=tuple(parts))
 
 
