@@ -179,3 +179,29 @@ def test_a_chapter_table_keeps_a_claim_whose_runs_are_not_made_yet():
     longer = claim(metric="accuracy", a={"epochs": 5}, b={"epochs": 5}, needs_run="five epochs")
     assert claims.claim_profile(longer, frame, "paper") == "paper"
     assert claims.judge(longer, frame, at_protocol=True)[0].verdict == v.NOT_TESTED
+
+
+REPORTS = {"residual_depth": "000_d667597e05d5b2c7", "digit_pairs": "001_fd9e997f5758c121",
+           "vgg_resnet": "002_5e81cbf7a5a04972", "cnn_sweeps": "003_320990f461ea9fbd",
+           "dnn_convnet_resnet": "004_793215aed1969ee4"}
+SEEDS = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+def _plain(text: str) -> str:
+    """The report's words without its markup (LaTeX, emphasis, escapes) and spacing."""
+    import re
+    for markup in ("\\_", "$", "**", "*", "<sup>", "</sup>"):
+        text = text.replace(markup, "_" if markup == "\\_" else "")
+    text = re.sub(r"[\u2018\u2019]", "'", re.sub(r"[\u201c\u201d]", '"', text))
+    return re.sub(r"\s+([,.;:])", r"\1", re.sub(r"\s+", " ", text)).lower().strip()
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the source reports sit in ../shared/seeds")
+@pytest.mark.parametrize("chapter", list(REPORTS))
+def test_every_quote_is_the_reports_own_words(chapter):
+    source = _plain((SEEDS / f"{REPORTS[chapter]}.txt").read_text())
+    for c in claims.load(chapter):
+        if c["quote"].startswith("(not the report's claim)"):
+            continue
+        pieces = [_plain(p).strip(" .,") for p in c["quote"].split("...") if p.strip(" .")]
+        assert all(p in source for p in pieces), (c["id"], [p for p in pieces if p not in source])
