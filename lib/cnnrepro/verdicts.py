@@ -347,9 +347,10 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
     what = f"{names[0]} minus {names[1]}"
     interval = difference_interval(a, b, noise, paired)
     if interval is None:
-        return Verdict(INCONCLUSIVE, d, reason=f"{what}: {points(d, share)} on one run each, "
+        runs = "one run" if paired else "one run each"
+        return Verdict(INCONCLUSIVE, d, reason=f"{what}: {points(d, share)} on {runs}, "
                        f"and no measured seed spread to say whether that is noise; a second "
-                       f"seed of each would give an interval", direction=dirn)
+                       f"seed {'' if paired else 'of each '}would give an interval", direction=dirn)
     d, low, high, source, s_eff = interval
     head = f"{what}: {points(d, share)} (95% interval {_interval(low, high, share)}; {source})"
     runs_per_seed = 1 if paired else 2
