@@ -73,7 +73,7 @@ def test_report_2_why_tables_set_each_variant_beside_the_report_and_the_protocol
     from cnnrepro.chapter import Chapter
     p = protocol.resolve("residual_depth", "cpu", ablations=["sgd"], ablation_seeds=[0, 1, 2])
     acc = {("resnet_shallow", PROTOCOL): 0.975, ("resnet_deep", PROTOCOL): 0.970,
-           ("resnet_shallow", "sgd"): 0.930, ("resnet_deep", "sgd"): 0.940}
+           ("resnet_shallow", "sgd"): 0.930, ("resnet_deep", "sgd"): 0.961}
 
     def run(c):
         noise = 0.001 * c.seed
@@ -84,9 +84,13 @@ def test_report_2_why_tables_set_each_variant_beside_the_report_and_the_protocol
     assert why.loc[("resnet_shallow", "sgd"), "reproduces the report"] == v.HOLDS
     assert why.loc[("resnet_shallow", PROTOCOL), "reproduces the report"] == v.CONTRADICTED
     assert ablations.reason(why.loc["resnet_shallow"]) == "reproduced by the variant(s) sgd"
-    ranking = rd.why_ranking(ch)  # deep > shallow: contradicted under the protocol, holds under sgd
-    assert ranking.loc[PROTOCOL, "the report's claim"] == v.CONTRADICTED
+    ranking = rd.why_ranking(ch)  # deep > shallow by 3 points: contradicted under the protocol,
+    assert ranking.loc[PROTOCOL, "the report's claim"] == v.CONTRADICTED   # holds under sgd
     assert ranking.loc["sgd", "the report's claim"] == v.HOLDS
+    # as the claims table judges it: a real gap smaller than the report's 3 points fails
+    small = rd.why_ranking(Chapter(p, ch.runs, [NS(**{**vars(r), "metrics": {"accuracy": r.metrics[
+        "accuracy"] - (0.02 if r.config.model == "resnet_deep" else 0)}}) for r in ch.ablation_runs]))
+    assert small.loc["sgd", "the report's claim"] == v.CONTRADICTED
     assert list(rd.variants_table(p).index) == ["sgd"]
 
 

@@ -47,6 +47,8 @@ def test_value_of_reads_final_epoch_update_and_class_statistics():
     assert claims.value_of(run, "epochs.accuracy.first") == pytest.approx(0.5)
     assert claims.value_of(run, "updates.accuracy.mean[201:]") == pytest.approx(0.98)
     assert claims.value_of(run, "class.recall.1") == pytest.approx(0.5)
+    assert claims.value_of(run, "class.precision.top.1") == 1.0  # 1 of 1 predicted right
+    assert claims.value_of(run, "class.recall.top.1") == 0.0     # class 0: 2 of 2
     assert claims.value_of(run, "seconds.train") == 10.0
     with pytest.raises(ValueError, match="metric='speed' is not allowed"):
         claims.value_of(run, "speed")
@@ -151,7 +153,8 @@ def test_a_gap_that_grows_with_a_setting_is_judged_as_a_difference_of_difference
                 expect="<")
     verdict, _ = claims.judge(gap, frame, at_protocol=True)
     assert verdict.verdict == v.HOLDS and verdict.difference == pytest.approx(-0.05)
-    assert "the gap a minus b at batch size 128 minus the same gap at batch size 64" in verdict.reason
+    assert ("the gap a minus b in the test accuracy at batch size 128 minus the same gap at batch "
+            "size 64") in verdict.reason
     assert claims.judge({**gap, "expect": ">"}, frame, at_protocol=True)[0].verdict == v.CONTRADICTED
 
 

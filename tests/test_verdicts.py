@@ -89,7 +89,7 @@ NOISY, FLAT = [0.96, 0.97, 0.95], [0.958, 0.962, 0.957]           # +0.1 points,
 
 def test_an_effect_smaller_than_the_reports_is_contradicted_in_size():
     out = v.comparison(DEEP, SHALLOW, effect=v.Effect(0.05, reported=True))
-    assert out.verdict == v.CONTRADICTED and "not the report's 5.00 points" in out.reason
+    assert out.verdict == v.CONTRADICTED and "not the report's +5.00 points" in out.reason
     # the same runs hold against a claim of direction only, or of a size they reach
     assert v.comparison(DEEP, SHALLOW).verdict == v.HOLDS
     assert v.comparison(DEEP, SHALLOW, effect=v.Effect(0.012, reported=True)).verdict == v.HOLDS

@@ -82,8 +82,9 @@ chapter_claims, verdict_box = ch.judge_claims(sw.evidence_frame(points, ch.by_ke
 # Each claim of the report, in its words, with the verdict of the book's rule (see
 # the Summary page). Most settings ran once; a claim about them uses the seed spread
 # of the same statistic measured on the base model's repeated seeds (section
-# [Run-to-run noise](ntu-noise)), and a difference counts only where its 95%
-# interval excludes zero. Claims about how fast training starts are judged on the
+# [Run-to-run noise](ntu-noise)), and a difference holds where its 95% interval lies
+# on the claimed side of zero and is contradicted where it lies on the other side or
+# rules out the size the report prints. Claims about how fast training starts are judged on the
 # training curve (mean accuracy over the first 100 updates), not on the final
 # accuracy.
 

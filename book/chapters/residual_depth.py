@@ -66,9 +66,12 @@ chapter_claims, verdict_box = ch.judge_claims()
 # ## The report's claims, judged
 #
 # Each claim of the report, in its words, with the verdict of the book's rule (see
-# the Summary page): a difference in accuracy counts only where its 95% interval
-# over our seeds excludes zero, and a wide interval is *inconclusive*. The
-# *evidence* links lead to the table or figure each verdict rests on.
+# the Summary page): a difference holds where its 95% interval over our seeds lies
+# on the claimed side of zero, and is contradicted where it lies on the other side or
+# rules out the size the report prints (or, where it prints none, any size that
+# matters); it is *inconclusive* only where the interval allows both, and then says
+# how many more seeds would settle it. The *evidence* links lead to the table or
+# figure each verdict rests on.
 
 # %% tags=["remove-input"]
 verdict_box

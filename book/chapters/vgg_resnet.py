@@ -68,7 +68,9 @@ chapter_claims, verdict_box = ch.judge_claims(bench=measurements.throughput())
 # Each claim of the report, in its words, with the verdict of the book's rule (see
 # the Summary page). Every setting here ran once, so a comparison of our two
 # networks has no seed spread to measure it against and is *inconclusive* however
-# large the gap; the gap and its direction are given. Training-time claims are
+# large the gap; the gap and its direction are given. Runs of a model whose defects
+# were fixed after they trained are shown, marked, until retrained, and no claim is
+# judged on them. Training-time claims are
 # judged on the throughput measured on each machine of the Performance appendix.
 
 # %% tags=["remove-input"]

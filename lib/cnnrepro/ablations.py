@@ -87,12 +87,14 @@ def number_table(values: dict[str, list[float]], reported: float, *, kind: str, 
     return pd.DataFrame(rows).set_index("setting")
 
 
-def comparison_table(pairs: dict[str, tuple[list[float], list[float]]], expect: str) -> pd.DataFrame:
-    """Per setting, a claim "A expect B" judged on that setting's runs: the mean
-    difference A - B, its 95% interval and the verdict (``verdicts.comparison``)."""
+def comparison_table(pairs: dict[str, tuple[list[float], list[float]]], expect: str,
+                     effect: v.Effect | None = None) -> pd.DataFrame:
+    """Per setting, a claim "A expect B" of size ``effect`` judged on that setting's
+    runs: the mean difference A - B, its 95% interval and the verdict
+    (``verdicts.comparison``, as the claims table judges it)."""
     rows = []
     for name, (a, b) in pairs.items():
-        verdict = v.comparison(a, b, expect)
+        verdict = v.comparison(a, b, expect, effect=effect)
         rows.append({"setting": name, "A - B": verdict.difference,
                      "95% interval": "" if np.isnan(verdict.low) else
                      f"{verdict.low:+.4f} to {verdict.high:+.4f}",

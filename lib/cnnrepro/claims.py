@@ -13,6 +13,7 @@ and the run itself; a claim's ``where`` picks rows by those labels and its
   (counted from 1) of the training curve, such as "accuracy in the first 200 updates"
   or how much it fluctuates (``std``);
 - ``class.<precision|recall|f1>.<label>``: one class's score on the test set;
+  ``class.<...>.top.<label>``: 1 where that class scores highest of all, else 0;
 - ``seconds.train``: training time from the run's provenance.
 
 Kinds: ``number`` (a printed number), ``comparison`` (A vs B, optionally ``by`` a
@@ -80,6 +81,7 @@ def load(chapter: str) -> list[dict]:
 _UPDATES = re.compile(r"updates\.(\w+)\.(mean|max|min|std)\[(\d*):(\d*)\]$")
 _EPOCHS = re.compile(r"epochs\.(\w+)\.(first|last|max|min|mean)$")
 _CLASS = re.compile(r"class\.(precision|recall|f1)\.(\w+)$")
+_TOP = re.compile(r"class\.(precision|recall|f1)\.top\.(\w+)$")
 
 
 def value_of(run: Run, metric: str) -> float:
@@ -93,6 +95,11 @@ def value_of(run: Run, metric: str) -> float:
         col = run.epochs[m.group(1)]
         return float({"first": col.iloc[0], "last": col.iloc[-1], "max": col.max(),
                       "min": col.min(), "mean": col.mean()}[m.group(2)])
+    if m := _TOP.match(metric):  # 1 where the class scores highest of all, else 0
+        from sklearn.metrics import precision_recall_fscore_support
+        scores = dict(zip(["precision", "recall", "f1"], precision_recall_fscore_support(
+            run.test_labels, run.test_pred, zero_division=0)[:3]))[m.group(1)]
+        return float(int(np.argmax(scores)) == int(m.group(2)))
     if m := _CLASS.match(metric):
         from sklearn.metrics import precision_recall_fscore_support
         label = int(m.group(2))
@@ -243,6 +250,8 @@ def metric_words(metric: str) -> str:
         column = {"accuracy": "training accuracy", "val_accuracy": "validation accuracy",
                   "val_loss": "validation loss"}.get(m.group(1), _COLUMNS.get(m.group(1), m.group(1)))
         return f"the {which} {column}"
+    if m := _TOP.match(metric):
+        return f"whether class {m.group(2)} has the highest {m.group(1)}"
     if m := _CLASS.match(metric):
         return f"the {m.group(1)} of class {m.group(2)}"
     named = {"precision": "the macro precision", "recall": "the macro recall",
@@ -296,9 +305,10 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
         b = values(frame, wb, claim.get("b_metric", metric))
         names = (claim.get("a_name") or _name(claim["a"], claim.get("a_metric"), "A"),
                  claim.get("b_name") or _name(claim["b"], claim.get("b_metric"), "B"))
+        measure = "" if "a_metric" in claim else metric_words(metric)
         return v.comparison(a, b, claim.get("expect", ">"), margin=claim.get("margin", 0.0),
                             effect=effect, paired=_same_runs(frame, wa, wb), share=share,
-                            names=names, minutes=minutes, **kw)
+                            names=names, measure=measure, minutes=minutes, **kw)
     factor = claim.get("factor")
     said = (factor or "").replace("_", " ")  # the factor in words
     if kind == "trend":
@@ -306,7 +316,8 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
         if not all(levels):
             return v.Verdict(v.NOT_TESTED, reason="a level the claim names has no stored run")
         return v.trend(levels, effect=effect, share=share, minutes=minutes,
-                       names=[f"{said} {x}" for x in claim["order"]], **kw)
+                       names=[f"{said} {x}" for x in claim["order"]],
+                       measure=metric_words(metric), **kw)
     if kind in ("best", "worst"):
         mine = values(frame, {**where, factor: claim["value"]}, metric)
         others = [x for x in dict.fromkeys(select(frame, where)[factor].astype(str))
@@ -315,10 +326,12 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
         return v.combine([v.comparison(mine, values(frame, {**where, factor: o}, metric),
                                        expect, effect=effect, share=share, minutes=minutes,
                                        names=(f"{said} {claim['value']}", f"{said} {o}"),
+                                       measure=metric_words(metric),
                                        **kw) for o in others])
     if kind == "versus":
         return v.versus(values(frame, where, metric), claim["constant"], claim.get("expect", "<"),
-                        at_protocol=at_protocol, share=share, minutes=minutes)
+                        at_protocol=at_protocol, share=share, minutes=minutes,
+                        name=claim.get("a_name") or f"our mean of {metric_words(metric)}")
     if kind == "collapse":
         return _collapse(frame, claim, where, at_protocol)
     if kind == "interaction":
@@ -329,8 +342,8 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
             return values(frame, {**where, **side, factor: level}, metric)
         return v.interaction(at(a, x), at(b, x), at(a, y), at(b, y), claim.get("expect", ">"),
                              at_protocol=at_protocol, effect=effect, share=share, minutes=minutes,
-                             names=(f"the gap {names[0]} minus {names[1]} at {said} {x}",
-                                    f"the same gap at {said} {y}"))
+                             names=(f"the gap {names[0]} minus {names[1]} in {metric_words(metric)} "
+                                    f"at {said} {x}", f"the same gap at {said} {y}"))
     raise ValueError(f"kind={kind!r} is not allowed; allowed: {list(CLAIM_KINDS)}")
 
 
@@ -500,7 +513,7 @@ def box_frame(claims: pd.DataFrame) -> pd.DataFrame:
     def evidence(row):
         # the rule's reason: what was compared, ours and the report's, the interval
         text = str(row.reason) if str(row.reason) else str(row.evidence)
-        text = html.escape(text[0].upper() + text[1:] if text else text).replace("\n", "<br>")
+        text = html.escape(text).replace("\n", "<br>")
         return f'{text} <a href="{row.link}">evidence</a>' if row.link else text
     return pd.DataFrame({
         "section": claims["section"],

@@ -132,7 +132,7 @@ def amount(x: float, share: bool = True, signed: bool = False) -> str:
     if share:  # a value in percent, a difference in points (the caller adds the word)
         text = f"{100 * x:+.2f}" if signed else f"{100 * x:.2f}%"
     else:
-        text = f"{x:{'+' if signed else ''}.4g}"
+        text = f"{x:{'+' if signed else ''}.3g}"
     return text.replace("-", "−")
 
 
@@ -171,8 +171,9 @@ def _settle(s_eff: float, n_now: int, target: float, runs_per_seed: int,
                 f"setting would leave the interval wider than the difference in question")
     extra = (n - n_now) * runs_per_seed
     cost = f", about {extra * minutes:,.0f} CPU minutes here" if minutes else ""
-    return (f"about {n - n_now} more seed{'s' if n - n_now != 1 else ''} per setting "
-            f"({n} in all{cost}) would settle it")
+    per = " per setting" if runs_per_seed > 1 else ""
+    return (f"about {n - n_now} more seed{'s' if n - n_now != 1 else ''}{per} "
+            f"({n} in all{cost}) would settle it, if our mean and spread stay as they are")
 
 
 # --- a printed number ---------------------------------------------------------------
@@ -332,10 +333,12 @@ def difference_interval(a: Sequence[float], b: Sequence[float], noise: Noise | N
 def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
                at_protocol: bool = True, noise: Noise | None = None, margin: float = 0.0,
                effect: Effect | None = None, paired: bool = False, share: bool = True,
-               names: tuple[str, str] = ("A", "B"), minutes: float | None = None) -> Verdict:
+               names: tuple[str, str] = ("A", "B"), measure: str = "",
+               minutes: float | None = None) -> Verdict:
     """The claim "A > B" (``expect='>'``), "A < B" or "A ≈ B" (``'~'``: equal within
     ``margin``) on one value per run of each; ``effect``: the size the claim is about;
-    ``minutes``: CPU minutes of one run, to cost what would settle it."""
+    ``measure``: what was measured, in words; ``minutes``: CPU minutes of one run, to
+    cost what would settle it."""
     if expect not in (">", "<", "~"):
         raise ValueError(f"expect={expect!r} is not allowed; allowed: '>', '<', '~'")
     if not len(a) or not len(b):
@@ -344,7 +347,7 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
     dirn = direction(d, "A higher", "A lower")
     if not at_protocol:
         return Verdict(NOT_TESTED, d, reason=SHORT_PROFILE, direction=dirn)
-    what = f"{names[0]} minus {names[1]}"
+    what = f"{names[0]} minus {names[1]}" + (f", {measure}" if measure else "")
     interval = difference_interval(a, b, noise, paired)
     if interval is None:
         runs = "one run" if paired else "one run each"
@@ -364,8 +367,8 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
         if low > margin or high < -margin:
             return Verdict(CONTRADICTED, d, low, high, f"{head}: beyond {m}, a real difference",
                            dirn)
-        return Verdict(INCONCLUSIVE, d, low, high, f"{head}: it straddles {m}; " + _settle(
-            s_eff, n_now, abs(margin - abs(d)), runs_per_seed, minutes), dirn)
+        return Verdict(INCONCLUSIVE, d, low, high, f"{head}: the interval reaches past {m}; " +
+                       _settle(s_eff, n_now, abs(margin - abs(d)), runs_per_seed, minutes), dirn)
     return _directional(d, low, high, expect, head, effect, share, names, dirn,
                         _settle_by(s_eff, n_now, runs_per_seed, minutes))
 
@@ -381,27 +384,28 @@ def _directional(d, low, high, expect, head, effect, share, names, dirn, settle)
     lo, hi = sorted((sign * low, sign * high))
     said = f"{names[0]} {'higher' if sign > 0 else 'lower'} than {names[1]}"
     size = effect.size if effect else None
-    if effect and effect.reported:
-        claimed = f"the report's {magnitude(size, share)}{unit}"
-    elif effect:
-        claimed = f"the {magnitude(size, share)}{unit} that would matter" + \
-            (f" ({effect.why})" if effect.why else "")
+    if effect:  # the size in the claimed direction, signed as the difference is
+        whose = "the report's" if effect.reported else "the"
+        claimed = f"{whose} {amount(sign * size, share, signed=True)}{unit}" + \
+            ("" if effect.reported else " that would matter") + \
+            (f" ({effect.why})" if effect.why and not effect.reported else "")
     if lo > 0:
         if effect and effect.reported and hi < size:
-            return Verdict(CONTRADICTED, d, low, high, f"{head}: {said}, as the report says, "
-                           f"but by at most {magnitude(hi, share)}{unit}, not {claimed}", dirn)
-        return Verdict(HOLDS, d, low, high, f"{head}: {said}, as the report says", dirn)
+            return Verdict(CONTRADICTED, d, low, high, f"{head}: {said}, as claimed, but by at "
+                           f"most {magnitude(hi, share)}{unit}, not {claimed}", dirn)
+        return Verdict(HOLDS, d, low, high, f"{head}: {said}, as claimed", dirn)
     if hi < 0:
         return Verdict(CONTRADICTED, d, low, high,
-                       f"{head}: the opposite of the report, which has {said}", dirn)
+                       f"{head}: the opposite of the claim, which has {said}", dirn)
+    other_way = "; ours points the other way" if sign * d < 0 else ""
     if size is not None and hi < size:
-        return Verdict(CONTRADICTED, d, low, high, f"{head}: no difference larger than "
-                       f"{magnitude(hi, share)}{unit} in the report's direction, less than "
-                       f"{claimed}", dirn)
+        return Verdict(CONTRADICTED, d, low, high, f"{head}: the interval rules out {claimed}"
+                       f"{other_way}; no difference larger than {magnitude(hi, share)}{unit} "
+                       f"in the claimed direction", dirn)
     target = max(abs(sign * d), (size - sign * d) if size is not None else 0.0)
-    return Verdict(INCONCLUSIVE, d, low, high, f"{head}: it includes no difference"
-                   + (f" and {claimed}" if size is not None else "") + "; " + settle(target),
-                   dirn)
+    return Verdict(INCONCLUSIVE, d, low, high, f"{head}: the interval contains 0 (no difference)"
+                   + (f" and also {claimed}" if size is not None else "") + other_way + "; "
+                   + settle(target), dirn)
 
 
 def interaction(a1: Sequence[float], b1: Sequence[float], a2: Sequence[float],
@@ -438,14 +442,15 @@ def interaction(a1: Sequence[float], b1: Sequence[float], a2: Sequence[float],
 
 def trend(levels: Sequence[Sequence[float]], *, at_protocol: bool = True,
           noise: Noise | None = None, effect: Effect | None = None, share: bool = True,
-          names: Sequence[str] | None = None, minutes: float | None = None) -> Verdict:
+          names: Sequence[str] | None = None, measure: str = "",
+          minutes: float | None = None) -> Verdict:
     """The claim that each level beats the next (``levels`` in the claimed order,
     best first): every step is a comparison; all must hold."""
     if len(levels) < 2:
         raise ValueError(f"a trend needs at least 2 levels; got {len(levels)}")
     names = list(names or [f"level {i + 1}" for i in range(len(levels))])
     steps = [comparison(a, b, ">", at_protocol=at_protocol, noise=noise, effect=effect,
-                        share=share, names=(x, y), minutes=minutes)
+                        share=share, names=(x, y), measure=measure, minutes=minutes)
              for a, b, x, y in zip(levels, levels[1:], names, names[1:])]
     d = float(np.mean(levels[0]) - np.mean(levels[-1])) if all(len(x) for x in levels) else math.nan
     out = combine(steps)
@@ -473,7 +478,7 @@ def combine(parts: Sequence[Verdict], labels: Sequence[str] | None = None) -> Ve
         return Verdict(v, d, parts[0].low, parts[0].high, parts[0].reason,
                        parts[0].direction, tuple(parts))
     labels = list(labels or [""] * len(parts))
-    lead = {HOLDS: f"holds in all {len(parts)} parts",
+    lead = {HOLDS: "holds in both parts" if len(parts) == 2 else f"holds in all {len(parts)} parts",
             NOT_TESTED: f"none of its {len(parts)} parts could be tested"}.get(
         v, f"of its {len(parts)} parts: "
            f"{', '.join(f'{verdicts.count(x)} {x}' for x in VERDICTS if x in verdicts)}")

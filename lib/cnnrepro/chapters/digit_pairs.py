@@ -99,8 +99,8 @@ def _ablation_configs(p: Protocol) -> list[RunConfig]:
             out += [full, phase2_config(p, s, "frozen", source=full)]
     if "bn_stats" in p.ablations:
         out += [bn_stats_config(p, s) for s in p.ablation_seeds]
-    if "random_extractor" in p.ablations:
-        out += [random_extractor_config(p, s) for s in p.ablation_seeds]
+    if "random_extractor" in p.ablations:  # every seed: set beside the protocol's own runs
+        out += [random_extractor_config(p, s) for s in p.seeds]
     return out
 
 
