@@ -62,9 +62,10 @@ report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 #   by half a unit of the report's last printed digit (0.93 stands for 0.925 to
 #   0.935), and kept inside 0–100% for a share. s is the spread of our n seeds, t
 #   Student's quantile for n − 1 degrees of freedom, p(1 − p)/N the test set's own
-#   binomial noise. Outside the interval it is *contradicted*. If the interval is wider
-#   than ±2 points (±20% for a loss; a number printed as 0.9 is judged to its own
-#   digit, ±5 points), the number is *inconclusive*, never "holds".
+#   binomial noise. Outside the interval it is *contradicted*. If the interval, before
+#   the widening for rounding, is wider than ±2 points (±20% for a loss; a number
+#   printed as 0.9 is judged to its own digit, ±5 points), the number is
+#   *inconclusive*, never "holds".
 # - **A comparison** ("A beats B") uses the 95% interval of mean(A) − mean(B): Welch's
 #   for different runs, the paired interval where A and B are two quantities of the
 #   same runs (digit 7's precision against the average). Each comparison names the
@@ -75,10 +76,15 @@ report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 #   not the report's 3"), or when it rules out any difference that matters ("no
 #   difference larger than 0.4 points"). It is *inconclusive* only when the interval
 #   allows both the claim and its denial; the reason then says how many more seeds
-#   would settle it and what they cost on this machine. "No difference" holds when
-#   the interval lies inside the margin. A trend is a chain of comparisons, each of
-#   which must hold; a claim about a curve ("trains faster at first") is judged on a
-#   statistic of the curve, such as the mean accuracy over the first 100 updates.
+#   would settle it and what they cost on this machine (if our mean and spread stay as
+#   they are). An interval beyond zero on the claimed side holds even when the effect
+#   is smaller than the size that matters: the claim was of a direction; only a size
+#   the report printed can make it fail there. "No difference" holds when the interval
+#   lies inside the margin. A trend is a chain of comparisons; a claim judged in parts
+#   (per batch size, per model) is contradicted if any part is, holds if every part
+#   does, and is inconclusive otherwise. A claim about a curve ("trains faster at
+#   first") is judged on a statistic of the curve, such as the mean accuracy over the
+#   first 100 updates.
 # - **One run** has no spread of its own: the verdict uses a spread measured on
 #   another setting's repeated seeds of the same backend only where the chapter says
 #   so, and is *inconclusive* otherwise.

@@ -235,8 +235,10 @@ def number_from(kind: str, reported: float, mean: float, sd: float, seeds: int, 
         low, high = max(low, 0.0), min(high, 1.0)
     elif kind == "loss":
         low = max(low, 0.0)
+    widened = f", widened by the report's rounding to {decimals} decimals" \
+        if rounding(decimals) >= 0.001 else ""
     span = f"another run of ours would land from {_interval(low, high, share, False)} " \
-           f"(95%, {source}"
+           f"(95%, {source}{widened}"
     if not low <= reported <= high:
         return Verdict(CONTRADICTED, diff, low, high,
                        reason=f"{ours}; {span}), which leaves out the report's number")
