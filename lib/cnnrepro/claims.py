@@ -515,9 +515,11 @@ def box_frame(claims: pd.DataFrame) -> pd.DataFrame:
         text = str(row.reason) if str(row.reason) else str(row.evidence)
         text = html.escape(text).replace("\n", "<br>")
         return f'{text} <a href="{row.link}">evidence</a>' if row.link else text
+    def quoted(text):  # the report's inline code (`batch_size=64`) set as code
+        return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
     return pd.DataFrame({
         "section": claims["section"],
-        "the report's claim": [("★ " if c else "") + html.escape(q)
+        "the report's claim": [("★ " if c else "") + quoted(q)
                                for q, c in zip(claims["quote"], claims["central"])],
         "verdict": [badge(x) for x in claims["verdict"]],
         "why": [evidence(r) for r in claims.itertuples()]})
