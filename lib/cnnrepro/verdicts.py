@@ -349,7 +349,7 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
     dirn = direction(d, "A higher", "A lower")
     if not at_protocol:
         return Verdict(NOT_TESTED, d, reason=SHORT_PROFILE, direction=dirn)
-    what = f"{names[0]} minus {names[1]}" + (f", {measure}" if measure else "")
+    what = f"{names[0]} minus {names[1]}" + (f" in {measure}" if measure else "")
     interval = difference_interval(a, b, noise, paired)
     if interval is None:
         runs = "one run" if paired else "one run each"
