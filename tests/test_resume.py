@@ -116,3 +116,20 @@ def test_a_bad_checkpoints_setting_names_the_allowed_ones():
 def test_fit_visits_the_same_order_every_epoch_on_tensorflow():
     # what exact resumption rests on; if Keras changes it, resuming stops (train.train)
     assert checkpoint.epoch_order_repeats()
+
+
+def test_a_resumed_dropout_network_finds_its_seed_generator_under_another_number():
+    import keras
+
+    from cnnrepro import checkpoint
+
+    def net():
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="fc"),
+                                 keras.layers.Dropout(0.5), keras.layers.Dense(2, name="out")])
+    first, fresh = net(), net()  # the second process numbers its seed generator anew
+    assert {v.path for v in first.variables} != {v.path for v in fresh.variables}
+    saved = checkpoint.variables_by_path(first.variables)
+    checkpoint.restore_variables(fresh.variables, saved)
+    assert np.array_equal(fresh.get_layer("fc").kernel.numpy(), saved["sequential/fc/kernel"])
+    with pytest.raises(ValueError, match="does not match this network"):
+        checkpoint.restore_variables(fresh.variables, {"x/kernel": saved["sequential/fc/kernel"]})

@@ -23,6 +23,8 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import re
+
 import numpy as np
 
 ENV = "CNNREPRO_CHECKPOINTS"
@@ -98,10 +100,27 @@ def variables_by_path(variables) -> dict[str, np.ndarray]:
     return out
 
 
+_NUMBERED = re.compile(r"_\d+(?=/|$)")
+
+
+def _unnumbered(paths) -> dict[str, str]:
+    """Paths without Keras's per-process numbering of auto-named objects
+    ("seed_generator_2/..." -> "seed_generator/..."), where that keeps them apart."""
+    out = {_NUMBERED.sub("", p): p for p in paths}
+    return out if len(out) == len(paths) else {}
+
+
 def restore_variables(variables, saved: dict[str, np.ndarray]) -> None:
     """Assign ``saved`` (by path) to ``variables``; every variable must be there, with
-    its shape."""
+    its shape. A dropout layer's seed generator is numbered by how many the process
+    made before it, so a run resumed in a fresh process matches such paths without
+    their numbers."""
     variables = list(variables)
+    if any(v.path not in saved for v in variables):
+        plain = _unnumbered(list(saved))
+        ours = _unnumbered([v.path for v in variables])
+        if plain and ours and set(plain) == set(ours):
+            saved = {ours[k]: saved[p] for k, p in plain.items()}
     missing = [v.path for v in variables if v.path not in saved]
     if missing or len(saved) != len(variables):
         raise ValueError(f"the checkpoint does not match this network: missing {missing[:4]}, "
