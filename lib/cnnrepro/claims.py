@@ -310,13 +310,13 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
                             effect=effect, paired=_same_runs(frame, wa, wb), share=share,
                             names=names, measure=measure, minutes=minutes, **kw)
     factor = claim.get("factor")
-    said = (factor or "").replace("_", " ")  # the factor in words
+    said = "" if factor == "value" else (factor or "").replace("_", " ")  # "value" names itself
     if kind == "trend":
         levels = [values(frame, {**where, factor: x}, metric) for x in claim["order"]]
         if not all(levels):
             return v.Verdict(v.NOT_TESTED, reason="a level the claim names has no stored run")
         return v.trend(levels, effect=effect, share=share, minutes=minutes,
-                       names=[f"{said} {x}" for x in claim["order"]],
+                       names=[f"{said} {x}".strip() for x in claim["order"]],
                        measure=metric_words(metric), **kw)
     if kind in ("best", "worst"):
         mine = values(frame, {**where, factor: claim["value"]}, metric)
@@ -325,7 +325,7 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
         expect = ">" if kind == "best" else "<"
         return v.combine([v.comparison(mine, values(frame, {**where, factor: o}, metric),
                                        expect, effect=effect, share=share, minutes=minutes,
-                                       names=(f"{said} {claim['value']}", f"{said} {o}"),
+                                       names=(f"{said} {claim['value']}".strip(), f"{said} {o}".strip()),
                                        measure=metric_words(metric),
                                        **kw) for o in others])
     if kind == "versus":
