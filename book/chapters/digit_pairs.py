@@ -25,7 +25,7 @@
 
 # %% tags=["parameters"]
 profile = "cpu"
-seeds = None                   # default: [0, 1, 2, 3, 4]
+seeds = None                   # default: 0-11
 batch_size = None              # default: 64
 phase1_epochs = None           # default: 2
 phase2_epochs = None           # default: 2
