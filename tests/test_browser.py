@@ -1,5 +1,7 @@
 """The smoke build as a reader gets it: every page of the HTML opened in headless
-Chromium (Debian's `chromium`, driven by Playwright) in a 1400-pixel-wide window.
+Chromium (Debian's `chromium`, driven by Playwright) in a 1400-pixel-wide window, and
+again at a phone's 390 pixels (nothing scrolls sideways there but a table in its own
+box; every figure opens at full size on a tap and says its caption as alt text).
 Every image loads, no page shows a cell's error output, every internal link
 resolves, every table the chapters print carries its CSV download, and the layout
 holds: nothing wider than the text column, no parameter cell, no literal backticks
@@ -225,3 +227,61 @@ def test_every_table_downloads_as_csv(pages):
         assert missing == 0, f"{path.relative_to(html)}: {missing} table(s) without a CSV link"
         total += len(got["tables"])
     assert total > 20
+
+
+PHONE = {"width": 390, "height": 844}
+FIGURES = """() => Array.from(document.querySelectorAll('article.bd-article figure img')).map(i => ({
+    src: i.getAttribute('src'), alt: i.getAttribute('alt') || '',
+    link: (i.closest('a') || {}).href || '',
+    shown: i.getBoundingClientRect().width, natural: i.naturalWidth}))"""
+
+
+@pytest.fixture(scope="module")
+def phone_pages(built_html, browser):
+    """Per HTML page at a phone's width: the layout checks, whether the page itself
+    scrolls sideways, its figures, and a screenshot of its top in ``screens/``."""
+    html = built_html
+    screens = html.parent / "screens"
+    screens.mkdir(exist_ok=True)
+    seen = {}
+    page = browser.new_page(viewport=PHONE)
+    for path in sorted(html.rglob("*.html")):
+        if path.name in SKIPPED_PAGES or "_static" in path.parts:
+            continue
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        page.screenshot(path=str(screens / ("phone-" + path.relative_to(html).as_posix()
+                                            .replace("/", "-").removesuffix(".html") + ".png")))
+        seen[path] = {"layout": page.evaluate(LAYOUT), "figures": page.evaluate(FIGURES),
+                      "sideways": page.evaluate(
+                          "() => document.documentElement.scrollWidth"
+                          " - document.documentElement.clientWidth"),
+                      "height": page.evaluate("() => document.documentElement.scrollHeight")}
+    page.close()
+    (screens / "phone-page-heights.csv").write_text("page,height_px\n" + "".join(
+        f"{p.relative_to(html).as_posix()},{g['height']}\n" for p, g in seen.items()))
+    return html, seen
+
+
+def test_on_a_phone_no_page_scrolls_sideways_and_nothing_leaves_the_column(phone_pages):
+    html, seen = phone_pages
+    sideways = {p.relative_to(html).as_posix(): g["sideways"] for p, g in seen.items()
+                if g["sideways"] > 1}
+    assert not sideways, f"pages that scroll sideways at 390 px (by px): {sideways}"
+    wide = {p.relative_to(html).as_posix(): g["layout"]["wide"] for p, g in seen.items()
+            if g["layout"]["wide"]}
+    assert not wide, f"wider than the column at 390 px: {wide}"
+
+
+def test_on_a_phone_every_figure_opens_full_size_and_says_its_caption(phone_pages):
+    html, seen = phone_pages
+    checked = 0
+    for path, got in seen.items():
+        for figure in got["figures"]:
+            where = f"{path.relative_to(html)}: {figure['src']}"
+            assert figure["link"].endswith(".png"), f"{where} does not open at full size"
+            assert len(figure["alt"]) > 20 and not figure["alt"].endswith(".png"), \
+                f"{where}: alt text {figure['alt']!r} is not its caption"
+            assert figure["natural"] >= 1.5 * figure["shown"], f"{where} is not sharp on a phone"
+            checked += 1
+    assert checked > 10

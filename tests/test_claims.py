@@ -208,12 +208,3 @@ def test_every_quote_is_the_reports_own_words(chapter):
             continue
         pieces = [_plain(p).strip(" .,") for p in c["quote"].split("...") if p.strip(" .")]
         assert all(p in source for p in pieces), (c["id"], [p for p in pieces if p not in source])
-
-
-def test_the_verdict_box_escapes_the_quote_and_sets_the_reports_code_as_code():
-    frame = pd.DataFrame({"section": ["3.2"], "quote": ["taking `batch_size=64` as <x>"],
-                          "central": [True], "verdict": [v.HOLDS], "reason": ["a\nb"],
-                          "evidence": [""], "kind": ["comparison"], "link": [""]})
-    box = claims.box_frame(frame).iloc[0]
-    assert box["the report's claim"] == "★ taking <code>batch_size=64</code> as &lt;x&gt;"
-    assert box["why"] == "a<br>b"

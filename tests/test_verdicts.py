@@ -95,6 +95,22 @@ def test_an_effect_smaller_than_the_reports_is_contradicted_in_size():
     assert v.comparison(DEEP, SHALLOW, effect=v.Effect(0.012, reported=True)).verdict == v.HOLDS
 
 
+def test_a_size_read_off_rounded_numbers_fails_only_below_what_their_rounding_allows():
+    # 0.96 against 0.95 printed to 2 decimals may be 0.955 against 0.955: no size at all
+    assert v.comparison(DEEP, SHALLOW, effect=v.Effect(0.01, reported=True, rounding=0.01)
+                        ).verdict == v.HOLDS
+    # +5 points printed to 2 decimals is at least +4: our +1.1 still falls short
+    out = v.comparison(DEEP, SHALLOW, effect=v.Effect(0.05, reported=True, rounding=0.01))
+    assert out.verdict == v.CONTRADICTED
+    assert "+5.00 points (at least +4.00 points once its rounding is allowed for)" in out.reason
+    # +2 points printed to 2 decimals may be +1: our +1.1 (interval about +0.9 to +1.3) allows it
+    assert v.comparison(DEEP, SHALLOW, effect=v.Effect(0.02, reported=True)).verdict == v.CONTRADICTED
+    assert v.comparison(DEEP, SHALLOW, effect=v.Effect(0.02, reported=True, rounding=0.01)
+                        ).verdict == v.HOLDS
+    bounded = v.comparison(NOISY, FLAT, effect=v.Effect(0.04, reported=True, rounding=0.01))
+    assert bounded.verdict == v.CONTRADICTED and "at least +3.00 points" in bounded.reason
+
+
 def test_an_interval_around_zero_answers_when_it_excludes_the_claimed_size():
     bounded = v.comparison(NOISY, FLAT, effect=v.Effect(0.03, reported=True))
     assert bounded.verdict == v.CONTRADICTED

@@ -1,20 +1,64 @@
-// A table wider than the text column scrolls inside a box, under a line that says
-// so, instead of running past the column or being cut off without a word.
+// A table wider than the text column never runs past it. On a narrow screen (a
+// phone) it is shown as stacked rows: each row a small card, each value after its
+// column's name. On a wider screen it scrolls inside a box, under a line that says so.
 // tests/test_browser.py fails anything else that is wider than the column.
-function boxWideTables() {
+const STACK_BELOW = 700;  // px of window width
+
+// The name of each column whose cells are <td>s: the header rows' texts, joined
+// where the columns have a header of several levels.
+function columnLabels(table) {
+  const grid = [];
+  table.querySelectorAll("thead tr").forEach((row) => {
+    const labels = [];
+    row.querySelectorAll("th, td").forEach((cell) => {
+      for (let i = 0; i < (cell.colSpan || 1); i++) labels.push(cell.textContent.trim());
+    });
+    grid.push(labels);
+  });
+  const width = Math.max(0, ...grid.map((labels) => labels.length));
+  const names = [];
+  for (let col = 0; col < width; col++) {
+    const parts = grid.map((labels) => labels[col - (width - labels.length)] || "");
+    names.push(parts.filter((p, i) => p && parts.indexOf(p) === i).join(" · "));
+  }
+  return names;
+}
+
+function stack(table) {
+  const names = columnLabels(table);
+  table.querySelectorAll("tbody tr").forEach((row) => {
+    const cells = Array.from(row.querySelectorAll("td"));
+    cells.forEach((cell, i) => {
+      cell.dataset.label = names[names.length - cells.length + i] || "";
+    });
+  });
+  table.classList.add("stacked");
+}
+
+function box(table) {
+  const parent = table.parentElement;
+  const note = document.createElement("p");
+  note.className = "scroll-note";
+  note.textContent = "This table is wider than the page: scroll it sideways to see every column.";
+  const wrapper = document.createElement("div");
+  wrapper.className = "scroll-x";
+  parent.insertBefore(note, table);
+  parent.insertBefore(wrapper, table);
+  wrapper.appendChild(table);
+}
+
+function fitWideTables() {
   document.querySelectorAll("article.bd-article table").forEach((table) => {
     const parent = table.parentElement;
-    if (parent.classList.contains("scroll-x") || table.scrollWidth <= parent.clientWidth + 1) {
+    if (parent.classList.contains("scroll-x") || table.classList.contains("stacked")
+        || table.scrollWidth <= parent.clientWidth + 1) {
       return;
     }
-    const note = document.createElement("p");
-    note.className = "scroll-note";
-    note.textContent = "This table is wider than the page: scroll it sideways to see every column.";
-    const box = document.createElement("div");
-    box.className = "scroll-x";
-    parent.insertBefore(note, table);
-    parent.insertBefore(box, table);
-    box.appendChild(table);
+    if (window.innerWidth < STACK_BELOW && table.querySelector("thead")) {
+      stack(table);
+      if (table.scrollWidth <= parent.clientWidth + 1) return;
+    }
+    box(table);
   });
 }
-window.addEventListener("load", boxWideTables);
+window.addEventListener("load", fitWideTables);

@@ -13,18 +13,6 @@
 #
 # *Source: AI6121 Computer Vision course project, Nanyang Technological University,
 # "MNIST Handwritten Digits Recognition", `003_320990f461ea9fbd.txt`.*
-#
-# The report designs a small CNN for MNIST (two convolutions of 50 and 100 filters,
-# each with ReLU and max pooling, one fully connected layer to 10 outputs), trains
-# it for one epoch with SGD, and then changes one thing at a time: learning rate,
-# batch size, momentum, L2 weight decay, optimizer, loss, the number of convolutional
-# and fully connected layers, the width, and a ResNet of four depths in its place.
-# It closes with dropout, momentum and weight decay, and a wider model trained for 10
-# epochs. Each experiment is a figure of training accuracy per iteration and a few
-# test accuracies. This chapter reruns every sweep from one base setting and one
-# function (`cnnrepro.sweeps`), sets our test accuracies beside the report's, and
-# measures the run-to-run noise that decides which of the report's comparisons
-# mean anything.
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -73,14 +61,30 @@ for name, value in {"updates_per_epoch": -(-ch.proto.train_images // ntu.BASE["b
 
 # %% tags=["remove-cell"]
 NOISE_FROM = {"sweep": "loss", "value": "cross-entropy"}  # the base model, repeated seeds
-chapter_claims, verdict_box = ch.judge_claims(sw.evidence_frame(points, ch.by_key), noise_from=NOISE_FROM,
+chapter_claims, answer, claim_cards = ch.judge_claims(sw.evidence_frame(points, ch.by_key), noise_from=NOISE_FROM,
                                               noise_source="the base model's repeated seeds")
+
+# %% tags=["remove-input"]
+answer
+
+# %% [markdown]
+# The report designs a small CNN for MNIST (two convolutions of 50 and 100 filters,
+# each with ReLU and max pooling, one fully connected layer to 10 outputs), trains
+# it for one epoch with SGD, and then changes one thing at a time: learning rate,
+# batch size, momentum, L2 weight decay, optimizer, loss, the number of convolutional
+# and fully connected layers, the width, and a ResNet of four depths in its place.
+# It closes with dropout, momentum and weight decay, and a wider model trained for 10
+# epochs. Each experiment is a figure of training accuracy per iteration and a few
+# test accuracies. This chapter reruns every sweep from one base setting and one
+# function (`cnnrepro.sweeps`), sets our test accuracies beside the report's, and
+# measures the run-to-run noise that decides which of the report's comparisons
+# mean anything.
 
 # %% [markdown]
 # ## The report's claims, judged
 #
 # Each claim of the report, in its words, with the verdict of the book's rule (see
-# the Summary page). Most settings ran once; a claim about them uses the seed spread
+# {ref}`the Summary <summary-rule>`). Most settings ran once; a claim about them uses the seed spread
 # of the same statistic measured on the base model's repeated seeds (section
 # [Run-to-run noise](ntu-noise)), and a difference holds where its 95% interval lies
 # on the claimed side of zero and is contradicted where it lies on the other side or
@@ -89,7 +93,7 @@ chapter_claims, verdict_box = ch.judge_claims(sw.evidence_frame(points, ch.by_ke
 # accuracy.
 
 # %% tags=["remove-input"]
-verdict_box
+claim_cards
 
 # %% [markdown]
 # ## How this chapter was run

@@ -12,16 +12,6 @@
 # # Are two digits the same number? Pairs and transfer learning (Report 3)
 #
 # *Source: Computer Vision, Experimental Report 3 (HUST), `001_fd9e997f5758c121.txt`.*
-#
-# The report asks whether two MNIST images show the same digit. From 10% of MNIST
-# (6,000 training and 1,000 test images) it draws 100,000 training and 10,000 test
-# pairs, half of them the same digit, and stacks each pair as the two channels of a
-# 28x28x2 input. It trains in two phases: a feature extractor (the concatenation
-# blocks of Report 2) with a 10-class head on single digits, then, with the extractor
-# frozen, a 2-class head on the pairs; 2 epochs each, batch size 64, Adam. It reports
-# P = R = F1 = Acc = 0.89 on the test pairs. This chapter rebuilds the data and both
-# phases, reruns them over several seeds, checks the report's reading of its own
-# results, and tries the fix its discussion proposes: fine-tuning the extractor.
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -72,18 +62,32 @@ for name, value in {"seed0": ch.seed0, "n_seeds": len(p.seeds), "lr_mult": f"{p.
     report.glue(name, value)
 
 # %% tags=["remove-cell"]
-chapter_claims, verdict_box = ch.judge_claims(dp.evidence(ch))
+chapter_claims, answer, claim_cards = ch.judge_claims(dp.evidence(ch))
+
+# %% tags=["remove-input"]
+answer
+
+# %% [markdown]
+# The report asks whether two MNIST images show the same digit. From 10% of MNIST
+# (6,000 training and 1,000 test images) it draws 100,000 training and 10,000 test
+# pairs, half of them the same digit, and stacks each pair as the two channels of a
+# 28x28x2 input. It trains in two phases: a feature extractor (the concatenation
+# blocks of Report 2) with a 10-class head on single digits, then, with the extractor
+# frozen, a 2-class head on the pairs; 2 epochs each, batch size 64, Adam. It reports
+# P = R = F1 = Acc = 0.89 on the test pairs. This chapter rebuilds the data and both
+# phases, reruns them over several seeds, checks the report's reading of its own
+# results, and tries the fix its discussion proposes: fine-tuning the extractor.
 
 # %% [markdown]
 # ## The report's claims, judged
 #
 # Each claim of the report, in its words, with the verdict of the book's rule (see
-# the Summary page), judged on our runs with the frozen extractor, as the report
+# {ref}`the Summary <summary-rule>`), judged on our runs with the frozen extractor, as the report
 # trained it, over every seed; *evidence* links lead to the table or figure. Class 1
 # is `same`, as the report's code labels it (see the errata section).
 
 # %% tags=["remove-input"]
-verdict_box
+claim_cards
 
 # %% [markdown]
 # ## How this chapter was run

@@ -13,22 +13,6 @@
 #
 # *Source: Deep Learning, Homework 2, "Convolutional Neural Network" (University of
 # Cincinnati), `004_793215aed1969ee4.txt`.*
-#
-# The report builds three Keras models for MNIST from its own code (a "DNN" whose
-# Dense layers come before `Flatten`, a small ConvNet, and a network made of the
-# first blocks of a ResNet-50), trains each with Adam at four learning rates with
-# validation and early stopping, and prints the accuracy and F1 of each (Tables 1
-# and 2) and the curves, confusion matrix and classification report of the ResNet
-# at learning rate 0.0001. Its code compiles every model, all of which end in
-# softmax, with `SparseCategoricalCrossentropy(from_logits=True)`. Read as written,
-# that takes a second softmax of the probabilities; run as the report ran it, on
-# Keras with TensorFlow, it does not: Keras finds the logits behind the softmax and
-# computes the ordinary cross-entropy, so the report's numbers come from a correct
-# loss. This chapter reruns the grid twice, with the loss as the report's code
-# computed it ("as printed") and with the double softmax the call asks for on other
-# backends, and sets both beside the report. Each cell is shown at the report's
-# protocol (`paper`) where that run is stored, otherwise at the `cpu` profile, and
-# every table says which.
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -48,7 +32,7 @@ force = False             # retrain even when the store holds the run
 # %% tags=["remove-cell"]
 import pandas as pd
 
-from cnnrepro import claims, data, headlines, plots, protocol, report
+from cnnrepro import answers, claims, data, headlines, plots, protocol, report
 from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import dnn_convnet_resnet as uc
 from cnnrepro.chapters.dnn_convnet_resnet import LOSSES, MODELS, NAMES
@@ -65,19 +49,39 @@ paper = protocol.resolve(CHAPTER, "paper")
 split = uc.data_split(*([paper, ch.proto] if ch.paper_keys else [ch.proto]))
 
 # %% tags=["remove-cell"]
-chapter_claims, verdict_box = ch.judge_claims()
+chapter_claims, answer, claim_cards = ch.judge_claims()
+
+# %% tags=["remove-input"]
+answer
+
+# %% [markdown]
+# The report builds three Keras models for MNIST from its own code (a "DNN" whose
+# Dense layers come before `Flatten`, a small ConvNet, and a network made of the
+# first blocks of a ResNet-50), trains each with Adam at four learning rates with
+# validation and early stopping, and prints the accuracy and F1 of each (Tables 1
+# and 2) and the curves, confusion matrix and classification report of the ResNet
+# at learning rate 0.0001. Its code compiles every model, all of which end in
+# softmax, with `SparseCategoricalCrossentropy(from_logits=True)`. Read as written,
+# that takes a second softmax of the probabilities; run as the report ran it, on
+# Keras with TensorFlow, it does not: Keras finds the logits behind the softmax and
+# computes the ordinary cross-entropy, so the report's numbers come from a correct
+# loss. This chapter reruns the grid twice, with the loss as the report's code
+# computed it ("as printed") and with the double softmax the call asks for on other
+# backends, and sets both beside the report. Each cell is shown at the report's
+# protocol (`paper`) where that run is stored, otherwise at the `cpu` profile, and
+# every table says which.
 
 # %% [markdown]
 # ## The report's claims, judged
 #
 # Each claim of the report, in its words, with the verdict of the book's rule (see
-# the Summary page). Runs: {glue:text}`profile`. A claim is tested only where every
+# {ref}`the Summary <summary-rule>`). Runs: {glue:text}`profile`. A claim is tested only where every
 # run it reads follows the report's protocol; a claim that reads a `cpu` run is "not
 # tested". The report's tables are also checked against each other, and several of
 # its claims fail on its own numbers.
 
 # %% tags=["remove-input"]
-verdict_box
+claim_cards
 
 # %% [markdown]
 # ## How this chapter was run
@@ -255,9 +259,7 @@ report.figure("fig_grid", plots.metric_by_factor(
 # *report inconsistent* at the top of the chapter):
 
 # %% tags=["remove-input"]
-report.table(claims.inconsistencies(chapter_claims), "Inconsistencies in the report",
-             csv=chapter_claims).hide(axis="index").set_properties(
-                 subset=["the report's claim", "why"], **{"text-align": "left"})
+answers.claim_lines(claims.inconsistencies(chapter_claims))
 
 # %% tags=["remove-cell"]
 focus_lr, focus_model = min(ch.proto.learning_rates), "resnet50_block"

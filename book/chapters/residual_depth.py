@@ -12,15 +12,6 @@
 # # Concatenation "residual" CNNs of two depths (Report 2)
 #
 # *Source: Computer Vision, Experimental Report 2 (HUST), `000_d667597e05d5b2c7.txt`.*
-#
-# The report builds a "residual connection block" that **concatenates** its input
-# with the output of three 2x2 convolutions, each followed by batch normalisation,
-# and stacks two such blocks (`resnet_shallow`) or four (`resnet_deep`) before a
-# 64-unit dense layer and a 10-way softmax. It trains each network for **one epoch**
-# on MNIST with batch size 64 and 128, and reports accuracy, macro precision, recall
-# and F1, per-update training curves and confusion matrices. This chapter rebuilds
-# both networks in Keras from the report's Appendix A, reruns every experiment over
-# several seeds, and sets each of the report's tables and figures beside ours.
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -60,13 +51,26 @@ for name, value in {"main_bs": main_bs, "appendix_bs": appendix_bs, "seed0": ch.
     report.glue(name, value)
 
 # %% tags=["remove-cell"]
-chapter_claims, verdict_box = ch.judge_claims()
+chapter_claims, answer, claim_cards = ch.judge_claims()
+
+# %% tags=["remove-input"]
+answer
+
+# %% [markdown]
+# The report builds a "residual connection block" that **concatenates** its input
+# with the output of three 2x2 convolutions, each followed by batch normalisation,
+# and stacks two such blocks (`resnet_shallow`) or four (`resnet_deep`) before a
+# 64-unit dense layer and a 10-way softmax. It trains each network for **one epoch**
+# on MNIST with batch size 64 and 128, and reports accuracy, macro precision, recall
+# and F1, per-update training curves and confusion matrices. This chapter rebuilds
+# both networks in Keras from the report's Appendix A, reruns every experiment over
+# several seeds, and sets each of the report's tables and figures beside ours.
 
 # %% [markdown]
 # ## The report's claims, judged
 #
 # Each claim of the report, in its words, with the verdict of the book's rule (see
-# the Summary page): a difference holds where its 95% interval over our seeds lies
+# {ref}`the Summary <summary-rule>`): a difference holds where its 95% interval over our seeds lies
 # on the claimed side of zero, and is contradicted where it lies on the other side or
 # rules out the size the report prints (or, where it prints none, any size that
 # matters); it is *inconclusive* only where the interval allows both, and then says
@@ -74,7 +78,7 @@ chapter_claims, verdict_box = ch.judge_claims()
 # figure each verdict rests on.
 
 # %% tags=["remove-input"]
-verdict_box
+claim_cards
 
 # %% [markdown]
 # ## How this chapter was run

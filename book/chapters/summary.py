@@ -23,7 +23,7 @@ profile = "cpu"  # the book's profile (chapters with every paper run stored show
 # %% tags=["remove-cell"]
 from IPython.display import display
 
-from cnnrepro import claims, headlines, plots, protocol, report, summary
+from cnnrepro import answers, claims, headlines, plots, protocol, report, summary
 from cnnrepro.paths import book_dir
 
 LINKS = {"residual_depth": "Report 2 (HUST)", "digit_pairs": "Report 3 (HUST)",
@@ -55,6 +55,7 @@ report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 # {glue:text}`n_not_counted` more rows are shown but not counted (a counterfactual
 # loss, a number the report did not print). Profiles: {glue:text}`profiles`.
 #
+# (summary-rule)=
 # ## The rule
 #
 # - **A number** holds when the report's value lies inside the 95% interval in which
@@ -98,21 +99,17 @@ report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 #
 # ## Every claim of every report
 #
-# ★ marks the claims each report rests its conclusions on. The *why* column says
-# what was compared, ours against the report's, the interval, and for an open
-# question what would settle it; the chapters give the evidence.
+# Each report's answer in short, then each of its claims once, in its words: ★ marks
+# the claims it rests its conclusions on. Every line links to the claim's card in its
+# chapter, which says what was compared, ours against the report's, the interval, and
+# for an open question what would settle it.
 
 # %% tags=["remove-input"]
 report.table(claim_counts, "Claims per report, by verdict")
 
 # %% tags=["remove-input"]
 for chapter, chapter_claims in every_claim.groupby("chapter", sort=False):
-    display(report.table(claims.box_frame(chapter_claims.assign(link="")),
-                         f"{LINKS[chapter]}: claims ({chapter_claims['profile'].iloc[0]} profile)",
-                         csv=chapter_claims)
-            .hide(axis="index")
-            .set_properties(subset=["the report's claim", "why"], **{"text-align": "left"})
-            .set_properties(**{"font-size": "0.85em"}))
+    display(answers.summary_block(chapter_claims, LINKS[chapter], f"{chapter}.html"))
 
 # %% [markdown]
 # ## A systematic offset

@@ -13,15 +13,6 @@
 #
 # *Source: Deep Learning and Computer Vision, Coursework 3 (QMUL),
 # `002_5e81cbf7a5a04972.txt`.*
-#
-# The report describes the VGG configurations A to E and the ResNet family (18 to 152
-# layers), then trains **VGG16** (configuration D) and **ResNet18** (the torchvision
-# variant with stride 2 on the 3x3 convolution) on MNIST for 5 epochs and on CIFAR-10
-# for 25 epochs, and compares loss, top-1 and top-5 accuracy, training time,
-# confusion matrices and per-epoch logs. It concludes that ResNet trains faster per
-# epoch and that VGG is more accurate on CIFAR-10. This chapter derives both
-# architecture tables from our Keras builders, retrains both models on both datasets
-# and sets every table, figure and printed log of the report beside ours.
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -60,13 +51,26 @@ for d in ("mnist", "cifar10"):
         report.glue(f"{d}_{what}", f"{n:,}")
 
 # %% tags=["remove-cell"]
-chapter_claims, verdict_box = ch.judge_claims(bench=measurements.throughput())
+chapter_claims, answer, claim_cards = ch.judge_claims(bench=measurements.throughput())
+
+# %% tags=["remove-input"]
+answer
+
+# %% [markdown]
+# The report describes the VGG configurations A to E and the ResNet family (18 to 152
+# layers), then trains **VGG16** (configuration D) and **ResNet18** (the torchvision
+# variant with stride 2 on the 3x3 convolution) on MNIST for 5 epochs and on CIFAR-10
+# for 25 epochs, and compares loss, top-1 and top-5 accuracy, training time,
+# confusion matrices and per-epoch logs. It concludes that ResNet trains faster per
+# epoch and that VGG is more accurate on CIFAR-10. This chapter derives both
+# architecture tables from our Keras builders, retrains both models on both datasets
+# and sets every table, figure and printed log of the report beside ours.
 
 # %% [markdown]
 # ## The report's claims, judged
 #
 # Each claim of the report, in its words, with the verdict of the book's rule (see
-# the Summary page). Every setting here ran once, so a comparison of our two
+# {ref}`the Summary <summary-rule>`). Every setting here ran once, so a comparison of our two
 # networks has no seed spread to measure it against and is *inconclusive* however
 # large the gap; the gap and its direction are given. Runs of a model whose defects
 # were fixed after they trained are shown, marked, until retrained, and no claim is
@@ -74,7 +78,7 @@ chapter_claims, verdict_box = ch.judge_claims(bench=measurements.throughput())
 # judged on the throughput measured on each machine of the Performance appendix.
 
 # %% tags=["remove-input"]
-verdict_box
+claim_cards
 
 # %% [markdown]
 # ## How this chapter was run

@@ -114,7 +114,7 @@ class Chapter:
 
     def judge_claims(self, frame: pd.DataFrame | None = None, **kw):
         """The chapter's claims judged on ``frame`` (default: ``evidence()``) and
-        published for the Summary: (judged claims, verdict box). A claim is judged at
+        published for the Summary: (judged claims, answer box, claim cards). A claim is judged at
         the protocol only on runs whose config is the protocol's."""
         frame = (self.evidence() if frame is None else frame).copy()
         frame[claims.AT_PROTOCOL] = [self.run_at_protocol(r) for r in frame["run"]]

@@ -26,8 +26,10 @@ may also carry ``report_check``: where the report contradicts itself on the
 claim, the verdict is "report inconsistent" and our evidence is still shown.
 
 A comparison (and each step of a trend, best or worst) names the size it is about:
-``effect``, the difference the report's printed numbers give, or ``min_effect``,
-the smallest difference that matters, with ``effect_why``. Where A and B are two
+``effect``, the difference the report's printed numbers give, with
+``effect_decimals``, the decimals (as a fraction) those numbers were printed to, so
+that their rounding never makes a claim fail, or ``min_effect``, the smallest
+difference that matters, with ``effect_why``. Where A and B are two
 quantities of the same runs (``a: {}``, ``b: {}`` with ``a_metric``/``b_metric``)
 they are compared paired, run by run. ``a_name``/``b_name`` name A and B in the
 reason where the labels do not.
@@ -35,7 +37,6 @@ reason where the labels do not.
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from importlib import resources
@@ -57,7 +58,7 @@ CLAIM_KINDS = ("number", "comparison", "trend", "best", "worst", "collapse", "ve
 AT_PROTOCOL = "at_protocol"
 PENDING = "retraining_pending"  # the run's model changed since it was trained
 
-COLUMNS = ["chapter", "claim", "section", "quote", "kind", "central", "counted", "profile",
+COLUMNS = ["chapter", "claim", "section", "quote", "kind", "central", "plainly", "counted", "profile",
            "evidence", "verdict", "direction", "difference", "reason", "link"]
 
 
@@ -73,6 +74,12 @@ def load(chapter: str) -> list[dict]:
         if missing or c["kind"] not in CLAIM_KINDS:
             raise ValueError(f"{chapter}: claim {c.get('id')!r} lacks {missing} or has kind "
                              f"{c.get('kind')!r}; allowed kinds: {list(CLAIM_KINDS)}")
+        if "effect" in c and not isinstance(c.get("effect_decimals"), int):
+            raise ValueError(f"{chapter}: claim {c['id']!r} gives an effect without "
+                             f"effect_decimals (the decimals its numbers were printed to)")
+        if c.get("central") and not c.get("plainly"):  # the answer box says it in words
+            raise ValueError(f"{chapter}: central claim {c['id']!r} lacks 'plainly', the "
+                             f"claim as a plain clause ('a deeper network is more accurate')")
     return claims
 
 
@@ -214,8 +221,10 @@ def _rows_read(frame: pd.DataFrame, claim: dict, where: dict) -> pd.DataFrame:
 
 def effect_of(claim: dict) -> v.Effect | None:
     """The size a comparison claim is about (``effect`` or ``min_effect``)."""
-    if "effect" in claim:
-        return v.Effect(float(claim["effect"]), reported=True)
+    if "effect" in claim:  # effect_decimals: how the numbers it comes from were printed
+        decimals = claim.get("effect_decimals")
+        return v.Effect(float(claim["effect"]), reported=True,
+                        rounding=10.0 ** -decimals if decimals is not None else 0.0)
     if "min_effect" in claim:
         return v.Effect(float(claim["min_effect"]), why=claim.get("effect_why", ""))
     return None
@@ -488,6 +497,7 @@ def table(chapter: str, frame: pd.DataFrame, *, profile: str, at_protocol: bool,
         rows.append({"chapter": chapter, "claim": claim["id"], "section": claim["section"],
                      "quote": claim["quote"], "kind": claim["kind"],
                      "central": bool(claim.get("central", False)),
+                     "plainly": claim.get("plainly", ""),
                      "counted": bool(claim.get("counted", True)),
                      "profile": claim_profile(claim, frame, profile),
                      "evidence": evidence, "verdict": verdict.verdict,
@@ -496,38 +506,11 @@ def table(chapter: str, frame: pd.DataFrame, *, profile: str, at_protocol: bool,
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-# --- where the verdicts show -----------------------------------------------------
-
-COLOURS = {v.HOLDS: "#1a7f37", v.CONTRADICTED: "#b42318", v.INCONCLUSIVE: "#9a6700",
-           v.NOT_TESTED: "#57606a", v.INCONSISTENT: "#8250df"}
-
-
-def badge(verdict: str) -> str:
-    return (f'<span class="verdict" style="color:{COLOURS[verdict]};font-weight:600;'
-            f'white-space:nowrap">{verdict}</span>')
-
-
-def box_frame(claims: pd.DataFrame) -> pd.DataFrame:
-    """The chapter-opening verdict box: one line per claim (the report's words, its
-    section, the verdict, what it rests on, and a link to the evidence)."""
-    def evidence(row):
-        # the rule's reason: what was compared, ours and the report's, the interval
-        text = str(row.reason) if str(row.reason) else str(row.evidence)
-        text = html.escape(text).replace("\n", "<br>")
-        return f'{text} <a href="{row.link}">evidence</a>' if row.link else text
-    def quoted(text):  # the report's inline code (`batch_size=64`) set as code
-        return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
-    return pd.DataFrame({
-        "section": claims["section"],
-        "the report's claim": [("★ " if c else "") + quoted(q)
-                               for q, c in zip(claims["quote"], claims["central"])],
-        "verdict": [badge(x) for x in claims["verdict"]],
-        "why": [evidence(r) for r in claims.itertuples()]})
-
+# --- where the verdicts show (``answers`` renders them) -------------------------------
 
 def inconsistencies(claims: pd.DataFrame) -> pd.DataFrame:
-    """The box lines of the claims on which the report contradicts itself."""
-    return box_frame(claims[claims["verdict"] == v.INCONSISTENT])
+    """The claims on which the report contradicts itself."""
+    return claims[claims["verdict"] == v.INCONSISTENT]
 
 
 def counts(claims: pd.DataFrame, by: str | None = "chapter") -> pd.DataFrame:
@@ -563,15 +546,11 @@ def read_all(chapters: list[str], book=None) -> pd.DataFrame:
 
 def chapter_box(chapter: str, frame: pd.DataFrame, proto, profile: str | None = None, **kw):
     """Judge a chapter's claims on its evidence frame at its protocol's profile
-    (``profile``: as the chapter shows it), publish them for the Summary page, and
-    return the verdict box to display."""
-    from . import report
+    (``profile``: as the chapter shows it) and publish them for the Summary page:
+    (judged claims, the answer box for under the title, the claim cards)."""
+    from . import answers
     profile = profile or proto.profile
     judged = table(chapter, frame, profile=profile, at_protocol=proto.at_protocol, **kw)
     publish(chapter, judged)
-    shown = (report.table(box_frame(judged), f"The report's claims and their verdicts "
-                          f"({profile} profile; ★ central claims)", csv=judged)
-             .hide(axis="index")
-             .set_properties(subset=["the report's claim", "why"], **{"text-align": "left"})
-             .set_properties(**{"font-size": "0.85em"}))
-    return judged, shown
+    caption = f"The report's claims and their verdicts ({profile} profile)"
+    return judged, answers.answer_box(judged, "summary.html"), answers.cards(judged, caption)

@@ -38,14 +38,15 @@ def smallest_font(fig: plt.Figure) -> float:
     return min(sizes, default=MIN_FONT_PT)
 
 
-def png(fig: plt.Figure) -> bytes:
-    """The figure as the PNG a reader gets (DPI, tight bounding box), with its smallest
-    font size and its dpi in text chunks, so a test can tell how large its text is
-    shown from the PNG alone."""
+def png(fig: plt.Figure, scale: float = 1) -> bytes:
+    """The figure as the PNG a reader gets (``scale`` times DPI, tight bounding box),
+    with its smallest font size and its dpi in text chunks, so a test can tell how
+    large its text is shown from the PNG alone."""
     fig.canvas.draw()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight",
-                metadata={FONT_KEY: f"{smallest_font(fig):g}", DPI_KEY: f"{DPI:g}"})
+    dpi = DPI * scale
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+                metadata={FONT_KEY: f"{smallest_font(fig):g}", DPI_KEY: f"{dpi:g}"})
     return buffer.getvalue()
 
 

@@ -69,9 +69,11 @@ def _profile_note(proto, shown: str | None) -> str:
 
 def figure(name: str, fig: plt.Figure) -> None:
     """Glue a figure for a ``{glue:figure}`` directive, as the PNG the book shows
-    (``plots.png``: its smallest font size recorded in it), and free it."""
+    (``plots.png``: its smallest font size recorded in it), and free it. The PNG has
+    twice the pixels it is shown at (sharp on a phone's or a retina screen); being
+    shown smaller than it is, it links to itself at full size (a tap on a phone)."""
     from IPython.display import Image
-    glue(name, Image(data=plots.png(fig), format="png"))
+    glue(name, Image(data=plots.png(fig, scale=2), format="png", retina=True))
     plt.close(fig)
 
 

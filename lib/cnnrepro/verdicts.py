@@ -84,11 +84,21 @@ class Noise:
 class Effect:
     """The size of difference a comparison claim is about: the report's own
     (``reported``: what its printed numbers differ by) or the smallest difference
-    that matters (``why`` says why), in the metric's units (0.01 = 1 point)."""
+    that matters (``why`` says why), in the metric's units (0.01 = 1 point).
+    ``rounding``: how much the printed numbers' rounding may overstate a reported
+    difference (one unit of their last digit: 0.96 against 0.93 may be 0.955 against
+    0.935), so only an interval below ``size - rounding`` rules the report's size out."""
 
     size: float
     reported: bool = False
     why: str = ""
+    rounding: float = 0.0
+
+    @property
+    def smallest(self) -> float:
+        """The smallest difference the report's printed numbers allow (> 0 or None)."""
+        least = self.size - self.rounding if self.reported else self.size
+        return least if least > 1e-12 else None
 
     def __post_init__(self):
         if not self.size > 0:
@@ -385,14 +395,17 @@ def _directional(d, low, high, expect, head, effect, share, names, dirn, settle)
     sign = 1 if expect == ">" else -1
     lo, hi = sorted((sign * low, sign * high))
     said = f"{names[0]} {'higher' if sign > 0 else 'lower'} than {names[1]}"
-    size = effect.size if effect else None
+    size = effect.smallest if effect else None
     if effect:  # the size in the claimed direction, signed as the difference is
         whose = "the report's" if effect.reported else "the"
-        claimed = f"{whose} {amount(sign * size, share, signed=True)}{unit}" + \
+        claimed = f"{whose} {amount(sign * effect.size, share, signed=True)}{unit}" + \
             ("" if effect.reported else " that would matter") + \
             (f" ({effect.why})" if effect.why and not effect.reported else "")
+        if effect.reported and effect.rounding and size is not None:
+            claimed += (f" (at least {amount(sign * size, share, signed=True)}{unit} "
+                        f"once its rounding is allowed for)")
     if lo > 0:
-        if effect and effect.reported and hi < size:
+        if effect and effect.reported and size is not None and hi < size:
             return Verdict(CONTRADICTED, d, low, high, f"{head}: {said}, as claimed, but by at "
                            f"most {magnitude(hi, share)}{unit}, not {claimed}", dirn)
         return Verdict(HOLDS, d, low, high, f"{head}: {said}, as claimed", dirn)
