@@ -476,7 +476,7 @@ report.table(ntu.model_sizes(points), "Model sizes: the base network and the net
 # %% [markdown]
 # ## Provenance
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the runs and where they trained", "code_prompt_hide": "Hide the runs"}
 ch.provenance()
 
 # %% tags=["remove-cell"]

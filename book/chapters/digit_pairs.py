@@ -496,7 +496,7 @@ Code(inspect.getsource(pairs), language="python")
 # config, per-update and per-epoch history, predictions, provenance, and for phase 1 the
 # extractor's weights that phase 2 starts from).
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the runs and where they trained", "code_prompt_hide": "Hide the runs"}
 ch.provenance({"phase": ["1" if r.config.model == "digit_classifier" else f"2, {dp.variant_of(r.config)}"
                           for r in ch.runs]})
 

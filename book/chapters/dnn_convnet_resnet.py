@@ -397,7 +397,7 @@ report.table(uc.stops(results), "Epochs trained and best epoch (each run at the 
 # %% [markdown]
 # ## Provenance
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the runs and where they trained", "code_prompt_hide": "Hide the runs"}
 ch.provenance()
 
 # %% tags=["remove-cell"]

@@ -350,7 +350,7 @@ Code(inspect.getsource(concat_residual), language="python")
 # Every number above comes from these stored runs (`results/<model>/<run>/`, with
 # config, per-update and per-epoch history, predictions and provenance).
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the runs and where they trained", "code_prompt_hide": "Hide the runs"}
 ch.provenance()
 
 # %% tags=["remove-cell"]

@@ -380,7 +380,7 @@ for dataset in ch.proto.datasets:
 # %% [markdown]
 # ## Provenance
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the runs and where they trained", "code_prompt_hide": "Hide the runs"}
 ch.provenance()
 
 # %% tags=["remove-cell"]
