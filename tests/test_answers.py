@@ -52,7 +52,7 @@ def test_a_card_escapes_the_quote_sets_the_reports_code_as_code_and_lists_the_pa
     frame.loc[0, "reason"] = "Of its 2 parts: 2 contradicted.\nbatch 64: a < b\nbatch 128: c"
     frame.loc[0, "link"] = "#overall"
     html = answers.card(next(frame.itertuples()))
-    assert 'id="claim-deep-is-better"' in html
+    assert '<details class="claim-card" id="claim-deep-is-better" open>' in html
     assert "taking <code>batch_size=64</code> as &lt;x&gt;" in html
     assert ("<p>Of its 2 parts: 2 contradicted.</p>"
             "<ul><li>batch 64: a &lt; b</li><li>batch 128: c</li></ul>") in html

@@ -54,7 +54,7 @@ LAYOUT = """() => {
         ((el.querySelector && el.querySelector('caption')) ? el.querySelector('caption').innerText
          : (el.innerText || el.getAttribute('src') || '')).trim().slice(0, 80);
     const visible = el => el.getClientRects().length > 0 && !el.closest('details:not([open])');
-    // a table may scroll in the box that says so (book/_static/wide-tables.js)
+    // a table may scroll in the box that says so (book/_static/reader.js)
     const boxed = el => el.parentElement.classList.contains('scroll-x')
         && el.parentElement.previousElementSibling
         && el.parentElement.previousElementSibling.classList.contains('scroll-note');

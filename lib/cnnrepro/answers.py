@@ -116,8 +116,9 @@ def _reason(text: str) -> str:
 
 
 def card(row) -> str:
-    """One claim: verdict, section and whether it is central; the report's words; the
-    reason (or, where the rule gives none, what it rests on); the evidence link."""
+    """One claim, folded to a line a reader scans (the verdict, the section, whether it
+    is central, the report's words) that opens on the reason (or, where the rule gives
+    none, what the claim rests on) and the evidence link. Central claims start open."""
     head = [badge(row.verdict), f"section {html.escape(str(row.section))}"]
     if row.central:
         head.append("★ central claim")
@@ -126,14 +127,15 @@ def card(row) -> str:
     why = _reason(row.reason if str(row.reason).strip() else row.evidence)
     if row.link:
         why += f'<p class="claim-link"><a href="{row.link}">the evidence</a></p>'
-    return (f'<div class="claim-card" id="{anchor(row.claim)}">'
-            f'<p class="claim-head">{" · ".join(head)}</p>'
-            f'<p class="claim-quote">“{quoted(row.quote)}”</p>'
-            f'<div class="claim-why">{why}</div></div>')
+    return (f'<details class="claim-card" id="{anchor(row.claim)}"{" open" if row.central else ""}>'
+            f'<summary><span class="claim-head">{" · ".join(head)}</span>'
+            f'<span class="claim-quote">“{quoted(row.quote)}”</span></summary>'
+            f'<div class="claim-why">{why}</div></details>')
 
 
 def cards(claims: pd.DataFrame, caption: str, csv: pd.DataFrame | None = None) -> Html:
-    """Every claim as a card, under ``caption``, with a CSV download of the claims."""
+    """Every claim as a card, under ``caption`` (which says how to open one), with a
+    CSV download of the claims."""
     from .report import csv_link
     body = "".join(card(r) for r in claims.itertuples())
     return Html(f'<div class="claim-cards"><p class="claim-caption">{html.escape(caption)}</p>'

@@ -552,5 +552,6 @@ def chapter_box(chapter: str, frame: pd.DataFrame, proto, profile: str | None = 
     profile = profile or proto.profile
     judged = table(chapter, frame, profile=profile, at_protocol=proto.at_protocol, **kw)
     publish(chapter, judged)
-    caption = f"The report's claims and their verdicts ({profile} profile)"
+    caption = (f"The report's claims and their verdicts ({profile} profile); "
+               f"open a claim for the reason and the evidence")
     return judged, answers.answer_box(judged, "summary.html"), answers.cards(judged, caption)

@@ -1,3 +1,5 @@
+// What the page does for its reader once loaded.
+//
 // A table wider than the text column never runs past it. On a narrow screen (a
 // phone) it is shown as stacked rows: each row a small card, each value after its
 // column's name. On a wider screen it scrolls inside a box, under a line that says so.
@@ -62,3 +64,11 @@ function fitWideTables() {
   });
 }
 window.addEventListener("load", fitWideTables);
+
+// A link to a claim (#claim-...) opens its folded card, on arrival and on a click.
+function openLinkedClaim() {
+  const target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+  if (target && target.tagName === "DETAILS") target.open = true;
+}
+window.addEventListener("load", openLinkedClaim);
+window.addEventListener("hashchange", openLinkedClaim);
