@@ -210,3 +210,12 @@ def test_report_3_phase_1_is_judged_on_held_out_images_and_its_progress_bar_show
     bar = next(r for r in rows if "progress bar" in r["result"])
     assert test["counted"] and test["verdict"] == v.CONTRADICTED and test["ours"] == pytest.approx(0.81)
     assert not bar["counted"] and bar["ours"] == pytest.approx(0.945)
+
+
+def test_a_variants_changes_read_as_words_not_python():
+    from cnnrepro.ablations import setting_words
+    assert setting_words({"optimizer": "rmsprop", "learning_rate": 0.001}) == \
+        "optimizer rmsprop; learning rate 0.001"
+    assert setting_words({"task": {"pixel_scale": 1.0}}) == "task: pixel scale 1"
+    assert setting_words({"conv_filters": [50, 100], "fc_units": []}) == \
+        "conv filters 50, 100; fc units none"

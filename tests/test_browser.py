@@ -236,6 +236,18 @@ FIGURES = """() => Array.from(document.querySelectorAll('article.bd-article figu
     shown: i.getBoundingClientRect().width, natural: i.naturalWidth}))"""
 
 
+# The page's own words, as shown: code, listings and the reports' quoted words left out.
+PROSE = """() => {
+    const article = (document.querySelector('article.bd-article') || document.body).cloneNode(true);
+    article.querySelectorAll('pre, code, .claim-quote, script, style, details:not([open])')
+        .forEach(el => el.remove());
+    return article.textContent;
+}"""
+# Machine words a reader should never meet in the page's own words.
+MACHINE = {"seed(s)": r"\bseed\(s\)", "+dirty": r"\+dirty", "device string": r"\b[cg]pu:\d",
+           "Python dict": r"\{'", "nan": r"\bnan\b", "minus zero": r"(?<![\d.])-0\.0+(?![\d])"}
+
+
 @pytest.fixture(scope="module")
 def phone_pages(built_html, browser):
     """Per HTML page at a phone's width: the layout checks, whether the page itself
@@ -253,6 +265,7 @@ def phone_pages(built_html, browser):
         page.screenshot(path=str(screens / ("phone-" + path.relative_to(html).as_posix()
                                             .replace("/", "-").removesuffix(".html") + ".png")))
         seen[path] = {"layout": page.evaluate(LAYOUT), "figures": page.evaluate(FIGURES),
+                      "prose": page.evaluate(PROSE),
                       "sideways": page.evaluate(
                           "() => document.documentElement.scrollWidth"
                           " - document.documentElement.clientWidth"),
@@ -285,3 +298,17 @@ def test_on_a_phone_every_figure_opens_full_size_and_says_its_caption(phone_page
             assert figure["natural"] >= 1.5 * figure["shown"], f"{where} is not sharp on a phone"
             checked += 1
     assert checked > 10
+
+
+def test_no_machine_words_in_the_pages_own_words(phone_pages):
+    import re
+    html, seen = phone_pages
+    found = {}
+    for path, got in seen.items():
+        if path.name == "reliability.html":  # quotes the error messages it provokes
+            continue
+        hits = {what: re.findall(pattern, got["prose"]) for what, pattern in MACHINE.items()}
+        hits = {what: found_ for what, found_ in hits.items() if found_}
+        if hits:
+            found[path.relative_to(html).as_posix()] = hits
+    assert not found, f"machine words on the page: {found}"

@@ -163,7 +163,8 @@ def qmul_run(model, acc, variant=None, train_acc=0.98, test_losses=(1.0, 0.8, 1.
                            "test_loss": list(test_losses)})
     return NS(config=config, epochs=epochs, metrics={"accuracy": acc, "loss": 0.5, "top5_accuracy": 0.99},
               provenance={"backend": "jax" if variant is None else "tensorflow",
-                          "devices": ["gpu:0"] if variant is None else ["cpu:0"]})
+                          "devices": ["gpu:0 (H100)"] if variant is None else ["cpu:0"],
+                          "cpu": "EPYC", "cpu_count": 2})
 
 
 def qmul_chapter(runs, ablation_runs, ablations=("crop_flip",), models=("resnet18",)):
@@ -189,7 +190,7 @@ def test_qmul_why_tables_set_each_variant_beside_the_protocol_and_the_report():
     assert qmul.cifar_reason(ch, "vgg16", "accuracy") == (
         "unexplained: no variant run on VGG16 yet (tried on ResNet18: see Why the numbers differ)")
     assert qmul.why_summary(ch)["why_closest"] == "crop_flip"
-    assert qmul.where_trained(ch) == "protocol: jax on gpu:0, crop_flip: tensorflow on cpu:0"
+    assert qmul.where_trained(ch) == "protocol: H100, JAX, crop_flip: EPYC (2 cores), TensorFlow"
 
 
 def test_a_variant_run_is_told_apart_in_labels_and_logs():

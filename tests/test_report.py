@@ -45,15 +45,16 @@ def test_tables_download_their_data_as_csv():
     assert base64.b64decode(link.group(2)).decode() == "run,ours\na,0.123456789\n"
 
 
-def test_compute_devices_names_gpus_or_the_cpu_once_each():
+def test_compute_devices_names_gpus_or_the_cpu_once_each_in_words():
     from types import SimpleNamespace as NS
     gpu = NS(provenance={"devices": ["gpu:0 (NVIDIA H100 80GB HBM3)"], "cpu": "Xeon",
                          "cpu_count": 16, "backend": "jax"})
     cpu = NS(provenance={"devices": ["cpu:0"], "cpu": "AMD EPYC", "cpu_count": 2,
                          "backend": "tensorflow"})
-    assert provenance_block.compute_devices([gpu, gpu]) == "gpu:0 (NVIDIA H100 80GB HBM3), jax backend"
-    assert provenance_block.compute_devices([cpu, gpu]) == ("AMD EPYC (2 cores), tensorflow backend; "
-                                                   "gpu:0 (NVIDIA H100 80GB HBM3), jax backend")
+    assert provenance_block.compute_devices([gpu, gpu]) == "NVIDIA H100 80GB HBM3, JAX"
+    assert provenance_block.compute_devices([cpu, gpu]) == ("AMD EPYC (2 cores), TensorFlow; "
+                                                            "NVIDIA H100 80GB HBM3, JAX")
+    assert "gpu:0" not in provenance_block.place({**gpu.provenance, "devices": ["gpu:0"]})
 
 
 def test_settings_text_says_how_a_run_computed_or_that_it_was_not_recorded():
@@ -109,7 +110,7 @@ def test_numbers_are_written_by_kind():
     assert ">1.000<" in report.table(frame[["top-5"]], "t", precision=3).to_html()
     signed = pd.DataFrame({"difference": [0.047, -0.002], "ours - reported": [0.01, 0.0]})
     html = report.table(signed, "t", precision=3).to_html()
-    for shown in ("+0.047", "-0.002", "+0.010", "+0.000"):
+    for shown in ("+0.047", "-0.002", "+0.010", "0.000"):
         assert f">{shown}<" in html, shown
 
 
@@ -158,3 +159,17 @@ def test_a_column_with_a_missing_value_is_not_constant():
     from cnnrepro.report import constant_columns
     table, same = constant_columns(pd.DataFrame({"a": [1.0, np.nan], "b": [2, 2]}))
     assert list(table.columns) == ["a"] and same == {"b": 2}
+
+
+def test_a_count_agrees_with_its_noun():
+    assert (report.counted(1, "seed"), report.counted(15, "seed"), report.counted(1200, "run")) == \
+        ("1 seed", "15 seeds", "1,200 runs")
+
+
+def test_a_value_that_rounds_to_zero_carries_no_sign():
+    formats = report.number_format(pd.DataFrame({"difference": [-0.00001, 0.0, -0.0123],
+                                                 "accuracy": [-0.00004, 0.5, 0.25]}), precision=3)
+    assert [formats["difference"](x) for x in (-0.00001, 0.0, -0.0123)] == ["0.000", "0.000", "-0.012"]
+    assert formats["accuracy"](-0.00004) == "0.000"
+    assert (headlines.format_number("accuracy", -0.00001, 3),
+            headlines.format_number("accuracy", -0.0123, 3)) == ("0.000", "-0.012")

@@ -57,7 +57,7 @@ VARIANT_NAMES = {"frozen": "frozen (report)", "fine_tuned": f"fine-tuned (lr x{p
 results = stats.runs_frame(list(phase2.values())).assign(variant=[v for v, _ in phase2])
 for name in ("source_train", "source_test", "train_pairs", "test_pairs", "batch_size"):
     report.glue(name, f"{getattr(p, name):,}")
-for name, value in {"seed0": ch.seed0, "n_seeds": len(p.seeds), "lr_mult": f"{p.finetune_lr_multiplier:g}",
+for name, value in {"seed0": ch.seed0, "n_seeds": report.counted(len(p.seeds), "seed"), "lr_mult": f"{p.finetune_lr_multiplier:g}",
                     "phase1_epochs": p.phase1_epochs, "phase2_epochs": p.phase2_epochs}.items():
     report.glue(name, value)
 
@@ -93,7 +93,7 @@ claim_cards
 # ## How this chapter was run
 #
 # Profile and data: {glue:text}`profile_note`. Every run was repeated with
-# {glue:text}`n_seeds` seed(s); figures show seed {glue:text}`seed0`, tables give the
+# {glue:text}`n_seeds`; figures show seed {glue:text}`seed0`, tables give the
 # mean ± standard deviation over seeds. What the report states is reproduced as
 # stated; where it is silent or contradicts itself, this chapter chose:
 #

@@ -96,7 +96,7 @@ if len(on_gpu):
     gpu_table = on_gpu.set_index(["model", "batch_size", "precision"])[["img_per_s"]].sort_index()
     gpu_table["x the fastest CPU row"] = [
         r / cpu_best.get((m, "float32"), float("nan")) for (m, _, _), r in gpu_table["img_per_s"].items()]
-    devices = ", ".join(sorted(set(on_gpu["devices"])))
+    devices = ", ".join(sorted(set(on_gpu["devices"].str.extract(r"\((.*)\)")[0].dropna())))
     display(Markdown(
         "The same benchmark on a GPU (Keras on JAX), the machine the `paper` runs of chapters "
         "3 and 4 trained on; the ratio is against the fastest float32 CPU row of the same "

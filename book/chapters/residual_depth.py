@@ -47,7 +47,7 @@ classes = mnist.class_names
 main_bs = ch.proto.batch_sizes[0]
 appendix_bs = ch.proto.batch_sizes[-1]
 for name, value in {"main_bs": main_bs, "appendix_bs": appendix_bs, "seed0": ch.seed0,
-                    "n_seeds": len(ch.proto.seeds)}.items():
+                    "n_seeds": report.counted(len(ch.proto.seeds), "seed")}.items():
     report.glue(name, value)
 
 # %% tags=["remove-cell"]
@@ -84,7 +84,7 @@ claim_cards
 # ## How this chapter was run
 #
 # Profile and data: {glue:text}`profile_note`. Each (model, batch size) pair was
-# trained with {glue:text}`n_seeds` seed(s); figures show seed {glue:text}`seed0`.
+# trained with {glue:text}`n_seeds`; figures show seed {glue:text}`seed0`.
 # The report leaves these settings open; the choices made here:
 #
 # | setting | report | this chapter |

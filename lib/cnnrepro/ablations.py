@@ -141,12 +141,24 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
         "verdict": table["reproduces the report"]}, index=table.index)
 
 
+def setting_words(changes: dict) -> str:
+    """A variant's changes in words: 'optimizer rmsprop; learning rate 0.001',
+    'task: pixel scale 1' (nested settings after their group, lists as '50, 100')."""
+    def words(value) -> str:
+        if isinstance(value, dict):
+            return ", ".join(f"{k.replace('_', ' ')} {words(v)}" for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return ", ".join(words(v) for v in value) or "none"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    return "; ".join(f"{k.replace('_', ' ')}{': ' if isinstance(v, dict) else ' '}{words(v)}"
+                     for k, v in changes.items())
+
+
 def variants_table(variants: list[Variant], chosen: list[str]) -> pd.DataFrame:
     """The ``chosen`` variants: what each changes from the protocol, and the guess it
     tests."""
     def changes(var):
-        fields = [f"{k} = {val}" for k, val in var.changes.items() if k != "extra"]
-        extra = [f"{k}: {val}" for k, val in var.changes.get("extra", {}).items()]
-        return "; ".join(fields + extra)
+        fields = {k: val for k, val in var.changes.items() if k != "extra"}
+        return setting_words({**fields, **var.changes.get("extra", {})})
     return pd.DataFrame([{"variant": var.name, "changes": changes(var), "hypothesis": var.hypothesis}
                          for var in variants if var.name in chosen]).set_index("variant")

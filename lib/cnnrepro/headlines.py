@@ -68,9 +68,9 @@ def read_headlines(chapters: list[str], book: Path | None = None) -> pd.DataFram
 def format_number(kind: str, value: float, decimals: int) -> str:
     if math.isnan(value):
         return "–"
-    if kind in ("parameters", "seconds") or decimals < 0:
-        return f"{value:,.0f}"
-    return f"{value:.{decimals}f}"
+    text = f"{value:,.0f}" if kind in ("parameters", "seconds") or decimals < 0 else \
+        f"{value:.{decimals}f}"
+    return text.lstrip("-") if text.strip("-0.,") == "" else text  # never "-0.000"
 
 
 def summary_table(rows: pd.DataFrame) -> pd.DataFrame:

@@ -15,18 +15,23 @@ from .report import constant_columns, said_once, table
 from .store import Run
 
 
+BACKENDS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
+def place(provenance: dict) -> str:
+    """Where a run trained, in words: 'NVIDIA H100 80GB HBM3, JAX' or 'AMD EPYC
+    (2 cores), TensorFlow' (device strings such as 'gpu:0' stay in the provenance)."""
+    gpus = [d.split("(", 1)[1].rstrip(")") if "(" in d else "a GPU"
+            for d in provenance.get("devices", []) if not d.startswith("cpu")]
+    where = ", ".join(dict.fromkeys(gpus)) if gpus else \
+        f"{provenance['cpu']} ({provenance['cpu_count']} cores)"
+    backend = provenance.get("backend", "?")
+    return f"{where}, {BACKENDS.get(backend, backend)}"
+
+
 def compute_devices(runs) -> str:
-    """Where runs trained, from their provenance: 'gpu:0 (NVIDIA H100 80GB HBM3), jax
-    backend' or 'AMD EPYC (2 cores), tensorflow backend'; distinct places joined by ';'."""
-    places = []
-    for r in runs:
-        p = r.provenance
-        gpus = [d for d in p.get("devices", []) if not d.startswith("cpu")]
-        where = ", ".join(gpus) if gpus else f"{p['cpu']} ({p['cpu_count']} cores)"
-        place = f"{where}, {p['backend']} backend"
-        if place not in places:
-            places.append(place)
-    return "; ".join(places)
+    """Where runs trained (``place``), distinct places joined by ';'."""
+    return "; ".join(dict.fromkeys(place(r.provenance) for r in runs))
 
 
 def runs_table(runs: list[Run], labels=None) -> tuple[pd.DataFrame, dict]:

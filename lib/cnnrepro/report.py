@@ -35,6 +35,11 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
+def counted(n: int, noun: str) -> str:
+    """'15 seeds', '1 seed': a count and its noun agreeing in number."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def glue_profile(proto, shown: str | None = None, pending: int = 0) -> str:
     """Glue "profile" (its name) and "profile_note" (the name and how it departs from
     the report's protocol) for a chapter's text and captions; returns the note.
@@ -150,16 +155,26 @@ def number_format(frame: pd.DataFrame, precision: int = 4) -> dict:
             continue
         name = " ".join(map(str, column)) if isinstance(column, tuple) else str(column)
         if "difference" in name or " - " in name:
-            out[column] = f"{{:+,.{precision}f}}"
+            out[column] = unsigned_zero(f"{{:+,.{precision}f}}")
         elif frame[column].dtype.kind in "iu":
             out[column] = "{:,}"
         elif name.endswith("(s)") or "seconds" in name:
-            out[column] = "{:,.1f}"
+            out[column] = unsigned_zero("{:,.1f}")
         elif (values == values.round()).all() and (values.abs() >= 2).any():
-            out[column] = "{:,.0f}"
+            out[column] = unsigned_zero("{:,.0f}")
         else:
-            out[column] = f"{{:,.{precision}f}}"
+            out[column] = unsigned_zero(f"{{:,.{precision}f}}")
     return out
+
+
+def unsigned_zero(spec: str):
+    """A formatter for ``spec`` that writes a value rounding to zero as 0.000, never
+    -0.000 or +0.000 (a sign there only says which side of zero the noise fell)."""
+    def write(value) -> str:
+        text = spec.format(value)
+        digits = text.lstrip("+-")
+        return digits if digits.strip("0.,") == "" else text
+    return write
 
 
 def _keep_short_on_one_line(value) -> str:

@@ -224,9 +224,9 @@ def results_styler(ch, dataset: str, caption: str):
 
 def hardware(ch, dataset: str) -> str:
     """Where our runs on ``dataset`` trained: CPU (backend on devices)."""
+    from ..provenance_block import place
     rs = [ch.run(model=m, dataset=dataset) for m in ch.proto.models]
-    return "; ".join(sorted({f"{r.provenance['cpu']} ({r.provenance['backend']} on "
-                             f"{', '.join(r.provenance['devices'])})" for r in rs}))
+    return "; ".join(sorted({place(r.provenance) for r in rs}))
 
 
 def epoch_log(ch, model: str, dataset: str) -> pd.DataFrame:
@@ -307,11 +307,12 @@ def why_figure(ch):
 def where_trained(ch) -> str:
     """Per setting of the CIFAR-10 runs the Why tables show: backend and devices,
     since a variant run on another backend than the protocol's differs by that too."""
+    from ..provenance_block import place
     settings = [PROTOCOL, *[v.name for v in VARIANTS if v.name in ch.proto.ablations]]
     parts = []
     for name in settings:
         runs = [r for m in ch.proto.ablation_models for r in variant_runs(ch, m, name)]
-        places = sorted({f"{r.provenance['backend']} on {', '.join(r.provenance['devices'])}" for r in runs})
+        places = sorted({place(r.provenance) for r in runs})
         if places:
             parts.append(f"{name}: {'; '.join(places)}")
     return ", ".join(parts) or "none"
