@@ -12,7 +12,7 @@
 # # A simple CNN and one-factor sweeps of its training and shape (NTU project)
 #
 # *Source: AI6121 Computer Vision course project, Nanyang Technological University,
-# "MNIST Handwritten Digits Recognition", `003_320990f461ea9fbd.txt`.*
+# "MNIST Handwritten Digits Recognition" {cite:p}`ntu-project`.*
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -83,7 +83,7 @@ answer
 # %% [markdown]
 # ## The report's claims, judged
 #
-# Each claim of the report, in its words, with the verdict of the book's rule (see
+# Each claim of the report, in its words, with the {term}`verdict` of the book's rule (see
 # {ref}`the Summary <summary-rule>`). Most settings ran once; a claim about them uses the seed spread
 # of the same statistic measured on the base model's repeated seeds (section
 # [Run-to-run noise](ntu-noise)), and a difference holds where its 95% interval lies
@@ -98,7 +98,7 @@ claim_cards
 # %% [markdown]
 # ## How this chapter was run
 #
-# Profile: {glue:text}`profile_note`. The simple CNN trains on
+# {term}`Profile <profile>`: {glue:text}`profile_note`. The simple CNN trains on
 # {glue:text}`train_images` images, {glue:text}`updates_per_epoch` updates per epoch
 # at batch size 128. The sweeps name {glue:text}`n_points` runs, of which
 # {glue:text}`n_runs` are distinct: the base setting appears in most sweeps (as

@@ -11,7 +11,7 @@
 # %% [markdown]
 # # Are two digits the same number? Pairs and transfer learning (Report 3)
 #
-# *Source: Computer Vision, Experimental Report 3 (HUST), `001_fd9e997f5758c121.txt`.*
+# *Source: Computer Vision, Experimental Report 3 (HUST) {cite:p}`hust-report-3`.*
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -81,7 +81,7 @@ answer
 # %% [markdown]
 # ## The report's claims, judged
 #
-# Each claim of the report, in its words, with the verdict of the book's rule (see
+# Each claim of the report, in its words, with the {term}`verdict` of the book's rule (see
 # {ref}`the Summary <summary-rule>`), judged on our runs with the frozen extractor, as the report
 # trained it, over every seed; *evidence* links lead to the table or figure. Class 1
 # is `same`, as the report's code labels it (see the errata section).
@@ -92,7 +92,7 @@ claim_cards
 # %% [markdown]
 # ## How this chapter was run
 #
-# Profile and data: {glue:text}`profile_note`. Every run was repeated with
+# {term}`Profile <profile>` and data: {glue:text}`profile_note`. Every run was repeated with
 # {glue:text}`n_seeds`; figures show seed {glue:text}`seed0`, tables give the
 # mean ± standard deviation over seeds. What the report states is reproduced as
 # stated; where it is silent or contradicts itself, this chapter chose:

@@ -12,7 +12,7 @@
 # # DNN vs ConvNet vs a ResNet-50-style network across learning rates (UC homework)
 #
 # *Source: Deep Learning, Homework 2, "Convolutional Neural Network" (University of
-# Cincinnati), `004_793215aed1969ee4.txt`.*
+# Cincinnati) {cite:p}`uc-homework-2`.*
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -74,7 +74,7 @@ answer
 # %% [markdown]
 # ## The report's claims, judged
 #
-# Each claim of the report, in its words, with the verdict of the book's rule (see
+# Each claim of the report, in its words, with the {term}`verdict` of the book's rule (see
 # {ref}`the Summary <summary-rule>`). Runs: {glue:text}`profile`. A claim is tested only where every
 # run it reads follows the report's protocol; a claim that reads a `cpu` run is "not
 # tested". The report's tables are also checked against each other, and several of
@@ -86,7 +86,7 @@ claim_cards
 # %% [markdown]
 # ## How this chapter was run
 #
-# Profile: {glue:text}`profile_note`. Each run fits the first part of its training
+# {term}`Profile <profile>`: {glue:text}`profile_note`. Each run fits the first part of its training
 # images, validates on the rest after every epoch (the data split under Figure 1
 # gives the sizes), stops when the validation loss has not improved for the
 # patience given, goes back to the weights of its best epoch, and is then tested on

@@ -11,7 +11,7 @@
 # %% [markdown]
 # # Concatenation "residual" CNNs of two depths (Report 2)
 #
-# *Source: Computer Vision, Experimental Report 2 (HUST), `000_d667597e05d5b2c7.txt`.*
+# *Source: Computer Vision, Experimental Report 2 (HUST) {cite:p}`hust-report-2`.*
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -69,7 +69,7 @@ answer
 # %% [markdown]
 # ## The report's claims, judged
 #
-# Each claim of the report, in its words, with the verdict of the book's rule (see
+# Each claim of the report, in its words, with the {term}`verdict` of the book's rule (see
 # {ref}`the Summary <summary-rule>`): a difference holds where its 95% interval over our seeds lies
 # on the claimed side of zero, and is contradicted where it lies on the other side or
 # rules out the size the report prints (or, where it prints none, any size that
@@ -83,7 +83,7 @@ claim_cards
 # %% [markdown]
 # ## How this chapter was run
 #
-# Profile and data: {glue:text}`profile_note`. Each (model, batch size) pair was
+# {term}`Profile <profile>` and data: {glue:text}`profile_note`. Each (model, batch size) pair was
 # trained with {glue:text}`n_seeds`; figures show seed {glue:text}`seed0`.
 # The report leaves these settings open; the choices made here:
 #

@@ -11,8 +11,8 @@
 # %% [markdown]
 # # VGG16 vs ResNet18 on MNIST and CIFAR-10 (QMUL coursework)
 #
-# *Source: Deep Learning and Computer Vision, Coursework 3 (QMUL),
-# `002_5e81cbf7a5a04972.txt`.*
+# *Source: Deep Learning and Computer Vision, Coursework 3 (QMUL)
+# {cite:p}`qmul-coursework-3`.*
 
 # %% tags=["parameters"]
 profile = "cpu"
@@ -69,7 +69,7 @@ answer
 # %% [markdown]
 # ## The report's claims, judged
 #
-# Each claim of the report, in its words, with the verdict of the book's rule (see
+# Each claim of the report, in its words, with the {term}`verdict` of the book's rule (see
 # {ref}`the Summary <summary-rule>`). Every setting here ran once, so a comparison of our two
 # networks has no seed spread to measure it against and is *inconclusive* however
 # large the gap; the gap and its direction are given. Runs of a model whose defects
@@ -83,7 +83,7 @@ claim_cards
 # %% [markdown]
 # ## How this chapter was run
 #
-# Profile: {glue:text}`profile_note`. MNIST: {glue:text}`mnist_train` training and
+# {term}`Profile <profile>`: {glue:text}`profile_note`. MNIST: {glue:text}`mnist_train` training and
 # {glue:text}`mnist_test` test images, {glue:text}`mnist_epochs` epochs; CIFAR-10:
 # {glue:text}`cifar10_train` training and {glue:text}`cifar10_test` test images,
 # {glue:text}`cifar10_epochs` epochs. Every caption below names the profile its numbers come
