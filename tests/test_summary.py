@@ -2,6 +2,7 @@
 import math
 
 import pandas as pd
+import pytest
 
 from cnnrepro import claims, summary
 
@@ -51,3 +52,21 @@ def test_a_chapter_that_mixes_profiles_says_how_many_rows_each_has():
     from cnnrepro import summary
     rows = pd.DataFrame({"chapter": ["a", "a", "a", "b"], "profile": ["paper", "cpu", "paper", "cpu"]})
     assert summary.chapter_profiles(rows).to_dict() == {"a": "paper (2 rows), cpu (1 row)", "b": "cpu"}
+
+
+def test_the_summary_reads_the_runs_a_mixed_chapter_shows_paper_where_stored():
+    """UC is shown at cpu, cell by cell at paper where the paper run is stored: the
+    Summary's figure must read those same runs, or its accuracies disagree with the
+    numbers tables (0.902 against 0.9676 for the same cell)."""
+    from cnnrepro import chapter, protocol
+    from cnnrepro.store import ResultsStore
+    proto = protocol.resolve("dnn_convnet_resnet", "cpu")
+    twins = chapter.paper_twins(proto, proto.run_configs())
+    if not twins:
+        pytest.skip("no paper run of the UC chapter in this store")
+    shown, runs = summary.book_runs("cpu")["dnn_convnet_resnet"]
+    keys = {r.config.key() for r in runs}
+    assert {t.key() for t in twins.values()} <= keys
+    assert not keys & set(twins)  # no cpu run whose paper twin is stored
+    assert len(runs) == sum(ResultsStore(proto.store_root).has(twins.get(c.key(), c))
+                            for c in proto.run_configs())

@@ -16,15 +16,21 @@ MNIST_TASKS = {"mnist": (28, 28, 1), "mnist_2ch": (28, 28, 2), "mnist_32x3": (32
 
 
 def book_runs(profile: str = protocol.DEFAULT_PROFILE) -> dict[str, tuple[str, list]]:
-    """Chapter -> (the profile the book shows it in, its stored runs). Reads only:
-    a run the store lacks is left out."""
+    """Chapter -> (the profile the book shows it in, its stored runs): the runs its
+    page shows, a chapter that mixes profiles reading the paper run stored in place of
+    its own (``chapter.paper_twins``), so the Summary's figures agree with its numbers
+    tables. Reads only: a run the store lacks is left out."""
+    from .chapter import paper_twins
     from .run import book_profile
     out = {}
     for name in protocol.chapters():
         shown = book_profile(name, profile)
         proto = protocol.resolve(name, shown)
         store = ResultsStore(proto.store_root)
-        out[name] = (shown, [store.load(c) for c in proto.run_configs() if store.has(c)])
+        own = proto.run_configs()
+        twins = paper_twins(proto, own)
+        configs = [twins.get(c.key(), c) for c in own]
+        out[name] = (shown, [store.load(c) for c in configs if store.has(c)])
     return out
 
 
