@@ -43,7 +43,7 @@ from cnnrepro.ablations import explains, shown
 from cnnrepro.ablations import reason as ablation_reason
 from cnnrepro.chapter import open_chapter
 from cnnrepro.chapters import digit_pairs as dp
-from cnnrepro.models import concat_residual, pair_transfer, shapes_only
+from cnnrepro.models import pair_transfer, shapes_only
 
 CHAPTER = "digit_pairs"
 ch = open_chapter(CHAPTER, globals())
@@ -472,14 +472,13 @@ _ = report.glue("why_p1_explained", ", ".join(explains(why_phase1)) or "none")
 # ## Appendix A: the model code
 #
 # The code that built every model of this chapter, shown from the package (not
-# retyped): the report's `feature_extraction`, `classifier_10` and `classifier_2`, on the
-# block and head functions shared with Report 2's chapter.
+# retyped): the report's `feature_extraction`, `classifier_10` and `classifier_2`. The
+# block and head functions they call (`residual_block`, `concat_features`,
+# `dense_head`) are Report 2's, listed in {ref}`that chapter's Appendix A
+# <residual-depth-model-code>`.
 
 # %% tags=["remove-input"]
-display(Code(inspect.getsource(pair_transfer), language="python"))
-Code("\n\n".join(inspect.getsource(f) for f in (concat_residual.residual_block,
-                                                concat_residual.concat_features,
-                                                concat_residual.dense_head)), language="python")
+Code(inspect.getsource(pair_transfer), language="python")
 
 # %% [markdown]
 # ## Appendix B: the pair sampler

@@ -125,19 +125,15 @@ claim_cards
 
 # %% tags=["remove-cell"]
 mnist = data.load_mnist()
-report.figure("fig_first", plots.image_grid(
-    mnist.x_train[:20], [f"label {y}" for y in mnist.y_train[:20]], ncols=10))
 report.glue("split_table", report.table(split, "Data split: images per part, by profile"))
 report.glue("pixel_table", report.table(uc.pixel_range(mnist.x_train),
                                         "Pixel values before and after normalisation", precision=2))
 
 # %% [markdown]
-# ```{glue:figure} fig_first
-# :name: fig-uc-1
-#
-# **Figure 1.** First images of the MNIST training set with their labels (the data
-# mirror's `mnist.npz`, the file `keras.datasets.mnist.load_data()` reads).
-# ```
+# The report's Figure 1 previews the first images of the MNIST training set with their
+# labels: the images of {ref}`Figure 3 of the Report 2 chapter <fig-mnist-samples>`,
+# from the same file (the data mirror's `mnist.npz`, which
+# `keras.datasets.mnist.load_data()` reads).
 #
 # ```{glue:} split_table
 # ```

@@ -319,6 +319,7 @@ _ = report.glue("bn_train", f"{ch.proto.train_images:,}")
 # as the protocol's run of that seed, and {glue:text}`bn_same` of those end with the
 # same test predictions as it.
 #
+# (residual-depth-model-code)=
 # ## Appendix A: the model code
 #
 # The code that built every model in this chapter, shown from the package (not
