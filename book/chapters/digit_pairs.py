@@ -477,7 +477,7 @@ _ = report.glue("why_p1_explained", ", ".join(explains(why_phase1)) or "none")
 # `dense_head`) are Report 2's, listed in {ref}`that chapter's Appendix A
 # <residual-depth-model-code>`.
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the code", "code_prompt_hide": "Hide the code"}
 Code(inspect.getsource(pair_transfer), language="python")
 
 # %% [markdown]
@@ -485,7 +485,7 @@ Code(inspect.getsource(pair_transfer), language="python")
 #
 # Our sampler and, for the errata, the report's own generator, from `cnnrepro.pairs`.
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the code", "code_prompt_hide": "Hide the code"}
 Code(inspect.getsource(pairs), language="python")
 
 # %% [markdown]

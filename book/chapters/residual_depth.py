@@ -325,7 +325,7 @@ _ = report.glue("bn_train", f"{ch.proto.train_images:,}")
 # The code that built every model in this chapter, shown from the package (not
 # retyped). It follows the report's Appendix A line for line, with layer names added.
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the code", "code_prompt_hide": "Hide the code"}
 Code(inspect.getsource(concat_residual), language="python")
 
 # %% [markdown]

@@ -371,7 +371,7 @@ for name, value in qmul.why_summary(ch).items():
 # running mean over the epoch) and test loss, top-1 and top-5. The report printed
 # every MNIST epoch but only the last epochs of CIFAR-10.
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the four epoch logs", "code_prompt_hide": "Hide the epoch logs"}
 for dataset in ch.proto.datasets:
     for model in ch.proto.models:
         display(report.table(qmul.epoch_log(ch, model, dataset), f"{NAMES[model]}, {NAMES[dataset]}: "
