@@ -149,7 +149,7 @@ report.figure("fig_base_model", plots.model_diagram(base_model))
 # ```{glue:figure} fig_base_model
 # :name: fig-ntu-base-model
 #
-# The base model as built (`cnnrepro.models.simple_cnn`): each box is a layer with
+# **Figure 1a.** The base model as built (`cnnrepro.models.simple_cnn`): each box is a layer with
 # its output shape and parameters.
 # ```
 

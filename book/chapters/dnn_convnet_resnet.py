@@ -133,7 +133,8 @@ report.glue("pixel_table", report.table(uc.pixel_range(mnist.x_train),
 # The report's Figure 1 previews the first images of the MNIST training set with their
 # labels: the images of {ref}`Figure 3 of the Report 2 chapter <fig-mnist-samples>`,
 # from the same file (the data mirror's `mnist.npz`, which
-# `keras.datasets.mnist.load_data()` reads).
+# `keras.datasets.mnist.load_data()` reads). The report has no other figure; the
+# figures this chapter adds are numbered U1 to U5.
 #
 # ```{glue:} split_table
 # ```
@@ -243,7 +244,7 @@ report.figure("fig_grid", plots.metric_by_factor(
 # ```{glue:figure} fig_grid
 # :name: fig-uc-grid
 #
-# Test accuracy of each model by learning rate (log scale): ours with the loss as
+# **Figure U1.** Test accuracy of each model by learning rate (log scale): ours with the loss as
 # printed (solid) and the double softmax (dotted), the report's as crosses. Each
 # point is at the profile Table 2 gives it; runs: {glue:text}`profile`.
 # ```
@@ -304,7 +305,7 @@ _ = report.glue("bn_left_paper", f"{uc.moving_average_left(-(-full // 32)):.0e}"
 # ```{glue:figure} fig_curves_as_printed
 # :name: fig-uc-curves
 #
-# Loss and accuracy per epoch of the ResNet at learning rate {glue:text}`focus_lr`
+# **Figure U2.** Loss and accuracy per epoch of the ResNet at learning rate {glue:text}`focus_lr`
 # with the loss as printed, training and validation. Profile:
 # {glue:text}`profile_as_printed`.
 # ```
@@ -312,7 +313,7 @@ _ = report.glue("bn_left_paper", f"{uc.moving_average_left(-(-full // 32)):.0e}"
 # ```{glue:figure} fig_confusion_as_printed
 # :name: fig-uc-confusion
 #
-# Its confusion matrix on the test images (counts; true label by row) and each
+# **Figure U3.** Its confusion matrix on the test images (counts; true label by row) and each
 # digit's precision, recall and F1. Profile: {glue:text}`profile_as_printed`.
 # ```
 #
@@ -324,14 +325,14 @@ _ = report.glue("bn_left_paper", f"{uc.moving_average_left(-(-full // 32)):.0e}"
 # ```{glue:figure} fig_curves_double_softmax
 # :name: fig-uc-curves-double-softmax
 #
-# Loss and accuracy per epoch, ResNet at {glue:text}`focus_lr`, double softmax. Its loss cannot
+# **Figure U4.** Loss and accuracy per epoch, ResNet at {glue:text}`focus_lr`, double softmax. Its loss cannot
 # fall below {glue:text}`floor`. Profile: {glue:text}`profile_double_softmax`.
 # ```
 #
 # ```{glue:figure} fig_confusion_double_softmax
 # :name: fig-uc-confusion-double-softmax
 #
-# Its confusion matrix and per-digit scores. Profile: {glue:text}`profile_double_softmax`.
+# **Figure U5.** Its confusion matrix and per-digit scores. Profile: {glue:text}`profile_double_softmax`.
 # ```
 #
 # ```{glue:} class_report_double_softmax
