@@ -28,7 +28,16 @@ function columnLabels(table) {
 
 function stack(table) {
   const names = columnLabels(table);
-  table.querySelectorAll("tbody tr").forEach((row) => {
+  const rows = Array.from(table.querySelectorAll("tbody tr"));
+  // Row labels of several levels are written once per group (rowspan): a card whose
+  // row lacks the outer ones shows them again (data-group), so each card says its row.
+  const depth = Math.max(0, ...rows.map((row) => row.querySelectorAll("th").length));
+  const last = [];
+  rows.forEach((row) => {
+    const own = Array.from(row.querySelectorAll("th")).map((th) => th.textContent.trim());
+    const missing = depth - own.length;
+    own.forEach((text, i) => { last[missing + i] = text; });
+    if (missing > 0) row.dataset.group = last.slice(0, missing).join(" · ");
     const cells = Array.from(row.querySelectorAll("td"));
     cells.forEach((cell, i) => {
       cell.dataset.label = names[names.length - cells.length + i] || "";
