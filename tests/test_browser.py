@@ -245,7 +245,8 @@ PROSE = """() => {
 }"""
 # Machine words a reader should never meet in the page's own words.
 MACHINE = {"seed(s)": r"\bseed\(s\)", "+dirty": r"\+dirty", "device string": r"\b[cg]pu:\d",
-           "Python dict": r"\{'", "nan": r"\bnan\b", "minus zero": r"(?<![\d.])-0\.0+(?![\d])"}
+           "Python dict": r"\{'", "nan": r"\bnan\b", "minus zero": r"(?<![\d.])-0\.0+(?![\d])",
+           "force flag": r"\bforce: (True|False)"}
 
 
 @pytest.fixture(scope="module")

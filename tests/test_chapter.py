@@ -130,8 +130,10 @@ def test_a_chapter_that_mixes_profiles_shows_a_stored_paper_run_in_place_of_its_
 def test_parameters_read_as_words_not_json():
     from cnnrepro.provenance_block import parameters_text
     assert parameters_text({"models": ["dnn", "convnet"], "learning_rates": [0.1, 1e-4],
-                            "ablations": [], "force": False}) == \
-        "models: dnn, convnet; learning rates: 0.1, 0.0001; ablations: none; force: False"
+                            "ablations": [], "force": False, "seeds": list(range(15)),
+                            "ablation_seeds": [0, 2]}) == \
+        ("models: dnn, convnet; learning rates: 0.1, 0.0001; ablations: none; seeds: 0-14; "
+         "ablation seeds: 0, 2")
 
 
 def test_only_a_run_whose_config_is_the_protocols_counts_as_the_protocol():

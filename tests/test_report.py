@@ -173,3 +173,22 @@ def test_a_value_that_rounds_to_zero_carries_no_sign():
     assert formats["accuracy"](-0.00004) == "0.000"
     assert (headlines.format_number("accuracy", -0.00001, 3),
             headlines.format_number("accuracy", -0.0123, 3)) == ("0.000", "-0.012")
+
+
+def test_the_environment_is_said_once_for_every_chapter_that_shares_it(tmp_path):
+    def env(chapter, cpu):
+        return pd.DataFrame({"value": {"chapter": chapter, "CPU": cpu, "packages": "keras 3"}})
+    provenance_block.publish_environment(env("a", "EPYC"), book=tmp_path)
+    provenance_block.publish_environment(env("b", "Xeon"), book=tmp_path)
+    text = provenance_block.environment_markdown({"a": "Report A", "b": "Report B"}, book=tmp_path)
+    assert "| packages | every chapter: keras 3 |" in text
+    assert "| CPU | Report A: EPYC<br>Report B: Xeon |" in text
+    # a chapter not yet published never makes the others' shared value look universal
+    text = provenance_block.environment_markdown({"a": "A", "b": "B", "c": "C"}, book=tmp_path)
+    assert "every chapter" not in text
+
+
+def test_a_commit_with_uncommitted_changes_says_so_in_words():
+    assert provenance_block.commit_words("0123456789abcdef+dirty") == \
+        "01234567 (with uncommitted changes)"
+    assert provenance_block.commit_words("0123456789abcdef") == "01234567"

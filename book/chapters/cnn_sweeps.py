@@ -475,6 +475,11 @@ report.table(ntu.model_sizes(points), "Model sizes: the base network and the net
 
 # %% [markdown]
 # ## Provenance
+#
+# Every number above comes from the stored runs listed behind the toggle
+# (`results/<model>/<run>/`: config, per-update and per-epoch history, predictions and
+# provenance). Where they ran, with which packages, data and commits: the appendix
+# {ref}`environment-of-the-runs`.
 
 # %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the runs and where they trained", "code_prompt_hide": "Hide the runs"}
 ch.provenance()

@@ -15,7 +15,7 @@
 
 # %% tags=["parameters"]
 profile = "cpu"
-seeds = None                   # default: 0-17
+seeds = None                   # default: 0-11
 batch_size = None              # default: 64
 phase1_epochs = None           # default: 2
 phase2_epochs = None           # default: 2
@@ -491,9 +491,10 @@ Code(inspect.getsource(pairs), language="python")
 # %% [markdown]
 # ## Provenance
 #
-# Every number above comes from these stored runs (`results/<model>/<run>/`, with
-# config, per-update and per-epoch history, predictions, provenance, and for phase 1 the
-# extractor's weights that phase 2 starts from).
+# Every number above comes from the stored runs listed behind the toggle
+# (`results/<model>/<run>/`: config, per-update and per-epoch history, predictions and
+# provenance; for phase 1, the extractor's weights that phase 2 starts from). Where they ran, with which packages, data and commits: the appendix
+# {ref}`environment-of-the-runs`.
 
 # %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the runs and where they trained", "code_prompt_hide": "Hide the runs"}
 ch.provenance({"phase": ["1" if r.config.model == "digit_classifier" else f"2, {dp.variant_of(r.config)}"

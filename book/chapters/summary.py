@@ -23,7 +23,7 @@ profile = "cpu"  # the book's profile (chapters with every paper run stored show
 # %% tags=["remove-cell"]
 from IPython.display import display
 
-from cnnrepro import answers, claims, headlines, plots, protocol, report, summary
+from cnnrepro import answers, claims, headlines, plots, protocol, provenance_block, report, summary
 from cnnrepro.paths import book_dir
 
 LINKS = {"residual_depth": "Report 2 (HUST)", "digit_pairs": "Report 3 (HUST)",
@@ -43,6 +43,9 @@ report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 # One line for the book's introduction (book/_generated/, a build product).
 (book_dir() / "_generated" / "summary.md").write_text(
     summary.intro_line(claim_counts, number_counts, profiles.to_dict()))
+# The chapters' environments, once, for the Execution appendix (a build product).
+(book_dir() / "_generated" / "environment.md").write_text(
+    provenance_block.environment_markdown(LINKS))
 
 # %% [markdown]
 # **{glue:text}`n_claims` claims**: {glue:text}`n_claims_holds` hold,

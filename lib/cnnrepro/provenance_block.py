@@ -34,6 +34,11 @@ def compute_devices(runs) -> str:
     return "; ".join(dict.fromkeys(place(r.provenance) for r in runs))
 
 
+def commit_words(commit: str) -> str:
+    """'1a2b3c4d' or '1a2b3c4d (with uncommitted changes)' for a recorded commit."""
+    return commit[:8] + (" (with uncommitted changes)" if "dirty" in commit else "")
+
+
 def runs_table(runs: list[Run], labels=None) -> tuple[pd.DataFrame, dict]:
     """One row per run, narrow enough for the page: what tells the runs apart (the
     chapter's ``labels`` of each config, else model, batch size and seed), the epochs
@@ -50,7 +55,7 @@ def runs_table(runs: list[Run], labels=None) -> tuple[pd.DataFrame, dict]:
                      "epochs trained": run.metrics.get("epochs_trained", c.epochs),
                      "wall time (s)": p["timing"]["wall_seconds"],
                      "train img/s": p["timing"]["train_images_per_second"],
-                     "commit": p["git_commit"][:8] + ("+dirty" if "dirty" in p["git_commit"] else "")})
+                     "commit": commit_words(p["git_commit"])})
     return constant_columns(pd.DataFrame(rows).set_index("run"), keep=("seed",))
 
 
@@ -70,14 +75,19 @@ def settings_text(provenance: dict) -> str:
 
 def parameters_text(values: dict) -> str:
     """A chapter's parameters as a reader reads them: 'name: value' in the order the
-    chapter declares them, names in words, lists without brackets (values stay as
-    they are passed, e.g. a sweep's name)."""
+    chapter declares them, names in words, lists without brackets, a run of whole
+    numbers as '0-14' (values stay as they are passed, e.g. a sweep's name). ``force``
+    (retrain what is stored) says how a page ran, not what it ran, and is left out."""
     def shown(value) -> str:
         if isinstance(value, (list, tuple)):
+            if len(value) > 2 and all(isinstance(v, int) for v in value) \
+                    and list(value) == list(range(value[0], value[0] + len(value))):
+                return f"{value[0]}-{value[-1]}"
             return ", ".join(map(shown, value)) if value else "none"
         return f"{value:g}" if isinstance(value, float) else str(value)
 
-    return "; ".join(f"{name.replace('_', ' ')}: {shown(value)}" for name, value in values.items())
+    return "; ".join(f"{name.replace('_', ' ')}: {shown(value)}" for name, value in values.items()
+                     if name != "force")
 
 
 def environment(runs: list[Run], protocol, profile: str | None = None) -> pd.DataFrame:
@@ -90,11 +100,11 @@ def environment(runs: list[Run], protocol, profile: str | None = None) -> pd.Dat
         "chapter": protocol.chapter.name,
         "profile": profile or protocol.profile,
         "parameters": parameters_text(protocol.values),
-        "book built from commit": _head_commit(),
-        "runs computed at commit(s)": distinct(lambda r: r.provenance["git_commit"]),
+        "book built from commit": commit_words(_head_commit()),
+        "runs computed at commits": distinct(lambda r: commit_words(r.provenance["git_commit"])),
         "CPU": distinct(lambda r: r.provenance["cpu"]),
-        "numerics (backend, oneDNN) and devices": distinct(
-            lambda r: f"{describe_numerics(r.numerics)} ({', '.join(r.provenance['devices'])})"),
+        "numerics and where they ran": distinct(
+            lambda r: f"{describe_numerics(r.numerics)}; {place(r.provenance)}"),
         "determinism and threads": distinct(lambda r: settings_text(r.provenance)),
         "data": distinct(lambda r: f"{r.provenance['data_source'].get('origin')}: "
                                    f"{Path(r.provenance['data_source'].get('file', '-')).name} "
@@ -133,14 +143,47 @@ def run_tables(runs: list[Run], extra_columns: dict | None = None, ablation_runs
 def show(runs: list[Run], protocol, extra_columns: dict | None = None,
          ablation_runs: list[Run] = (), variants: list[str] = (), profile: str | None = None,
          labels=None):
-    """The tables that end every chapter: the environment of all its runs, then
-    ``run_tables``."""
+    """The tables that end every chapter (``run_tables``); the environment of all its
+    runs is published for the appendix (``publish_environment``), which shows every
+    chapter's at once."""
     from IPython.display import display
-    everything = [*runs, *ablation_runs]
-    display(table(environment(everything, protocol, profile), "Environment of the runs")
-            .set_properties(**{"text-align": "left", "white-space": "normal"}))
+    publish_environment(environment([*runs, *ablation_runs], protocol, profile))
     for frame, title in run_tables(runs, extra_columns, ablation_runs, variants, labels):
         display(table(frame, title, precision=1).set_properties(**{"font-size": "0.85em"}))
+
+
+ENVIRONMENT = "_generated/environment"  # one CSV per chapter; environment.md from them
+
+
+def publish_environment(frame: pd.DataFrame, book: Path | None = None) -> Path:
+    """Write a chapter's environment (``environment``) for the appendix."""
+    folder = (book or book_dir()) / ENVIRONMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{frame.loc['chapter', 'value']}.csv"
+    frame.to_csv(path)
+    return path
+
+
+def environment_markdown(titles: dict[str, str], book: Path | None = None) -> str:
+    """The appendix's one environment table: a row per fact, a value said once where
+    every chapter shares it, else per chapter (``titles``: chapter -> its name)."""
+    folder = (book or book_dir()) / ENVIRONMENT
+    values = {}
+    for chapter, title in titles.items():
+        path = folder / f"{chapter}.csv"
+        if path.is_file():
+            frame = pd.read_csv(path, index_col=0, keep_default_na=False)
+            values[title] = frame["value"].drop("chapter")
+    if not values:
+        return "No chapter has published its environment yet.\n"
+    facts = pd.DataFrame(values)
+    rows = []
+    for fact, per_chapter in facts.iterrows():
+        shared = per_chapter.nunique() == 1 and len(per_chapter) == len(titles)
+        said = f"every chapter: {per_chapter.iloc[0]}" if shared else \
+            "<br>".join(f"{title}: {value}" for title, value in per_chapter.items())
+        rows.append(f"| {fact} | {said.replace('|', '/')} |")
+    return "| what | value |\n|---|---|\n" + "\n".join(rows) + "\n"
 
 
 def _head_commit() -> str:
