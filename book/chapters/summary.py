@@ -132,7 +132,7 @@ report.table(offset, "Ours minus the report's accuracy, per report (runs at the 
 #
 # ## Every number
 #
-# One table per report: ours is the mean ± the standard deviation over seeds where
+# One table per report, behind the toggle: ours is the mean ± the standard deviation over seeds where
 # the chapter repeats runs, given to one digit more than the report printed; the
 # interval is the one the rule above uses. The CSV under each table holds every
 # field at full precision.
@@ -140,7 +140,7 @@ report.table(offset, "Ours minus the report's accuracy, per report (runs at the 
 # %% tags=["remove-input"]
 report.table(number_counts, "Printed numbers per report, by verdict (counted rows)")
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show every printed number, report by report", "code_prompt_hide": "Hide the numbers"}
 for chapter, chapter_rows in rows.groupby("chapter", sort=False):
     shown = headlines.summary_table(chapter_rows)
     display(report.table(shown, f"{LINKS[chapter]}: printed numbers "
