@@ -170,3 +170,10 @@ def test_an_open_verdict_says_what_would_settle_it_or_that_nothing_will():
     assert wild.verdict == v.INCONCLUSIVE and "no number of seeds narrows it" in wild.reason
     never = v.comparison([0.96, 0.97, 0.95], [0.96, 0.97, 0.951])
     assert "no practical number of seeds" in never.reason
+
+
+def test_a_single_run_says_what_a_first_interval_costs():
+    one = v.comparison([0.97], [0.96], minutes=4.0)
+    assert one.verdict == v.INCONCLUSIVE
+    assert "a second seed of each (about 8 CPU minutes here) would give a first interval" in one.reason
+    assert "(about" not in v.comparison([0.97], [0.96]).reason  # speed unknown: no cost guessed

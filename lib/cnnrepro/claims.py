@@ -278,10 +278,13 @@ def _name(side: dict, metric: str | None, fallback: str) -> str:
 
 
 def _minutes(rows: pd.DataFrame) -> float | None:
-    """CPU minutes of one run, from the training time in the runs' provenance."""
+    """CPU minutes of one run, from the training time in the provenance of the runs
+    that trained on a CPU (a GPU's minutes would understate what a rerun here costs)."""
     got = []
     for run in rows["run"]:
         try:
+            if any(not d.startswith("cpu") for d in run.provenance.get("devices", [])):
+                continue
             got.append(float(run.provenance["timing"]["train_seconds"]) / 60)
         except (KeyError, TypeError, AttributeError):
             continue

@@ -236,7 +236,7 @@ def number_from(kind: str, reported: float, mean: float, sd: float, seeds: int, 
         sd, df, source = noise.sd, noise.seeds - 1, f"from the spread of {noise.source}"
     else:
         return Verdict(INCONCLUSIVE, diff, reason=f"{ours}; one run and no measured seed "
-                       f"spread, so no interval: a second seed would give one")
+                       f"spread, so no interval: " + _first_interval(1, minutes))
     test_var = mean * (1 - mean) / test_size if share and test_size else 0.0
     half = stats.t.ppf(0.975, df) * math.sqrt(sd ** 2 * (1 + 1 / seeds) + test_var) \
         + rounding(decimals)
@@ -288,7 +288,7 @@ def versus(values: Sequence[float], constant: float, expect: str = "<", *,
            f"{side} {amount(constant, share)}"
     if len(values) < 2:
         return Verdict(INCONCLUSIVE, d, reason=f"{head}; one run and no measured seed spread: "
-                                               f"a second seed would give an interval")
+                                               + _first_interval(1, minutes))
     sd = values.std(ddof=1)
     half = stats.t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values))
     low, high = d - half, d + half
@@ -364,8 +364,8 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
     if interval is None:
         runs = "one run" if paired else "one run each"
         return Verdict(INCONCLUSIVE, d, reason=f"{what}: {points(d, share)} on {runs}, "
-                       f"and no measured seed spread to say whether that is noise; a second "
-                       f"seed {'' if paired else 'of each '}would give an interval", direction=dirn)
+                       f"and no measured seed spread to say whether that is noise; "
+                       + _first_interval(1 if paired else 2, minutes), direction=dirn)
     d, low, high, source, s_eff = interval
     head = f"{what}: {points(d, share)} (95% interval {_interval(low, high, share)}; {source})"
     runs_per_seed = 1 if paired else 2
@@ -383,6 +383,14 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
                        _settle(s_eff, n_now, abs(margin - abs(d)), runs_per_seed, minutes), dirn)
     return _directional(d, low, high, expect, head, effect, share, names, dirn,
                         _settle_by(s_eff, n_now, runs_per_seed, minutes))
+
+
+def _first_interval(runs_per_seed: int, minutes: float | None) -> str:
+    """What a setting of one run needs first: a second seed (of each side), and its
+    cost where the speed of our runs is known."""
+    cost = f" (about {runs_per_seed * minutes:,.0f} CPU minutes here)" if minutes else ""
+    return (f"a second seed{' of each' if runs_per_seed > 1 else ''}{cost} would give a first "
+            f"interval, and the number of seeds that settles it")
 
 
 def _settle_by(s_eff, n_now, runs_per_seed, minutes):
