@@ -15,7 +15,7 @@
 
 # %% tags=["parameters"]
 profile = "cpu"
-seeds = None                   # default: 0-11
+seeds = None                   # default: 0-17
 batch_size = None              # default: 64
 phase1_epochs = None           # default: 2
 phase2_epochs = None           # default: 2

@@ -138,7 +138,7 @@ def _pairs_fit(values: dict) -> None:
                             f"every update)")
 
 
-PAPER = {"seeds": list(range(12)), "batch_size": 64, "phase1_epochs": 2, "phase2_epochs": 2,
+PAPER = {"seeds": list(range(18)), "batch_size": 64, "phase1_epochs": 2, "phase2_epochs": 2,
          "source_train": 6000, "source_test": 1000, "train_pairs": 100_000,
          "test_pairs": 10_000, "pair_seed": 0, "variants": list(VARIANTS),
          "finetune_lr_multiplier": 0.1, "ablations": list(ABLATIONS),
