@@ -58,6 +58,21 @@ report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 # {glue:text}`n_not_counted` more rows are shown but not counted (a counterfactual
 # loss, a number the report did not print). Profiles: {glue:text}`profiles`.
 #
+# ## Every claim of every report
+#
+# Each report's answer in short, then each of its claims once, in its words: ★ marks
+# the claims it rests its conclusions on. Every line links to the claim's card in its
+# chapter, which says what was compared, ours against the report's, the interval, and
+# for an open question what would settle it.
+
+# %% tags=["remove-input"]
+report.table(claim_counts, "Claims per report, by verdict")
+
+# %% tags=["remove-input"]
+for chapter, chapter_claims in every_claim.groupby("chapter", sort=False):
+    display(answers.summary_block(chapter_claims, LINKS[chapter], f"{chapter}.html"))
+
+# %% [markdown]
 # (summary-rule)=
 # ## The rule
 #
@@ -99,20 +114,6 @@ report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 #   claim or each other (a table against its log, shares that do not add up).
 # - Parameter counts must match to the printed digit; training times are never
 #   judged (the hardware differs).
-#
-# ## Every claim of every report
-#
-# Each report's answer in short, then each of its claims once, in its words: ★ marks
-# the claims it rests its conclusions on. Every line links to the claim's card in its
-# chapter, which says what was compared, ours against the report's, the interval, and
-# for an open question what would settle it.
-
-# %% tags=["remove-input"]
-report.table(claim_counts, "Claims per report, by verdict")
-
-# %% tags=["remove-input"]
-for chapter, chapter_claims in every_claim.groupby("chapter", sort=False):
-    display(answers.summary_block(chapter_claims, LINKS[chapter], f"{chapter}.html"))
 
 # %% [markdown]
 # ## A systematic offset
