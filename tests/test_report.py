@@ -192,3 +192,8 @@ def test_a_commit_with_uncommitted_changes_says_so_in_words():
     assert provenance_block.commit_words("0123456789abcdef+dirty") == \
         "01234567 (with uncommitted changes)"
     assert provenance_block.commit_words("0123456789abcdef") == "01234567"
+
+
+def test_a_glued_number_that_was_not_measured_says_so_instead_of_nan():
+    assert report.glue_number("x", float("nan"), "{:+.2f}") == "not measured"
+    assert report.glue_number("x", 0.1234, "{:+.2f}") == "+0.12"

@@ -491,6 +491,6 @@ _ = headlines.publish_headlines(CHAPTER, headline)
 offset = book_summary.offsets(pd.DataFrame(headline).assign(chapter=CHAPTER)).iloc[0]
 report.glue("n_higher", f"{offset['ours higher']}")
 report.glue("n_offset_rows", f"{offset['accuracies']}")
-report.glue("mean_offset", f"{100 * offset['mean difference']:+.2f}")
-_ = report.glue("p_sign", f"{offset['sign-test p']:.1g}")
+report.glue_number("mean_offset", 100 * offset["mean difference"], "{:+.2f}")
+_ = report.glue_number("p_sign", offset["sign-test p"], "{:.1g}")
 

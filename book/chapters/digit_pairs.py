@@ -399,9 +399,10 @@ report.table(pd.DataFrame(compared).rename_axis("metric"),
 # %% tags=["remove-cell"]
 gain = dp.finetune_gain(results) or {"mean": np.nan, "per_seed": "(not run)", "spread": np.nan, "exceed": 0,
                                      "seeds": 0}
-report.glue("gain_mean", f"{gain['mean']:+.4f}")
+report.glue_number("gain_mean", gain["mean"], "{:+.4f}")
 report.glue("gain_per_seed", gain["per_seed"])
-report.glue("gain_spread", f"{gain['spread']:.4f}")
+report.glue_number("gain_spread", gain["spread"], "{:.4f}",
+                   missing="not measured with one seed")
 report.glue("gain_exceed", f"{gain['exceed']}")
 _ = report.glue("gain_seeds", f"{gain['seeds']}")
 

@@ -35,6 +35,14 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
+def glue_number(name: str, value: float, spec: str, missing: str = "not measured") -> str:
+    """Glue ``value`` written by ``spec`` ('{:+.2f}'), or ``missing`` where there is no
+    value (a spread of one seed, a mean of nothing): a page never says "nan"."""
+    text = missing if value is None or value != value else spec.format(value)
+    glue(name, text)
+    return text
+
+
 def counted(n: int, noun: str) -> str:
     """'15 seeds', '1 seed': a count and its noun agreeing in number."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
