@@ -63,6 +63,9 @@ def test_a_budget_is_read_in_minutes_or_with_a_unit_and_a_bad_one_is_named():
 @needs_mirror
 def test_the_dry_run_lists_what_the_store_lacks_with_minutes_and_claims(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(protocol.STORE_VAR, str(tmp_path / "empty"))  # nothing stored
+    # a book no build has judged: every claim a run feeds is listed, whatever the
+    # checkout's last build decided
+    monkeypatch.setenv("CNNREPRO_ROOT", str(tmp_path))
     assert main(["campaign", "--dry-run", "--chapters", "residual_depth", "--profile", "paper"]) == 0
     out = capsys.readouterr().out
     proto = protocol.resolve("residual_depth", "paper")

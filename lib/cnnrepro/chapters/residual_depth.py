@@ -67,7 +67,7 @@ def labels(config: RunConfig) -> dict:
 
 
 _RESIDUAL_PAPER = {"models": ["resnet_shallow", "resnet_deep"], "batch_sizes": [64, 128],
-                   "seeds": list(range(15)), "epochs": 1, "train_images": 60000,
+                   "seeds": list(range(24)), "epochs": 1, "train_images": 60000,
                    "test_images": 10000, "ablations": [v.name for v in VARIANTS],
                    "ablation_seeds": [0, 1, 2, 3, 4], "force": False}
 
