@@ -99,26 +99,33 @@ def built_html(request):
     return html_folder(request.getfixturevalue("built_book"))
 
 
-@pytest.fixture(scope="module")
-def pages(built_html, browser):
-    """Per HTML page of the build: what the browser saw once it had loaded, and a
-    screenshot of the whole page in ``screens/``."""
-    html = built_html
+def visit(browser, html: Path, viewport: dict, prefix: str, look, full_page: bool) -> dict:
+    """Open every HTML page of ``html`` at ``viewport``: per page, ``look(page)`` and its
+    height once it had loaded; a screenshot of each in ``screens/`` and the heights in
+    ``screens/<prefix>page-heights.csv``."""
     screens = html.parent / "screens"
     screens.mkdir(exist_ok=True)
     seen = {}
-    page = browser.new_page(viewport=WINDOW)
+    page = browser.new_page(viewport=viewport)
     for path in sorted(html.rglob("*.html")):
         if path.name in SKIPPED_PAGES or "_static" in path.parts:
             continue
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
-        page.screenshot(path=str(screens / (path.relative_to(html).as_posix()
+        page.screenshot(path=str(screens / (prefix + path.relative_to(html).as_posix()
                                             .replace("/", "-").removesuffix(".html") + ".png")),
-                        full_page=True)
-        seen[path] = {"layout": page.evaluate(LAYOUT),
+                        full_page=full_page)
+        seen[path] = {**look(page),
                       "height": page.evaluate("() => document.documentElement.scrollHeight")}
-        seen[path] |= page.evaluate("""() => ({
+    page.close()
+    (screens / f"{prefix}page-heights.csv").write_text("page,height_px\n" + "".join(
+        f"{p.relative_to(html).as_posix()},{g['height']}\n" for p, g in seen.items()))
+    return seen
+
+
+def desktop_look(page) -> dict:
+    """What the desktop checks read from a loaded page."""
+    return {"layout": page.evaluate(LAYOUT)} | page.evaluate("""() => ({
             images: Array.from(document.images).map(i => ({src: i.src,
                 ok: i.complete && i.naturalWidth > 0, natural: i.naturalWidth,
                 // an image in a closed dropdown is shown, once opened, at most the column wide
@@ -133,10 +140,13 @@ def pages(built_html, browser):
                 .map(t => !!(t.closest('.cell_output, .output') || t.parentElement)
                       .querySelector('.csv-download a[download][href^="data:text/csv"]')),
         })""")
-    page.close()
-    (screens / "page-heights.csv").write_text("page,height_px\n" + "".join(
-        f"{p.relative_to(html).as_posix()},{g['height']}\n" for p, g in seen.items()))
-    return html, seen
+
+
+@pytest.fixture(scope="module")
+def pages(built_html, browser):
+    """Per HTML page of the build: what the browser saw once it had loaded, and a
+    screenshot of the whole page in ``screens/``."""
+    return built_html, visit(browser, built_html, WINDOW, "", desktop_look, full_page=True)
 
 
 def test_nothing_is_wider_than_the_text_column(pages):
@@ -249,32 +259,20 @@ MACHINE = {"seed(s)": r"\bseed\(s\)", "+dirty": r"\+dirty", "device string": r"\
            "force flag": r"\bforce: (True|False)"}
 
 
+def phone_look(page) -> dict:
+    """What the phone checks read from a loaded page: the layout checks, whether the
+    page itself scrolls sideways, its figures and its own words."""
+    return {"layout": page.evaluate(LAYOUT), "figures": page.evaluate(FIGURES),
+            "prose": page.evaluate(PROSE),
+            "sideways": page.evaluate("() => document.documentElement.scrollWidth"
+                                      " - document.documentElement.clientWidth")}
+
+
 @pytest.fixture(scope="module")
 def phone_pages(built_html, browser):
-    """Per HTML page at a phone's width: the layout checks, whether the page itself
-    scrolls sideways, its figures, and a screenshot of its top in ``screens/``."""
-    html = built_html
-    screens = html.parent / "screens"
-    screens.mkdir(exist_ok=True)
-    seen = {}
-    page = browser.new_page(viewport=PHONE)
-    for path in sorted(html.rglob("*.html")):
-        if path.name in SKIPPED_PAGES or "_static" in path.parts:
-            continue
-        page.goto(path.as_uri())
-        page.wait_for_load_state("load")
-        page.screenshot(path=str(screens / ("phone-" + path.relative_to(html).as_posix()
-                                            .replace("/", "-").removesuffix(".html") + ".png")))
-        seen[path] = {"layout": page.evaluate(LAYOUT), "figures": page.evaluate(FIGURES),
-                      "prose": page.evaluate(PROSE),
-                      "sideways": page.evaluate(
-                          "() => document.documentElement.scrollWidth"
-                          " - document.documentElement.clientWidth"),
-                      "height": page.evaluate("() => document.documentElement.scrollHeight")}
-    page.close()
-    (screens / "phone-page-heights.csv").write_text("page,height_px\n" + "".join(
-        f"{p.relative_to(html).as_posix()},{g['height']}\n" for p, g in seen.items()))
-    return html, seen
+    """Per HTML page at a phone's width: ``phone_look``, and a screenshot of its top
+    in ``screens/``."""
+    return built_html, visit(browser, built_html, PHONE, "phone-", phone_look, full_page=False)
 
 
 def test_on_a_phone_no_page_scrolls_sideways_and_nothing_leaves_the_column(phone_pages):
