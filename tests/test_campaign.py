@@ -117,3 +117,13 @@ def test_a_budget_pauses_the_run_at_a_checkpoint_and_the_next_campaign_resumes_i
     stored = campaign.train_queue(queue, log=lines.append)
     timing = json.loads((stored[0] / "provenance.json").read_text())["timing"]
     assert [s["epochs"] for s in timing["segments"]] == [[1, 1], [2, 3]]
+
+
+def test_seeds_extend_every_seed_list_of_a_chapter(monkeypatch, tmp_path):
+    # NTU's ResNets and best model have their own seed lists; --seeds 2 asks for both
+    monkeypatch.setenv(protocol.STORE_VAR, str(tmp_path / "empty"))
+    monkeypatch.setenv("CNNREPRO_ROOT", str(tmp_path))
+    queue = campaign.wanted(["cnn_sweeps"], "paper", tmp_path / "no-book", seeds=2)
+    runs = {(i.config.model, i.config.epochs, i.config.seed) for i in queue}
+    assert {("resnet", 1, 1), ("simple_cnn", 10, 1), ("simple_cnn", 1, 1)} <= runs
+    assert max(seed for model, _, seed in runs if model == "resnet") == 1

@@ -122,3 +122,17 @@ def test_a_sweep_whose_runs_differ_tenfold_in_length_gets_a_log_iteration_axis()
     short = pd.DataFrame({"value": "2048", "iteration": range(1, 31), "accuracy": 0.5, "loss": 1.0})
     assert plots.sweep_curves(pd.concat([long, short]), "t", "batch size").axes[0].get_xscale() == "log"
     assert plots.sweep_curves(long, "t", "batch size").axes[0].get_xscale() == "linear"
+
+
+def test_costly_settings_keep_their_own_seeds():
+    # 3 seeds of every 1-epoch setting need not buy 3 of the hour-long ResNets
+    p = protocol.resolve("cnn_sweeps", "paper", seeds=[0, 1, 2], resnet_seeds=[0], best_seeds=[0, 1])
+    pts = cnn_sweeps.chapter_points(p)
+
+    def seeds_of(sweep, value):
+        return sorted(pt.seed for pt in pts if (pt.sweep.name, pt.value) == (sweep, value))
+    assert seeds_of("width", "10") == [0, 1, 2]
+    assert seeds_of("resnet", "ResNet-50") == [0]
+    assert seeds_of("improvements", cnn_sweeps.BEST) == [0, 1]
+    assert seeds_of("improvements", "+ dropout") == [0, 1, 2]
+    assert sorted(c.seed for c in p.run_configs() if c.epochs == 10) == [0, 1]

@@ -88,7 +88,8 @@ def wanted(chapters: list[str] | None = None, profile: str | None = None,
         for prof, why in ((shown, "page"), ("paper", "protocol")):
             if profile and prof != profile:
                 continue
-            more = {"seeds": list(range(seeds))} if seeds and why == "protocol" else {}
+            more = {k: list(range(seeds)) for k in spec.seed_parameters} \
+                if seeds and why == "protocol" else {}
             proto = protocol.resolve(name, prof, **more)
             store = ResultsStore(proto.store_root)
             configs = proto.all_configs() if why == "page" else proto.run_configs()

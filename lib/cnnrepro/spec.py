@@ -132,6 +132,9 @@ class ChapterSpec:
     # with the same labels (chapter.paper_twins), for a chapter whose paper protocol
     # is trained cell by cell; the rest stay at the chosen profile.
     mixed_profiles: bool = False
+    # The seed lists of the protocol's settings (some settings may run more seeds than
+    # others): what a campaign's ``--seeds N`` extends to seeds 0 to N-1.
+    seed_parameters: tuple[str, ...] = ("seeds",)
 
 
 @dataclass

@@ -9,7 +9,7 @@ settings (the base appears in most sweeps) are one stored run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -27,6 +27,12 @@ class Sweep:
     figure: int                 # the report's figure number
     variants: dict[str, dict]   # value (as the report names it) -> settings that differ
     seeds: tuple[int, ...] = (0,)
+    # values whose runs cost far more than the rest (a 10-epoch model in a sweep of
+    # 1-epoch runs) may run fewer seeds: value -> its own seeds
+    variant_seeds: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def seeds_of(self, value: str) -> tuple[int, ...]:
+        return self.variant_seeds.get(value, self.seeds)
 
     @property
     def heading(self) -> str:
@@ -47,7 +53,7 @@ class Point:
 def points(sweeps: list[Sweep], config: Callable[[dict, int], RunConfig]) -> list[Point]:
     """Every (sweep, value, seed) with its run config; ``config(settings, seed)``."""
     return [Point(s, value, seed, config(settings, seed))
-            for s in sweeps for value, settings in s.variants.items() for seed in s.seeds]
+            for s in sweeps for value, settings in s.variants.items() for seed in s.seeds_of(value)]
 
 
 def unique_configs(pts: list[Point]) -> list[RunConfig]:
@@ -105,7 +111,7 @@ def last_epoch_updates(pts: list[Point], runs: dict[str, Run], sweep: str,
     the report plots one epoch per run and the 10th epoch of its 10-epoch model."""
     frames = []
     for p in pts:
-        if p.sweep.name != sweep or p.seed != (p.sweep.seeds[0] if seed is None else seed):
+        if p.sweep.name != sweep or p.seed != (p.sweep.seeds_of(p.value)[0] if seed is None else seed):
             continue
         u = runs[p.config.key()].updates
         u = u[u["epoch"] == u["epoch"].max()].copy()
