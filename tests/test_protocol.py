@@ -119,6 +119,19 @@ def test_chapter_5_paper_grid_is_three_models_four_rates_two_losses():
     assert all(c.optimizer == "adam" and c.train_limit is None for c in configs)
 
 
+def test_chapter_5_seeds_per_setting():
+    # the claims read the loss as printed: 3 DNN and ConvNet seeds need not buy 3
+    # two-hour ResNets, nor a third seed of the counterfactual loss
+    p = protocol.resolve("dnn_convnet_resnet", "paper", seeds=[0, 1, 2], resnet_seeds=[0, 1])
+    seeds = {}
+    for c in p.run_configs():
+        seeds.setdefault((c.model, c.extra.get("loss")), set()).add(c.seed)
+    assert seeds[("dnn", None)] == seeds[("convnet", None)] == {0, 1, 2}
+    assert seeds[("resnet50_block", None)] == {0, 1}
+    assert seeds[("dnn", "double_softmax")] == seeds[("resnet50_block", "double_softmax")] == {0}
+    assert {c.seed for c in p.ablation_configs()} == {0, 1}  # the ResNet re-scored
+
+
 def test_train_command_refuses_appendix_and_bad_values_before_training():
     from cnnrepro import run
     with pytest.raises(ProtocolError, match="'performance' is not a chapter"):
