@@ -208,3 +208,19 @@ def test_every_quote_is_the_reports_own_words(chapter):
             continue
         pieces = [_plain(p).strip(" .,") for p in c["quote"].split("...") if p.strip(" .")]
         assert all(p in source for p in pieces), (c["id"], [p for p in pieces if p not in source])
+
+
+@pytest.mark.parametrize("early, verdict", [
+    ([0.9, 0.9, 0.9], v.HOLDS),           # each run trains, then collapses
+    ([0.3, 0.3, 0.3], v.CONTRADICTED),    # none trains first: no "starts smoothly"
+    ([0.9, 0.3, 0.3], v.INCONCLUSIVE)])   # the seed decides
+def test_a_collapse_needs_every_run_to_rise_first_then_end_low(early, verdict):
+    runs = [fake_run(0.11, e, s, "a") for s, e in enumerate(early)]
+    c = {"id": "x", "quote": "q", "section": "1", "kind": "collapse", "where": {"model": "a"},
+         "below": 0.5, "rises_first": {"metric": "updates.accuracy.max[1:101]", "above": 0.5,
+                                       "what": "highest batch accuracy"}}
+    got, _ = claims.judge(c, claims.evidence_frame(runs), at_protocol=True)
+    assert got.verdict == verdict
+    assert ("1 of 3 runs do what the report describes" in got.reason) == (verdict == v.INCONCLUSIVE)
+    short, _ = claims.judge(c, claims.evidence_frame(runs), at_protocol=False)
+    assert short.verdict == v.NOT_TESTED

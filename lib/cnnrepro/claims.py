@@ -379,6 +379,9 @@ def _collapse(frame, claim, where, at_protocol) -> v.Verdict:
                  f"({rise['what']}: {', '.join(f'{100 * x:.1f}%' for x in early)})")
         below = [b and r for b, r in zip(below, rose)]
     verdict = v.HOLDS if all(below) else v.CONTRADICTED if not any(below) else v.INCONCLUSIVE
+    if verdict == v.INCONCLUSIVE:
+        text += (f"; {sum(below)} of {len(got)} runs do what the report describes, so it depends "
+                 "on the seed: more seeds would tell how often it happens, not whether it can")
     return v.Verdict(verdict, reason=text, direction="")
 
 
