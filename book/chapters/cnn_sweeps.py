@@ -58,7 +58,9 @@ summary = sw.summary(results, ch.reported["accuracy"])
 ch.glue_cost()
 for name, value in {"updates_per_epoch": -(-ch.proto.train_images // ntu.BASE["batch_size"]),
                     "resnet_updates": -(-ch.proto.resnet_train_images // ntu.BASE["batch_size"]),
-                    "train_images": ch.proto.train_images, "n_points": len(points)}.items():
+                    "train_images": ch.proto.train_images, "n_points": len(points),
+                    "n_seeds": len(ch.proto.seeds), "n_resnet_seeds": len(ch.proto.resnet_seeds),
+                    "n_best_seeds": len(ch.proto.best_seeds)}.items():
     report.glue(name, f"{value:,}")
 
 # %% tags=["remove-cell"]
@@ -138,7 +140,7 @@ claim_cards
 # | "+ momentum and weight decay" | values not stated | momentum 0.9, weight decay 5e-4 |
 # | best model | 100/200 channels, two FC layers with dropout, momentum 0.9, 10 epochs | the same, no weight decay |
 # | training accuracy per iteration | the figures' curves | the accuracy of each batch just trained on (thin lines), with a 10-iteration rolling mean (thick) |
-# | repetitions | one run each | one seed per sweep; three for the loss comparison, which also gives the base model's run-to-run spread |
+# | repetitions | one run each | {glue:text}`n_seeds` seeds of each 1-epoch setting, {glue:text}`n_resnet_seeds` of each ResNet, {glue:text}`n_best_seeds` of the best model; {glue:text}`noise_seeds` of the base model for the loss comparison, whose spread stands in for a setting that ran once |
 
 # %% tags=["remove-cell"]
 with shapes_only():
@@ -168,7 +170,9 @@ _ = report.glue("base_acc", ntu.percent(summary, "base", "base"))
 
 # %% [markdown]
 # Figure 1 of the report: training accuracy per iteration of the base model's one
-# epoch. Its test accuracy was 97.22%; ours is {glue:text}`base_acc`.
+# epoch. Its test accuracy was 97.22%; ours is {glue:text}`base_acc`. Each figure of
+# this chapter draws the runs of the first seed, as the report drew its one run of
+# each setting; the table under it gives the mean and spread over all seeds.
 #
 # ```{glue:figure} fig_base
 # :name: fig-ntu-1

@@ -244,7 +244,7 @@ def sweep_figure(pts, by_key, sweep: Sweep, profile: str):
     updates = last_epoch_updates(pts, by_key, sweep.name)
     epochs = max(p.config.epochs for p in pts if p.sweep.name == sweep.name)
     xlabel = "iteration" if epochs == 1 else f"iteration (of epoch {epochs} for the {epochs}-epoch run)"
-    return plots.sweep_curves(updates, f"{sweep.heading} ({profile} profile)", sweep.factor,
+    return plots.sweep_curves(updates, f"{sweep.heading}, first seed ({profile} profile)", sweep.factor,
                               xlabel=xlabel)
 
 
