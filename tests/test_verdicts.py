@@ -118,6 +118,11 @@ def test_an_interval_around_zero_answers_when_it_excludes_the_claimed_size():
     open_ = v.comparison(NOISY, FLAT, effect=v.Effect(0.02, reported=True), minutes=2)
     assert open_.verdict == v.INCONCLUSIVE and "would settle it" in open_.reason
     assert "CPU minutes" in open_.reason
+    # where the report's size comes from, and its rounding, said in one parenthesis
+    told = v.comparison(NOISY, FLAT, effect=v.Effect(0.03, reported=True, rounding=0.01,
+                                                     why="its table: 0.96 against 0.93"))
+    assert "the report's +3.00 points (its table: 0.96 against 0.93; at least +2.00 points " \
+           "once its rounding is allowed for)" in told.reason
 
 
 def test_the_smallest_effect_that_matters_bounds_a_claim_without_a_printed_size():
@@ -177,3 +182,11 @@ def test_a_single_run_says_what_a_first_interval_costs():
     assert one.verdict == v.INCONCLUSIVE
     assert "a second seed of each (about 8 CPU minutes here) would give a first interval" in one.reason
     assert "(about" not in v.comparison([0.97], [0.96]).reason  # speed unknown: no cost guessed
+
+
+def test_an_interval_end_that_rounds_to_zero_shows_its_side():
+    # "−0.72 to −0.00" hides that the interval excludes 0; the verdict turns on it
+    assert v._interval(-0.0072, -0.00004, share=True) == "−0.72 to −0.004"
+    assert v._interval(-0.0072, 0.0000004, share=True) == "−0.72 to +0.00004"
+    assert v._interval(-0.0072, 0.0, share=True) == "−0.72 to +0.00"
+    assert v._interval(0.5, 0.6, share=True, signed=False) == "50.00% to 60.00%"

@@ -223,7 +223,7 @@ def effect_of(claim: dict) -> v.Effect | None:
     """The size a comparison claim is about (``effect`` or ``min_effect``)."""
     if "effect" in claim:  # effect_decimals: how the numbers it comes from were printed
         decimals = claim.get("effect_decimals")
-        return v.Effect(float(claim["effect"]), reported=True,
+        return v.Effect(float(claim["effect"]), reported=True, why=claim.get("effect_why", ""),
                         rounding=10.0 ** -decimals if decimals is not None else 0.0)
     if "min_effect" in claim:
         return v.Effect(float(claim["min_effect"]), why=claim.get("effect_why", ""))
@@ -345,7 +345,7 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
                         at_protocol=at_protocol, share=share, minutes=minutes,
                         name=claim.get("a_name") or f"our mean of {metric_words(metric)}")
     if kind == "collapse":
-        return _collapse(frame, claim, where, at_protocol)
+        return _collapse(frame, claim, where, at_protocol, minutes)
     if kind == "interaction":
         (x, y), a, b = claim["levels"], claim["a"], claim["b"]
         names = (claim.get("a_name") or _name(a, None, "A"), claim.get("b_name") or _name(b, None, "B"))
@@ -359,7 +359,7 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
     raise ValueError(f"kind={kind!r} is not allowed; allowed: {list(CLAIM_KINDS)}")
 
 
-def _collapse(frame, claim, where, at_protocol) -> v.Verdict:
+def _collapse(frame, claim, where, at_protocol, minutes: float | None = None) -> v.Verdict:
     """Every run ends below ``below`` (a diverged run, NaN, collapses too); with
     ``rises_first`` ({metric, above}), each must first have trained normally."""
     rows = select(frame, where)
@@ -380,8 +380,10 @@ def _collapse(frame, claim, where, at_protocol) -> v.Verdict:
         below = [b and r for b, r in zip(below, rose)]
     verdict = v.HOLDS if all(below) else v.CONTRADICTED if not any(below) else v.INCONCLUSIVE
     if verdict == v.INCONCLUSIVE:
-        text += (f"; {sum(below)} of {len(got)} runs do what the report describes, so it depends "
-                 "on the seed: more seeds would tell how often it happens, not whether it can")
+        cost = f" (about {minutes:,.0f} CPU minutes each here)" if minutes else ""
+        text += (f"; {sum(below)} of {len(got)} runs do what the report describes, so the seed "
+                 f"decides, and the report's run may have been one that did: more seeds{cost} "
+                 "would measure how often it happens")
     return v.Verdict(verdict, reason=text, direction="")
 
 

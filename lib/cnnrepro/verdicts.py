@@ -157,7 +157,16 @@ def points(x: float, share: bool = True) -> str:
 
 
 def _interval(low: float, high: float, share: bool, signed: bool = True) -> str:
-    return f"{amount(low, share, signed)} to {amount(high, share, signed)}"
+    return f"{_bound(low, share, signed)} to {_bound(high, share, signed)}"
+
+
+def _bound(x: float, share: bool, signed: bool) -> str:
+    """An interval's end; one that rounds to zero keeps the digits that show on which
+    side of zero it lies ("−0.004", not "−0.00"), since the verdict turns on that."""
+    if share and signed and x != 0 and abs(100 * x) < 0.005:
+        digits = next((d for d in range(3, 7) if abs(100 * x) >= 0.5 * 10 ** -d), 6)
+        return f"{100 * x:+.{digits}f}".replace("-", "−")
+    return amount(x, share, signed)
 
 
 def _runs(n: int) -> str:
@@ -406,12 +415,13 @@ def _directional(d, low, high, expect, head, effect, share, names, dirn, settle)
     size = effect.smallest if effect else None
     if effect:  # the size in the claimed direction, signed as the difference is
         whose = "the report's" if effect.reported else "the"
+        notes = [effect.why] if effect.why else []
+        if effect.reported and effect.rounding and size is not None:
+            notes.append(f"at least {amount(sign * size, share, signed=True)}{unit} once its "
+                         f"rounding is allowed for")
         claimed = f"{whose} {amount(sign * effect.size, share, signed=True)}{unit}" + \
             ("" if effect.reported else " that would matter") + \
-            (f" ({effect.why})" if effect.why and not effect.reported else "")
-        if effect.reported and effect.rounding and size is not None:
-            claimed += (f" (at least {amount(sign * size, share, signed=True)}{unit} "
-                        f"once its rounding is allowed for)")
+            (f" ({'; '.join(notes)})" if notes else "")
     if lo > 0:
         if effect and effect.reported and size is not None and hi < size:
             return Verdict(CONTRADICTED, d, low, high, f"{head}: {said}, as claimed, but by at "
