@@ -420,7 +420,10 @@ report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by se
 # this spread only for a setting that ran once, measured on the statistic the claim
 # rests on (final accuracy, or accuracy over the first 100 updates); a setting with
 # several seeds is judged on the spread of its own seeds, and the table of every
-# sweep says how many each has. The report's own numbers show the noise
+# sweep says how many each has. For a setting that ran once (a ResNet depth, the best
+# model) the base model's spread is an assumption: another network may vary more from
+# seed to seed, as the momentum runs do over their first 100 updates, so a verdict on
+# one run is only as firm as that assumption. The report's own numbers show the noise
 # too: its base model scored 97.22%, the same network as the
 # one-fully-connected-layer variant 97.28%, and as the two-width-50 variant 96.87%;
 # its two-layer classifier scored 97.09% in one figure and 96.96% in another.
