@@ -79,6 +79,11 @@ LAYOUT = """() => {
         ).map(el => el.innerText.slice(0, 60)),
         parameters: article.querySelectorAll('.tag_parameters, .tag_injected-parameters').length,
         backticks: ticks,
+        // a stacked table hides its header: a row label must say its level's name
+        labelled: article.querySelectorAll('table.stacked thead th.index_name').length,
+        unnamed: Array.from(article.querySelectorAll('table.stacked')).filter(
+            t => t.querySelector('thead th.index_name') && Array.from(
+                t.querySelectorAll('tbody th')).some(th => !th.dataset.label)).map(name),
         missing: Array.from(article.querySelectorAll('td')).filter(
             td => ['nan', 'NaN', 'None'].includes(td.innerText.trim())).map(
             td => name(td.closest('table'))),
@@ -283,6 +288,14 @@ def test_on_a_phone_no_page_scrolls_sideways_and_nothing_leaves_the_column(phone
     wide = {p.relative_to(html).as_posix(): g["layout"]["wide"] for p, g in seen.items()
             if g["layout"]["wide"]}
     assert not wide, f"wider than the column at 390 px: {wide}"
+
+
+def test_on_a_phone_a_stacked_rows_label_names_its_column(phone_pages):
+    html, seen = phone_pages
+    assert sum(g["layout"]["labelled"] for g in seen.values()) > 10  # the check has work
+    unnamed = {p.relative_to(html).as_posix(): g["layout"]["unnamed"] for p, g in seen.items()
+               if g["layout"]["unnamed"]}
+    assert not unnamed, f"stacked rows whose label lacks its name: {unnamed}"
 
 
 def test_on_a_phone_every_figure_opens_full_size_and_says_its_caption(phone_pages):

@@ -45,6 +45,16 @@ def test_tables_download_their_data_as_csv():
     assert base64.b64decode(link.group(2)).decode() == "run,ours\na,0.123456789\n"
 
 
+def test_a_row_labels_name_reads_as_words_and_its_csv_keeps_the_codes():
+    import base64
+    import re
+    frame = pd.DataFrame({"ours": [0.97]}, index=pd.Index([64], name="batch_size"))
+    page = report.table(frame, "Table 1. Runs")._repr_html_()
+    assert ">batch size</th>" in page and ">batch_size</th>" not in page
+    csv = re.search(r'href="data:text/csv;base64,([^"]+)"', page).group(1)
+    assert base64.b64decode(csv).decode().startswith("batch_size,ours")
+
+
 def test_compute_devices_names_gpus_or_the_cpu_once_each_in_words():
     from types import SimpleNamespace as NS
     gpu = NS(provenance={"devices": ["gpu:0 (NVIDIA H100 80GB HBM3)"], "cpu": "Xeon",

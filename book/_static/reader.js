@@ -32,12 +32,21 @@ function stack(table) {
   // Row labels of several levels are written once per group (rowspan): a card whose
   // row lacks the outer ones shows them again (data-group), so each card says its row.
   const depth = Math.max(0, ...rows.map((row) => row.querySelectorAll("th").length));
+  // pandas writes the names of the row labels' levels in the header (th.index_name),
+  // which a stacked table hides: each row label says its level's name instead
+  const levels = Array.from(table.querySelectorAll("thead th.index_name"))
+    .map((th) => th.textContent.trim()).slice(-depth);
+  const named = (text, i) => (levels.length === depth && levels[i] ? `${levels[i]}: ${text}` : text);
   const last = [];
   rows.forEach((row) => {
-    const own = Array.from(row.querySelectorAll("th")).map((th) => th.textContent.trim());
+    const heads = Array.from(row.querySelectorAll("th"));
+    const own = heads.map((th) => th.textContent.trim());
     const missing = depth - own.length;
     own.forEach((text, i) => { last[missing + i] = text; });
-    if (missing > 0) row.dataset.group = last.slice(0, missing).join(" · ");
+    if (levels.length === depth) {
+      heads.forEach((th, i) => { th.dataset.label = levels[missing + i] || ""; });
+    }
+    if (missing > 0) row.dataset.group = last.slice(0, missing).map(named).join(" · ");
     const cells = Array.from(row.querySelectorAll("td"));
     cells.forEach((cell, i) => {
       cell.dataset.label = names[names.length - cells.length + i] || "";

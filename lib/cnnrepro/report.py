@@ -115,8 +115,12 @@ def table(frame: pd.DataFrame, caption: str, precision: int = 4, csv: pd.DataFra
           **format_kw) -> Table:
     """A titled table for the book (a Styler with a caption and a CSV download of
     ``frame``, or of ``csv`` where given)."""
-    styled = Table(frame)
-    styled.csv_data = csv
+    # a row label's name is read as words ("batch size", not "batch_size"); the CSV
+    # keeps the names code uses
+    shown = frame.rename_axis(index=[n.replace("_", " ") if isinstance(n, str) else n
+                                     for n in frame.index.names])
+    styled = Table(shown)
+    styled.csv_data = frame if csv is None else csv
     styled = styled.set_caption(caption).format(precision=precision, thousands=",", na_rep="–",
                                                 **format_kw)
     if "formatter" not in format_kw:  # a caller's formatter wins
