@@ -174,7 +174,7 @@ def test_fluctuation_and_paired_quantities_of_the_same_runs():
     same_runs = claim(metric=None, a={}, b={}, a_metric="accuracy", b_metric="epochs.accuracy.first",
                       where={"model": "a"})
     verdict, _ = claims.judge(same_runs, FRAME, at_protocol=True)
-    assert verdict.verdict == v.HOLDS and "paired over the same 3 seeds" in verdict.reason
+    assert verdict.verdict == v.HOLDS and "paired over the same 3 runs" in verdict.reason
 
 
 def test_a_chapter_table_keeps_a_claim_whose_runs_are_not_made_yet():

@@ -143,7 +143,7 @@ def test_two_quantities_of_the_same_runs_are_compared_paired():
     unpaired = v.comparison(same, different, "~", margin=0.01)
     paired = v.comparison(same, different, "~", margin=0.01, paired=True)
     assert unpaired.verdict == v.INCONCLUSIVE and paired.verdict == v.HOLDS
-    assert "paired over the same 5 seeds" in paired.reason
+    assert "paired over the same 5 runs" in paired.reason
     assert paired.high - paired.low < unpaired.high - unpaired.low
     with pytest.raises(ValueError, match="equal counts"):
         v.comparison([0.1, 0.2], [0.1], paired=True)

@@ -331,7 +331,7 @@ def difference_interval(a: Sequence[float], b: Sequence[float], noise: Noise | N
             return None
         sd = float(np.std(a - b, ddof=1))
         half = stats.t.ppf(0.975, len(a) - 1) * sd / math.sqrt(len(a))
-        return d, d - half, d + half, f"paired over the same {_runs(len(a))}", sd
+        return d, d - half, d + half, f"paired over the same {len(a)} runs", sd
     if len(a) >= 2 and len(b) >= 2:
         va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
         se = math.sqrt(va + vb)
