@@ -17,7 +17,7 @@
 profile = "cpu"
 models = None        # default: ["resnet_shallow", "resnet_deep"]
 batch_sizes = None   # default: [64, 128]
-seeds = None         # default: 0-23
+seeds = None         # default: 0-35
 epochs = None        # default: 1
 train_images = None  # default: 60000 (the first N training images)
 test_images = None   # default: 10000
