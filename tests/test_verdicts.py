@@ -190,3 +190,10 @@ def test_an_interval_end_that_rounds_to_zero_shows_its_side():
     assert v._interval(-0.0072, 0.0000004, share=True) == "−0.72 to +0.00004"
     assert v._interval(-0.0072, 0.0, share=True) == "−0.72 to +0.00"
     assert v._interval(0.5, 0.6, share=True, signed=False) == "50.00% to 60.00%"
+
+
+def test_a_bound_just_below_the_claimed_size_reads_below_it():
+    # "rules out +1.00 (at least +0.99) ... no difference larger than 0.99" reads as a tie
+    assert v._apart(0.009874, 0.0099, share=True) == ("0.987", "0.990")
+    assert v._apart(0.0048, 0.0099, share=True) == ("0.48", "0.99")
+    assert v._apart(0.01234, 0.0124, share=False) == ("0.0123", "0.0124")

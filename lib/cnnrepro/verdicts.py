@@ -406,6 +406,22 @@ def _settle_by(s_eff, n_now, runs_per_seed, minutes):
     return lambda target: _settle(s_eff, n_now, target, runs_per_seed, minutes)
 
 
+def _sign_text(sign: int) -> str:
+    return "+" if sign > 0 else "−"
+
+
+def _apart(hi: float, size: float, share: bool) -> tuple[str, str]:
+    """The interval's far end and the smallest claimed size, unsigned, to as many
+    digits as it takes for the end to read below the size (0.987 against 0.990, not
+    0.99 against 0.99): the verdict turns on that."""
+    for digits in (2, 3, 4):
+        fmt = (lambda x: f"{100 * abs(x):.{digits}f}") if share else \
+            (lambda x: f"{abs(x):.{digits + 1}g}")
+        if fmt(hi) != fmt(size):
+            break
+    return fmt(hi), fmt(size)
+
+
 def _directional(d, low, high, expect, head, effect, share, names, dirn, settle) -> Verdict:
     """The verdict on "A > B" (or "<") from the interval [low, high] of A - B."""
     unit = " points" if share else ""
@@ -413,11 +429,13 @@ def _directional(d, low, high, expect, head, effect, share, names, dirn, settle)
     lo, hi = sorted((sign * low, sign * high))
     said = f"{names[0]} {'higher' if sign > 0 else 'lower'} than {names[1]}"
     size = effect.smallest if effect else None
+    most_text, least_text = _apart(hi, size, share) if size is not None else \
+        (magnitude(hi, share), "")
     if effect:  # the size in the claimed direction, signed as the difference is
         whose = "the report's" if effect.reported else "the"
         notes = [effect.why] if effect.why else []
         if effect.reported and effect.rounding and size is not None:
-            notes.append(f"at least {amount(sign * size, share, signed=True)}{unit} once its "
+            notes.append(f"at least {_sign_text(sign)}{least_text}{unit} once its "
                          f"rounding is allowed for")
         claimed = f"{whose} {amount(sign * effect.size, share, signed=True)}{unit}" + \
             ("" if effect.reported else " that would matter") + \
@@ -425,7 +443,7 @@ def _directional(d, low, high, expect, head, effect, share, names, dirn, settle)
     if lo > 0:
         if effect and effect.reported and size is not None and hi < size:
             return Verdict(CONTRADICTED, d, low, high, f"{head}: {said}, as claimed, but by at "
-                           f"most {magnitude(hi, share)}{unit}, not {claimed}", dirn)
+                           f"most {most_text}{unit}, not {claimed}", dirn)
         return Verdict(HOLDS, d, low, high, f"{head}: {said}, as claimed", dirn)
     if hi < 0:
         return Verdict(CONTRADICTED, d, low, high,
@@ -433,7 +451,7 @@ def _directional(d, low, high, expect, head, effect, share, names, dirn, settle)
     other_way = "; ours points the other way" if sign * d < 0 else ""
     if size is not None and hi < size:
         return Verdict(CONTRADICTED, d, low, high, f"{head}: the interval rules out {claimed}"
-                       f"{other_way}; no difference larger than {magnitude(hi, share)}{unit} "
+                       f"{other_way}; no difference larger than {most_text}{unit} "
                        f"in the claimed direction", dirn)
     target = max(abs(sign * d), (size - sign * d) if size is not None else 0.0)
     return Verdict(INCONCLUSIVE, d, low, high, f"{head}: the interval contains 0 (no difference)"
