@@ -136,3 +136,31 @@ def test_costly_settings_keep_their_own_seeds():
     assert seeds_of("improvements", cnn_sweeps.BEST) == [0, 1]
     assert seeds_of("improvements", "+ dropout") == [0, 1, 2]
     assert sorted(c.seed for c in p.run_configs() if c.epochs == 10) == [0, 1]
+
+
+def test_the_noise_section_names_the_settings_that_ran_once():
+    index = pd.MultiIndex.from_tuples([("base", "base"), ("resnet", "ResNet-18"),
+                                       ("resnet", "ResNet-50"), ("improvements", "+ dropout"),
+                                       ("improvements", cnn_sweeps.BEST)], names=["sweep", "value"])
+    summary = pd.DataFrame({"factor": ["base model", "ResNet depth", "ResNet depth",
+                                       "improvement", "improvement"],
+                            "seeds": [10, 1, 1, 5, 1]}, index=index)
+    assert cnn_sweeps.single_runs(summary) == \
+        f"every ResNet depth, {cnn_sweeps.BEST} in the improvement sweep"
+    assert cnn_sweeps.single_runs(summary.assign(seeds=1)) == "every setting at this profile"
+    assert cnn_sweeps.single_runs(summary.assign(seeds=3)) == "none at this profile"
+
+
+def test_early_spread_is_the_sd_of_one_settings_first_100_updates_over_its_seeds():
+    from types import SimpleNamespace
+
+    def run(acc):  # 150 updates at one accuracy; only the first 100 count
+        return SimpleNamespace(updates=pd.DataFrame({"update": range(1, 151),
+                                                     "accuracy": [acc] * 100 + [1.0] * 50}))
+    evidence = pd.DataFrame({"sweep": ["momentum"] * 3 + ["base"],
+                             "value": ["0.9"] * 3 + ["base"],
+                             "run": [run(0.5), run(0.6), run(0.7), run(0.8)]})
+    sd, n = cnn_sweeps.early_spread(evidence, "momentum", "0.9")
+    assert sd == pytest.approx(0.1) and n == 3
+    sd, n = cnn_sweeps.early_spread(evidence, "base", "base")
+    assert np.isnan(sd) and n == 1

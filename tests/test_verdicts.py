@@ -194,6 +194,10 @@ def test_an_interval_end_that_rounds_to_zero_shows_its_side():
 
 def test_a_bound_just_below_the_claimed_size_reads_below_it():
     # "rules out +1.00 (at least +0.99) ... no difference larger than 0.99" reads as a tie
-    assert v._apart(0.009874, 0.0099, share=True) == ("0.987", "0.990")
-    assert v._apart(0.0048, 0.0099, share=True) == ("0.48", "0.99")
-    assert v._apart(0.01234, 0.0124, share=False) == ("0.0123", "0.0124")
+    digits = v._apart(0.009874, 0.0099, share=True)
+    assert (v.magnitude(0.009874, True, digits), v.magnitude(0.0099, True, digits)) == \
+        ("0.987", "0.990")
+    assert v._apart(0.0048, 0.0099, share=True) == 2
+    digits = v._apart(0.01234, 0.0124, share=False)
+    assert (v.magnitude(0.01234, False, digits), v.magnitude(0.0124, False, digits)) == \
+        ("0.0123", "0.0124")

@@ -135,20 +135,22 @@ def rounding(decimals: int) -> float:
 
 # --- words ------------------------------------------------------------------------
 
-def amount(x: float, share: bool = True, signed: bool = False) -> str:
-    """A value or difference as a reader reads it: a share in percentage points."""
+def amount(x: float, share: bool = True, signed: bool = False, digits: int = 2) -> str:
+    """A value or difference as a reader reads it: a share in percentage points,
+    to ``digits`` decimals (a loss to ``digits + 1`` significant figures)."""
     if not np.isfinite(x):
         return "n/a"
+    sign = "+" if signed else ""
     if share:  # a value in percent, a difference in points (the caller adds the word)
-        text = f"{100 * x:+.2f}" if signed else f"{100 * x:.2f}%"
+        text = f"{100 * x:{sign}.{digits}f}" + ("" if signed else "%")
     else:
-        text = f"{x:{'+' if signed else ''}.3g}"
+        text = f"{x:{sign}.{digits + 1}g}"
     return text.replace("-", "−")
 
 
-def magnitude(x: float, share: bool = True) -> str:
+def magnitude(x: float, share: bool = True, digits: int = 2) -> str:
     """The size of a difference, without its sign (the caller adds "points")."""
-    return amount(abs(x), share, signed=True)[1:]
+    return amount(abs(x), share, signed=True, digits=digits)[1:]
 
 
 def points(x: float, share: bool = True) -> str:
@@ -406,20 +408,14 @@ def _settle_by(s_eff, n_now, runs_per_seed, minutes):
     return lambda target: _settle(s_eff, n_now, target, runs_per_seed, minutes)
 
 
-def _sign_text(sign: int) -> str:
-    return "+" if sign > 0 else "−"
-
-
-def _apart(hi: float, size: float, share: bool) -> tuple[str, str]:
-    """The interval's far end and the smallest claimed size, unsigned, to as many
-    digits as it takes for the end to read below the size (0.987 against 0.990, not
-    0.99 against 0.99): the verdict turns on that."""
+def _apart(hi: float, size: float, share: bool) -> int:
+    """How many digits it takes for the interval's far end to read below the smallest
+    claimed size (0.987 against 0.990, not 0.99 against 0.99): the verdict turns on
+    that."""
     for digits in (2, 3, 4):
-        fmt = (lambda x: f"{100 * abs(x):.{digits}f}") if share else \
-            (lambda x: f"{abs(x):.{digits + 1}g}")
-        if fmt(hi) != fmt(size):
-            break
-    return fmt(hi), fmt(size)
+        if magnitude(hi, share, digits) != magnitude(size, share, digits):
+            return digits
+    return digits
 
 
 def _directional(d, low, high, expect, head, effect, share, names, dirn, settle) -> Verdict:
@@ -429,14 +425,14 @@ def _directional(d, low, high, expect, head, effect, share, names, dirn, settle)
     lo, hi = sorted((sign * low, sign * high))
     said = f"{names[0]} {'higher' if sign > 0 else 'lower'} than {names[1]}"
     size = effect.smallest if effect else None
-    most_text, least_text = _apart(hi, size, share) if size is not None else \
-        (magnitude(hi, share), "")
+    digits = _apart(hi, size, share) if size is not None else 2
+    most_text = magnitude(hi, share, digits)
     if effect:  # the size in the claimed direction, signed as the difference is
         whose = "the report's" if effect.reported else "the"
         notes = [effect.why] if effect.why else []
         if effect.reported and effect.rounding and size is not None:
-            notes.append(f"at least {_sign_text(sign)}{least_text}{unit} once its "
-                         f"rounding is allowed for")
+            notes.append(f"at least {amount(sign * size, share, True, digits)}{unit} "
+                         f"once its rounding is allowed for")
         claimed = f"{whose} {amount(sign * effect.size, share, signed=True)}{unit}" + \
             ("" if effect.reported else " that would matter") + \
             (f" ({'; '.join(notes)})" if notes else "")

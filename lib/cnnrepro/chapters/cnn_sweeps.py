@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..ablations import PROTOCOL, Variant, apply, name_of, number_table
+from ..claims import value_of
 from ..headlines import headline
 from ..models.names import DEPTHS
 from ..stats import mean_sd
@@ -304,6 +305,34 @@ def loss_seeds(results: pd.DataFrame) -> tuple[pd.DataFrame, Noise | None]:
     noise = Noise(float(plain.std(ddof=1)), len(plain), "the base model's repeated seeds") \
         if len(plain) > 1 else None
     return t, noise
+
+
+def single_runs(summary: pd.DataFrame) -> str:
+    """The settings that ran with one seed, in words, for the noise section: "every
+    ResNet depth, best (100/200 channels) in the improvement sweep"."""
+    once = summary[summary["seeds"] == 1]
+    if once.empty:
+        return "none at this profile"
+    if len(once) == len(summary):
+        return "every setting at this profile"
+    names = []
+    for sweep, rows in once.groupby(level="sweep", sort=False):
+        factor = rows["factor"].iloc[0]
+        names += [f"every {factor}"] if len(rows) == (summary.index.get_level_values(
+            "sweep") == sweep).sum() else [f"{v} in the {factor} sweep"
+                                          for v in rows.index.get_level_values("value")]
+    return ", ".join(names)
+
+
+EARLY = "updates.accuracy.mean[1:101]"  # the statistic of the "learns faster" claims
+
+
+def early_spread(evidence: pd.DataFrame, sweep: str, value: str) -> tuple[float, int]:
+    """The seed-to-seed sd of one setting's mean training accuracy over its first 100
+    updates (``evidence_frame`` rows), and how many seeds it rests on."""
+    rows = evidence[(evidence["sweep"] == sweep) & (evidence["value"] == value)]
+    early = [value_of(r, EARLY) for r in rows["run"]]
+    return (float(np.std(early, ddof=1)) if len(early) > 1 else np.nan), len(early)
 
 
 def headlines(summary: pd.DataFrame, best: pd.Series | None, reported: dict, noise: Noise | None,
