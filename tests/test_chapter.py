@@ -47,6 +47,13 @@ def test_a_run_is_found_by_its_labels_at_the_first_seed_unless_another_is_named(
     assert not ch.at_protocol  # smoke deviates from the report's protocol
 
 
+def test_a_run_without_a_named_seed_is_its_settings_first_even_where_the_lists_differ():
+    proto = protocol.resolve("vgg_resnet", "smoke", seeds=[0], resnet_seeds=[3, 4])
+    ch = chapter.Chapter(proto, [fake_run(c, 10.0) for c in proto.run_configs()])
+    assert ch.run(model="resnet18", dataset="mnist").config.seed == 3
+    assert ch.run(model="vgg16", dataset="mnist").config.seed == 0
+
+
 def test_paper_hours_prices_every_paper_run_at_the_speed_of_ours_with_the_same_labels():
     ch = cheap_chapter()
     paper = protocol.resolve("residual_depth", "paper").run_configs()

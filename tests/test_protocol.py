@@ -132,6 +132,15 @@ def test_chapter_5_seeds_per_setting():
     assert {c.seed for c in p.ablation_configs()} == {0, 1}  # the ResNet re-scored
 
 
+def test_chapter_3_seeds_per_model():
+    # a second ResNet18 seed (an hour) need not buy a second VGG16 (13 hours on CIFAR-10)
+    p = protocol.resolve("vgg_resnet", "paper", seeds=[0], resnet_seeds=[0, 1])
+    seeds = {}
+    for c in p.run_configs():
+        seeds.setdefault(c.model, set()).add(c.seed)
+    assert seeds == {"vgg16": {0}, "resnet18": {0, 1}}
+
+
 def test_train_command_refuses_appendix_and_bad_values_before_training():
     from cnnrepro import run
     with pytest.raises(ProtocolError, match="'performance' is not a chapter"):

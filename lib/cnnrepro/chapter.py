@@ -92,8 +92,8 @@ class Chapter:
 
     def run(self, seed: int | None = None, **labels) -> Run:
         """The run whose labels equal ``labels`` (compared as text), at ``seed``
-        (default: the first seed)."""
-        wanted = {k: str(v) for k, v in {**labels, "seed": self.seed0 if seed is None else seed}.items()}
+        (default: the first seed of that setting, which may have its own list)."""
+        wanted = {k: str(v) for k, v in {**labels, **({} if seed is None else {"seed": seed})}.items()}
         for r in self.runs:
             have = self.labels(r.config)
             if all(str(have.get(k)) == v for k, v in wanted.items()):
