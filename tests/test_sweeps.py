@@ -146,9 +146,9 @@ def test_the_noise_section_names_the_settings_that_ran_once():
                                        "improvement", "improvement"],
                             "seeds": [10, 1, 1, 5, 1]}, index=index)
     assert cnn_sweeps.single_runs(summary) == \
-        f"every ResNet depth, {cnn_sweeps.BEST} in the improvement sweep"
+        f"every ResNet depth and {cnn_sweeps.BEST} in the improvement sweep"
     assert cnn_sweeps.single_runs(summary.assign(seeds=1)) == "every setting at this profile"
-    assert cnn_sweeps.single_runs(summary.assign(seeds=3)) == "none at this profile"
+    assert cnn_sweeps.single_runs(summary.assign(seeds=3)) == "none"
 
 
 def test_early_spread_is_the_sd_of_one_settings_first_100_updates_over_its_seeds():

@@ -71,6 +71,12 @@ def test_combining_parts():
     assert v.combine([h, h]).verdict == v.HOLDS
     assert v.combine([h, c]).verdict == v.CONTRADICTED
     assert v.combine([h, i]).verdict == v.INCONCLUSIVE
+    n = v.Verdict(v.NOT_TESTED)
+    assert v.combine([h, i, n]).verdict == v.INCONCLUSIVE
+    # the held part cannot speak for the untested one: the claim waits for its runs
+    both = v.combine([h, n])
+    assert both.verdict == v.NOT_TESTED and both.reason.startswith("Of its 2 parts: 1 holds, 1 not tested")
+    assert v.combine([n, n]).verdict == v.NOT_TESTED
     with pytest.raises(ValueError, match="verdict='reproduced' is not allowed"):
         v.Verdict("reproduced")
 

@@ -17,7 +17,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 sweeps = None               # default: all twelve, by name (see the table at the end)
-seeds = None                # default: 0-3 (paper), [0] (cpu): each 1-epoch setting
+seeds = None                # default: 0-4 (paper), [0] (cpu): each 1-epoch setting
 resnet_seeds = None         # default: [0]; seeds of each ResNet depth
 best_seeds = None           # default: [0]; seeds of the 10-epoch best model
 repeat_seeds = None         # default: 0-9 (paper), [0, 1, 2] (cpu): the base model's noise
@@ -427,9 +427,9 @@ report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by se
 # this spread only for a setting that ran once, measured on the statistic the claim
 # rests on (final accuracy, or accuracy over the first 100 updates); a setting with
 # several seeds is judged on the spread of its own seeds, and the table of every
-# sweep says how many each has. For a setting that ran once
-# ({glue:text}`single_runs`) the base model's spread is an assumption: another network
-# may vary more from seed to seed, as momentum 0.9 does over its first 100 updates
+# sweep says how many each has. Settings that ran once: {glue:text}`single_runs`.
+# For these the base model's spread is an assumption: another network may vary more
+# from seed to seed, as momentum 0.9 does over its first 100 updates
 # (its mean training accuracy there has a standard deviation of
 # {glue:text}`momentum_early_sd` points over {glue:text}`momentum_early_n` seeds,
 # the base model's {glue:text}`base_early_sd`), so a verdict on one run is only as

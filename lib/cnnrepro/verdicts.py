@@ -256,7 +256,7 @@ def number_from(kind: str, reported: float, mean: float, sd: float, seeds: int, 
         low, high = max(low, 0.0), min(high, 1.0)
     elif kind == "loss":
         low = max(low, 0.0)
-    widened = f", widened by the report's rounding to {decimals} decimals" \
+    widened = f", widened by the report's rounding to {decimals} decimal{'s' if decimals != 1 else ''}" \
         if rounding(decimals) >= 0.001 else ""
     span = f"another run of ours would land from {_interval(low, high, share, False)} " \
            f"(95%, {source}{widened}"
@@ -508,8 +508,10 @@ def trend(levels: Sequence[Sequence[float]], *, at_protocol: bool = True,
 
 def combine(parts: Sequence[Verdict], labels: Sequence[str] | None = None) -> Verdict:
     """One verdict from the verdicts of a claim's parts (batch sizes, steps of a
-    trend): contradicted if any part is, holds if all hold, not tested if none was
-    tested, else inconclusive. The reason gives each part's, after ``labels``."""
+    trend): contradicted if any part is, holds if all hold, inconclusive if a part
+    is, else not tested (a part whose runs are missing or short of the protocol
+    cannot be confirmed: the claim waits for them, not for more seeds). The reason
+    gives each part's, after ``labels``."""
     if not parts:
         return Verdict(NOT_TESTED, reason="no part of the claim could be tested")
     verdicts = [p.verdict for p in parts]
@@ -518,7 +520,7 @@ def combine(parts: Sequence[Verdict], labels: Sequence[str] | None = None) -> Ve
             break
     else:
         v = HOLDS if all(x == HOLDS for x in verdicts) else \
-            NOT_TESTED if all(x == NOT_TESTED for x in verdicts) else INCONCLUSIVE
+            INCONCLUSIVE if INCONCLUSIVE in verdicts else NOT_TESTED
     diffs = [p.difference for p in parts if np.isfinite(p.difference)]
     d = float(np.mean(diffs)) if diffs else math.nan
     if len(parts) == 1:
@@ -527,7 +529,7 @@ def combine(parts: Sequence[Verdict], labels: Sequence[str] | None = None) -> Ve
     labels = list(labels or [""] * len(parts))
     lead = {HOLDS: "holds in both parts" if len(parts) == 2 else f"holds in all {len(parts)} parts",
             NOT_TESTED: f"none of its {len(parts)} parts could be tested"}.get(
-        v, f"of its {len(parts)} parts: "
+        v if len(set(verdicts)) == 1 else None, f"of its {len(parts)} parts: "
            f"{', '.join(f'{verdicts.count(x)} {x}' for x in VERDICTS if x in verdicts)}")
     each = "\n".join(f"{(label + ': ') if label else ''}{p.reason}." for label, p in
                      zip(labels, parts))  # a part a line

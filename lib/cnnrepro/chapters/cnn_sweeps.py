@@ -146,7 +146,7 @@ def labels(config: RunConfig) -> dict:
 
 # Seeds per setting: the ResNets (up to an hour a run here) and the 10-epoch best
 # model (20 minutes) have their own lists, so the 1-epoch settings can run more.
-_PAPER = {"sweeps": SWEEPS, "seeds": [0, 1, 2, 3], "resnet_seeds": [0], "best_seeds": [0],
+_PAPER = {"sweeps": SWEEPS, "seeds": [0, 1, 2, 3, 4], "resnet_seeds": [0], "best_seeds": [0],
           "repeat_seeds": list(range(10)),
           "learning_rates": [0.01, 0.1, 1.0], "batch_sizes": [32, 128, 512, 2048],
           "momenta": [0.0, 0.5, 0.9, 0.99], "weight_decays": [0.001, 0.01, 0.1, 1.0],
@@ -199,7 +199,8 @@ SPEC = ChapterSpec(
                 "(157 updates per epoch at batch size 128 instead of 469)",
                 "the ResNets train on the first 10,000 training images (79 updates)",
                 "the best model trains 3 epochs instead of 10; its figure shows the 3rd",
-                "one seed per setting instead of 4, and 3 of the base model instead of 10"],
+                f"one seed per 1-epoch setting instead of {len(_PAPER['seeds'])}, and "
+                f"{len(_CPU['repeat_seeds'])} of the base model instead of {len(_PAPER['repeat_seeds'])}"],
         "smoke": ["512 training and 256 test images (ResNets: 256), two values per numeric "
                   "sweep, ResNet-18 and -50 only, two seeds for the loss comparison, the best "
                   "model 2 epochs, and a learning rate of 1e12 that diverges"]},
@@ -309,10 +310,10 @@ def loss_seeds(results: pd.DataFrame) -> tuple[pd.DataFrame, Noise | None]:
 
 def single_runs(summary: pd.DataFrame) -> str:
     """The settings that ran with one seed, in words, for the noise section: "every
-    ResNet depth, best (100/200 channels) in the improvement sweep"."""
+    ResNet depth and best (100/200 channels) in the improvement sweep"."""
     once = summary[summary["seeds"] == 1]
     if once.empty:
-        return "none at this profile"
+        return "none"
     if len(once) == len(summary):
         return "every setting at this profile"
     names = []
@@ -321,7 +322,7 @@ def single_runs(summary: pd.DataFrame) -> str:
         names += [f"every {factor}"] if len(rows) == (summary.index.get_level_values(
             "sweep") == sweep).sum() else [f"{v} in the {factor} sweep"
                                           for v in rows.index.get_level_values("value")]
-    return ", ".join(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 EARLY = "updates.accuracy.mean[1:101]"  # the statistic of the "learns faster" claims
