@@ -17,7 +17,7 @@
 # %% tags=["parameters"]
 profile = "cpu"
 sweeps = None               # default: all twelve, by name (see the table at the end)
-seeds = None                # default: 0-4 (paper), [0] (cpu): each 1-epoch setting
+seeds = None                # default: 0-6 (paper), [0] (cpu): each 1-epoch setting
 resnet_seeds = None         # default: [0]; seeds of each ResNet depth
 best_seeds = None           # default: [0]; seeds of the 10-epoch best model
 repeat_seeds = None         # default: 0-9 (paper), [0, 1, 2] (cpu): the base model's noise
