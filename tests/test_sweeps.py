@@ -30,7 +30,8 @@ def test_paper_protocol_is_the_reports():
                                            "dropout": 0.0}
     assert all(c.train_limit is None and c.test_limit is None for c in p.run_configs())
     best = [c for c in p.run_configs() if c.epochs == 10]
-    assert len(best) == 1 and best[0].extra["model_options"]["conv_filters"] == [100, 200]
+    assert sorted(c.seed for c in best) == [0]
+    assert best[0].extra["model_options"]["conv_filters"] == [100, 200]
     assert best[0].extra["optimizer_options"]["momentum"] == 0.9
     balanced = [c for c in p.run_configs() if c.extra.get("class_weight")]
     assert sorted(c.seed for c in balanced) == list(range(10))  # the base model's noise
@@ -164,3 +165,22 @@ def test_early_spread_is_the_sd_of_one_settings_first_100_updates_over_its_seeds
     assert sd == pytest.approx(0.1) and n == 3
     sd, n = cnn_sweeps.early_spread(evidence, "base", "base")
     assert np.isnan(sd) and n == 1
+
+
+def test_the_best_model_is_averaged_over_its_seeds_and_logged_by_its_first():
+    from types import SimpleNamespace
+    log = {c: [0.5, 0.9] for c in cnn_sweeps.EPOCH_LOG}
+    runs = [SimpleNamespace(key=k, epochs=pd.DataFrame({"epoch": [1, 2], **log}).assign(
+        test_accuracy=[0.5, acc])) for k, acc in (("a", 0.98), ("b", 0.99))]
+    results = pd.DataFrame({"sweep": "improvements", "value": cnn_sweeps.BEST, "seed": [1, 0],
+                            "key": ["b", "a"], "epochs": 10, "accuracy": [0.99, 0.97],
+                            "best_epoch_accuracy": [0.99, 0.98], "top5_accuracy": 1.0})
+    best = cnn_sweeps.best_model(results, runs)
+    assert best.stats["accuracy"] == pytest.approx(0.98) and best.stats["seeds"] == 2
+    assert best.stats["accuracy_sd"] == pytest.approx(np.std([0.99, 0.97], ddof=1))
+    assert best.log["test accuracy"].iloc[-1] == 0.98  # seed 0's run, key "a"
+    text = cnn_sweeps.best_model_text(best)
+    assert (text["best_final"], text["best_seeds"]) == ("98.00 ± 1.41%", "mean ± sd over 2 seeds")
+    one = cnn_sweeps.best_model(results.iloc[:1], runs)
+    assert cnn_sweeps.best_model_text(one)["best_final"] == "99.00%"
+    assert cnn_sweeps.best_model_text(None)["best_top5"] == "(not run)"

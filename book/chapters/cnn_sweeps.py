@@ -18,8 +18,8 @@
 profile = "cpu"
 sweeps = None               # default: all twelve, by name (see the table at the end)
 seeds = None                # default: 0-6 (paper), [0] (cpu): each 1-epoch setting
-resnet_seeds = None         # default: [0]; seeds of each ResNet depth
-best_seeds = None           # default: [0]; seeds of the 10-epoch best model
+resnet_seeds = None         # default: [0, 1, 2] (paper), [0] (cpu): each ResNet depth
+best_seeds = None           # default: [0]: the 10-epoch best model
 repeat_seeds = None         # default: 0-9 (paper), [0, 1, 2] (cpu): the base model's noise
 learning_rates = None       # default: [0.01, 0.1, 1.0]
 batch_sizes = None          # default: [32, 128, 512, 2048]
@@ -344,16 +344,10 @@ _ = report.glue("base_acc", ntu.percent(summary, "base", "base"))
 
 # %% tags=["remove-cell"]
 best = ntu.best_model(results, ch.runs)
-if best:
-    row, log = best
-    report.glue("best_final", f"{100 * row['accuracy']:.2f}%")
-    report.glue("best_during", f"{100 * row['best_epoch_accuracy']:.2f}%")
-    report.glue("best_top5", f"{100 * row['top5_accuracy']:.2f}%")
-    report.glue("best_epochs", f"{row['epochs']}")
-    report.glue("best_log", report.table(log, f"The best model per epoch ({ch.profile} profile)"))
-else:
-    for k in ("best_final", "best_during", "best_top5", "best_epochs", "best_log"):
-        report.glue(k, "(not run)")
+for name, text in ntu.best_model_text(best).items():
+    report.glue(name, text)
+report.glue("best_log", report.table(best.log, f"The best model per epoch, first seed "
+                                     f"({ch.profile} profile)") if best else "(not run)")
 
 # %% [markdown]
 # ## Improvements (Figure 12)
@@ -364,9 +358,9 @@ else:
 # its best epoch, top-5 100%. Its figure shows the best model's 10th epoch beside
 # the one-epoch runs, and so does ours (the last epoch of each run).
 #
-# Ours: the best model reaches {glue:text}`best_final` after
-# {glue:text}`best_epochs` epochs, {glue:text}`best_during` at its best epoch, with
-# top-5 accuracy {glue:text}`best_top5`.
+# Ours ({glue:text}`best_seeds`): the best model reaches {glue:text}`best_final`
+# after {glue:text}`best_epochs` epochs, {glue:text}`best_during` at its best epoch,
+# with top-5 accuracy {glue:text}`best_top5`.
 #
 # ```{glue:figure} fig_improvements
 # :name: fig-ntu-12
@@ -427,8 +421,9 @@ report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by se
 # this spread only for a setting that ran once, measured on the statistic the claim
 # rests on (final accuracy, or accuracy over the first 100 updates); a setting with
 # several seeds is judged on the spread of its own seeds, and the table of every
-# sweep says how many each has. Settings that ran once: {glue:text}`single_runs`.
-# For these the base model's spread is an assumption: another network may vary more
+# sweep says how many each has. Settings that ran once at this profile:
+# {glue:text}`single_runs`. Where a setting ran once, the base model's spread is an
+# assumption: another network may vary more
 # from seed to seed, as momentum 0.9 does over its first 100 updates
 # (its mean training accuracy there has a standard deviation of
 # {glue:text}`momentum_early_sd` points over {glue:text}`momentum_early_n` seeds,
@@ -504,7 +499,7 @@ report.table(ntu.model_sizes(points), "Model sizes: the base network and the net
 ch.provenance()
 
 # %% tags=["remove-cell"]
-headline = ntu.headlines(summary, best[0] if best else None, ch.reported, noise, profile=ch.profile,
+headline = ntu.headlines(summary, best, ch.reported, noise, profile=ch.profile,
                          test_size=ch.proto.test_images, reasons={("base", "base"): ablation_reason(why)})
 _ = headlines.publish_headlines(CHAPTER, headline)
 offset = book_summary.offsets(pd.DataFrame(headline).assign(chapter=CHAPTER)).iloc[0]

@@ -2,7 +2,7 @@
 course project). Every sweep is a ``Sweep`` (sweeps.py): values of one factor as
 settings that differ from ``BASE``; ``run_config`` turns settings into a run."""
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -144,9 +144,10 @@ def labels(config: RunConfig) -> dict:
             "seed": config.seed}
 
 
-# Seeds per setting: the ResNets (up to an hour a run here) and the 10-epoch best
+# Seeds per setting: the ResNets (2 to 20 minutes a run here) and the 10-epoch best
 # model (20 minutes) have their own lists, so the 1-epoch settings can run more.
-_PAPER = {"sweeps": SWEEPS, "seeds": list(range(7)), "resnet_seeds": [0], "best_seeds": [0],
+_PAPER = {"sweeps": SWEEPS, "seeds": list(range(7)), "resnet_seeds": [0, 1, 2],
+          "best_seeds": [0],
           "repeat_seeds": list(range(10)),
           "learning_rates": [0.01, 0.1, 1.0], "batch_sizes": [32, 128, 512, 2048],
           "momenta": [0.0, 0.5, 0.9, 0.99], "weight_decays": [0.001, 0.01, 0.1, 1.0],
@@ -160,14 +161,15 @@ _PAPER = {"sweeps": SWEEPS, "seeds": list(range(7)), "resnet_seeds": [0], "best_
 # and the chapter has 34 distinct runs: every simple-CNN run on the first 20,000
 # training images, the ResNets on 10,000, and the best model for 3 epochs, not 10.
 _CPU = {**_PAPER, "train_images": 20000, "resnet_train_images": 10000, "best_epochs": 3,
-        "seeds": [0], "repeat_seeds": [0, 1, 2]}
+        "seeds": [0], "resnet_seeds": [0], "best_seeds": [0], "repeat_seeds": [0, 1, 2]}
 
 # Every sweep and code path (collapse, class weights, momentum, the ResNets, the
 # multi-epoch model), with two values per numeric sweep: about 20 runs of seconds each.
 # A learning rate of 1e12 turns the loss NaN within its 4 updates: the divergence path
 # (stored, plotted, named in the tables) is part of the smoke build.
-_SMOKE = {**_PAPER, "seeds": [0], "repeat_seeds": [0, 1], "learning_rates": [0.1, 1.0, 1e12],
-          "batch_sizes": [128, 512], "momenta": [0.0, 0.9], "weight_decays": [0.01, 1.0],
+_SMOKE = {**_PAPER, "seeds": [0], "resnet_seeds": [0], "best_seeds": [0], "repeat_seeds": [0, 1],
+          "learning_rates": [0.1, 1.0, 1e12], "batch_sizes": [128, 512], "momenta": [0.0, 0.9],
+          "weight_decays": [0.01, 1.0],
           "widths": [10, 50], "resnet_depths": [18, 50], "train_images": 512,
           "test_images": 256, "resnet_train_images": 256, "best_epochs": 2, "ablation_seeds": [0]}
 
@@ -260,8 +262,8 @@ def sweep_table(summary: pd.DataFrame, sweep: Sweep, profile: str):
     """The test accuracies of one sweep's figure, ours beside the report's."""
     from ..report import table
     t = summary.loc[sweep.name, list(SHOWN)].rename_axis(sweep.factor).rename(columns=SHOWN)
-    return table(t, f"{sweep.heading}: test accuracy (the runs of Figure {sweep.figure}; "
-                    f"{profile} profile)")
+    return table(t, f"{sweep.heading}: test accuracy, mean over seeds (the settings of "
+                    f"Figure {sweep.figure}; {profile} profile)")
 
 
 def percent(summary: pd.DataFrame, sweep: str, value: str) -> str:
@@ -272,15 +274,46 @@ def percent(summary: pd.DataFrame, sweep: str, value: str) -> str:
         return "(not run)"
 
 
-def best_model(results: pd.DataFrame, runs: list) -> tuple[pd.Series, pd.DataFrame] | None:
-    """The best model's results row and its per-epoch log, or None where it did not run."""
-    row = results[(results["sweep"] == "improvements") & (results["value"] == BEST)]
-    if not len(row):
+BEST_METRICS = ("accuracy", "best_epoch_accuracy", "top5_accuracy")
+
+
+@dataclass
+class BestModel:
+    """The 10-epoch best model over its seeds: mean and standard deviation of each of
+    ``BEST_METRICS`` (``<metric>_sd``, NaN for one seed), ``seeds`` and ``epochs``;
+    and the per-epoch log of its first seed, which the figures draw."""
+    stats: pd.Series
+    log: pd.DataFrame
+
+
+def best_model(results: pd.DataFrame, runs: list) -> BestModel | None:
+    """The best model over its seeds, or None where it did not run."""
+    rows = results[(results["sweep"] == "improvements") & (results["value"] == BEST)]
+    if not len(rows):
         return None
-    row = row.iloc[0]
-    epochs = next(r for r in runs if r.key == row["key"]).epochs.set_index("epoch")
-    log = epochs[list(EPOCH_LOG)].rename(columns=EPOCH_LOG)
-    return row, log
+    rows = rows.sort_values("seed")
+    stats = {"seeds": len(rows), "epochs": int(rows["epochs"].iloc[0])}
+    for m in BEST_METRICS:
+        stats[m] = rows[m].mean()
+        stats[f"{m}_sd"] = rows[m].std(ddof=1) if len(rows) > 1 else np.nan
+    epochs = next(r for r in runs if r.key == rows["key"].iloc[0]).epochs.set_index("epoch")
+    return BestModel(pd.Series(stats), epochs[list(EPOCH_LOG)].rename(columns=EPOCH_LOG))
+
+
+def best_model_text(best: BestModel | None) -> dict[str, str]:
+    """The best model's numbers for the text: "98.95 ± 0.04%" (mean ± sd over its
+    seeds; a lone run without the ±), its epochs and seeds; "(not run)" without it."""
+    names = {"accuracy": "best_final", "best_epoch_accuracy": "best_during",
+             "top5_accuracy": "best_top5"}
+    if best is None:
+        return dict.fromkeys([*names.values(), "best_epochs", "best_seeds"], "(not run)")
+    s = best.stats
+    text = {name: (f"{100 * s[m]:.2f}%" if np.isnan(s[f"{m}_sd"])
+                   else f"{100 * s[m]:.2f} ± {100 * s[f'{m}_sd']:.2f}%")
+            for m, name in names.items()}
+    seeds = int(s["seeds"])
+    return {**text, "best_epochs": f"{int(s['epochs'])}",
+            "best_seeds": "one seed" if seeds == 1 else f"mean ± sd over {seeds} seeds"}
 
 
 def every_sweep(summary: pd.DataFrame) -> pd.DataFrame:
@@ -336,7 +369,7 @@ def early_spread(evidence: pd.DataFrame, sweep: str, value: str) -> tuple[float,
     return (float(np.std(early, ddof=1)) if len(early) > 1 else np.nan), len(early)
 
 
-def headlines(summary: pd.DataFrame, best: pd.Series | None, reported: dict, noise: Noise | None,
+def headlines(summary: pd.DataFrame, best: BestModel | None, reported: dict, noise: Noise | None,
               *, profile: str, test_size: int, reasons: dict | None = None) -> list[dict]:
     """The chapter's rows of the book's numbers table: every printed test accuracy, and
     the best model's best-epoch and top-5 accuracy; ``reasons`` gives (sweep, value)
@@ -353,8 +386,10 @@ def headlines(summary: pd.DataFrame, best: pd.Series | None, reported: dict, noi
     if best is not None:
         for key, kind, label in (("best_epoch_accuracy", "accuracy", "best epoch's test accuracy"),
                                  ("top5_accuracy", "top5", "top-5 test accuracy")):
-            rows.append(headline(f"best model, {label}", kind, reported["best_model"][key], best[key],
-                                 noise=noise, decimals=4, profile=profile, test_size=test_size))
+            rows.append(headline(f"best model, {label}", kind, reported["best_model"][key],
+                                 best.stats[key], sd=best.stats[f"{key}_sd"],
+                                 seeds=int(best.stats["seeds"]), noise=noise, decimals=4,
+                                 profile=profile, test_size=test_size))
     return rows
 
 
