@@ -30,7 +30,7 @@ def test_paper_protocol_is_the_reports():
                                            "dropout": 0.0}
     assert all(c.train_limit is None and c.test_limit is None for c in p.run_configs())
     best = [c for c in p.run_configs() if c.epochs == 10]
-    assert sorted(c.seed for c in best) == [0]
+    assert sorted(c.seed for c in best) == [0, 1, 2]
     assert best[0].extra["model_options"]["conv_filters"] == [100, 200]
     assert best[0].extra["optimizer_options"]["momentum"] == 0.9
     balanced = [c for c in p.run_configs() if c.extra.get("class_weight")]
@@ -165,6 +165,9 @@ def test_early_spread_is_the_sd_of_one_settings_first_100_updates_over_its_seeds
     assert sd == pytest.approx(0.1) and n == 3
     sd, n = cnn_sweeps.early_spread(evidence, "base", "base")
     assert np.isnan(sd) and n == 1
+    assert cnn_sweeps.early_spread_text(evidence, "momentum", "0.9") == "10.0 points over 3 seeds"
+    assert cnn_sweeps.early_spread_text(evidence, "base", "base") == "one seed"
+    assert cnn_sweeps.early_spread_text(evidence, "resnet", "ResNet-50") == "not run"
 
 
 def test_the_best_model_is_averaged_over_its_seeds_and_logged_by_its_first():
