@@ -84,6 +84,23 @@ def test_uc_best_runs_and_their_headlines_leave_the_double_softmax_uncounted():
     assert uc.double_softmax_cost(ours).loc["DNN", ("accuracy", 0.1)] == pytest.approx(0.3)
 
 
+def test_uc_cells_are_means_over_their_seeds_and_say_how_many():
+    runs = [uc_run("dnn", 0.1, "as printed", seed, acc, [1.0])
+            for seed, acc in ((0, 0.80), (1, 0.82), (2, 0.84))] + \
+        [uc_run("dnn", 0.01, "as printed", 0, 0.96, [1.0])]
+    ours = uc.mean_by_loss(uc.results_frame(uc_chapter(runs, {"dnn0.1as printed0", "dnn0.1as printed1",
+                                                               "dnn0.1as printed2"})), ["as printed"])
+    table = uc.table2(report.reported("dnn_convnet_resnet"), ours)
+    assert table.loc[("DNN", 0.1), ("", "runs")] == "3 at paper"
+    assert table.loc[("DNN", 0.01), ("", "runs")] == "1 at cpu"
+    assert table.loc[("DNN", 0.1), ("accuracy", "as printed")] == pytest.approx(0.82)
+    assert uc.cell_text(ours, "dnn", 0.1) == ("0.820", "mean of 3 seeds at paper")
+    assert uc.cell_text(ours, "dnn", 0.01) == ("0.960", "one seed at cpu")
+    assert uc.cell_text(ours, "convnet", 0.1) == ("(not run)", "(not run)")
+    best = uc.table1(report.reported("dnn_convnet_resnet"), ours, ["dnn"])
+    assert best.loc[("DNN", "ours, as printed"), "seeds"] == "1"  # 0.01 (0.96) is the best rate
+
+
 def test_uc_cells_carry_their_profile_and_a_model_is_at_paper_only_where_every_rate_is():
     runs = [uc_run("dnn", lr, loss, 0, acc, [1.0])
             for lr, loss, acc in ((0.1, "as printed", 0.8), (0.01, "as printed", 0.96),
@@ -91,7 +108,7 @@ def test_uc_cells_carry_their_profile_and_a_model_is_at_paper_only_where_every_r
     at_paper = {"dnn0.1as printed0", "dnn0.01as printed0", "dnn0.1double softmax0"}
     ours = uc.mean_by_loss(uc.results_frame(uc_chapter(runs, at_paper)), ["as printed", "double softmax"])
     table = uc.table2(report.reported("dnn_convnet_resnet"), ours)
-    assert table.loc[("DNN", 0.1), ("", "profile")] == "paper"
+    assert table.loc[("DNN", 0.1), ("", "runs")] == "1 at paper"
     reported = report.reported("dnn_convnet_resnet")["by_learning_rate"]["dnn"]
     assert table.loc[("DNN", 0.1), ("accuracy", "difference")] == pytest.approx(0.8 - reported[0.1][0])
     best = uc.table1(report.reported("dnn_convnet_resnet"), ours, ["dnn"])

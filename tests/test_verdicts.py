@@ -190,6 +190,18 @@ def test_a_single_run_says_what_a_first_interval_costs():
     assert "(about" not in v.comparison([0.97], [0.96]).reason  # speed unknown: no cost guessed
 
 
+def test_one_run_against_several_names_the_lone_side_and_its_own_cost():
+    # the other side's spread is not borrowed: only a second seed of the lone side helps,
+    # at its own speed (a slow network against a fast one)
+    lone = v.comparison([0.99], [0.97, 0.975, 0.972], names=("ResNet", "DNN"), minutes=(60.0, 4.0))
+    assert lone.verdict == v.INCONCLUSIVE
+    assert "on one run of ResNet against 3 seeds of DNN" in lone.reason
+    assert "a second seed of ResNet (about 60 CPU minutes here)" in lone.reason
+    flipped = v.comparison([0.97, 0.975], [0.99], names=("DNN", "ResNet"), minutes=(4.0, 60.0))
+    assert "one run of ResNet against 2 seeds of DNN" in flipped.reason
+    assert "(about 60 CPU minutes here)" in flipped.reason
+
+
 def test_an_interval_end_that_rounds_to_zero_shows_its_side():
     # "−0.72 to −0.00" hides that the interval excludes 0; the verdict turns on it
     assert v._interval(-0.0072, -0.00004, share=True) == "−0.72 to −0.004"

@@ -318,9 +318,11 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
         names = (claim.get("a_name") or _name(claim["a"], claim.get("a_metric"), "A"),
                  claim.get("b_name") or _name(claim["b"], claim.get("b_metric"), "B"))
         measure = "" if "a_metric" in claim else metric_words(metric)
+        # per side: a second seed of a slow side costs its own minutes, not the mean's
+        sides = tuple(_minutes(select(frame, w)) or minutes for w in (wa, wb))
         return v.comparison(a, b, claim.get("expect", ">"), margin=claim.get("margin", 0.0),
                             effect=effect, paired=_same_runs(frame, wa, wb), share=share,
-                            names=names, measure=measure, minutes=minutes, **kw)
+                            names=names, measure=measure, minutes=sides, **kw)
     factor = claim.get("factor")
     said = "" if factor == "value" else (factor or "").replace("_", " ")  # "value" names itself
     if kind == "trend":

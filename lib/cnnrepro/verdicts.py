@@ -357,11 +357,11 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
                at_protocol: bool = True, noise: Noise | None = None, margin: float = 0.0,
                effect: Effect | None = None, paired: bool = False, share: bool = True,
                names: tuple[str, str] = ("A", "B"), measure: str = "",
-               minutes: float | None = None) -> Verdict:
+               minutes: float | tuple[float | None, float | None] | None = None) -> Verdict:
     """The claim "A > B" (``expect='>'``), "A < B" or "A ≈ B" (``'~'``: equal within
     ``margin``) on one value per run of each; ``effect``: the size the claim is about;
-    ``measure``: what was measured, in words; ``minutes``: CPU minutes of one run, to
-    cost what would settle it."""
+    ``measure``: what was measured, in words; ``minutes``: CPU minutes of one run (of
+    A and of B where they differ), to cost what would settle it."""
     if expect not in (">", "<", "~"):
         raise ValueError(f"expect={expect!r} is not allowed; allowed: '>', '<', '~'")
     if not len(a) or not len(b):
@@ -371,12 +371,14 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
     if not at_protocol:
         return Verdict(NOT_TESTED, d, reason=SHORT_PROFILE, direction=dirn)
     what = f"{names[0]} minus {names[1]}" + (f" in {measure}" if measure else "")
+    side_minutes = minutes if isinstance(minutes, tuple) else (minutes, minutes)
     interval = difference_interval(a, b, noise, paired)
     if interval is None:
-        runs = "one run" if paired else "one run each"
-        return Verdict(INCONCLUSIVE, d, reason=f"{what}: {points(d, share)} on {runs}, "
-                       f"and no measured seed spread to say whether that is noise; "
-                       + _first_interval(1 if paired else 2, minutes), direction=dirn)
+        return Verdict(INCONCLUSIVE, d, reason=f"{what}: {points(d, share)} "
+                       + _lone_runs(len(a), len(b), names, paired, side_minutes),
+                       direction=dirn)
+    known = [m for m in side_minutes if m]
+    minutes = float(np.mean(known)) if known else None  # per run, for seeds of both sides
     d, low, high, source, s_eff = interval
     head = f"{what}: {points(d, share)} (95% interval {_interval(low, high, share)}; {source})"
     runs_per_seed = 1 if paired else 2
@@ -396,12 +398,27 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
                         _settle_by(s_eff, n_now, runs_per_seed, minutes))
 
 
-def _first_interval(runs_per_seed: int, minutes: float | None) -> str:
-    """What a setting of one run needs first: a second seed (of each side), and its
-    cost where the speed of our runs is known."""
+def _first_interval(runs_per_seed: int, minutes: float | None, of: str = "") -> str:
+    """What a setting of one run needs first: a second seed (of each side, or of the
+    side ``of``), and its cost where the speed of our runs is known."""
     cost = f" (about {runs_per_seed * minutes:,.0f} CPU minutes here)" if minutes else ""
-    return (f"a second seed{' of each' if runs_per_seed > 1 else ''}{cost} would give a first "
-            f"interval, and the number of seeds that settles it")
+    of = " of each" if runs_per_seed > 1 else (f" of {of}" if of else "")
+    return f"a second seed{of}{cost} would give a first interval, and the number of seeds that settles it"
+
+
+def _lone_runs(n_a: int, n_b: int, names: tuple[str, str], paired: bool,
+               minutes: tuple[float | None, float | None]) -> str:
+    """Why a comparison has no interval: a side ran once, so its seed spread is
+    unmeasured (another setting's spread is not borrowed), and what would give one."""
+    if paired or n_a == n_b == 1:
+        runs = "one run" if paired else "one run each"
+        known = [m for m in minutes if m]
+        return (f"on {runs}, and no measured seed spread to say whether that is noise; "
+                + _first_interval(1 if paired else 2, float(np.mean(known)) if known else None))
+    lone, other, n_other = (0, 1, n_b) if n_a == 1 else (1, 0, n_a)
+    return (f"on one run of {names[lone]} against {_runs(n_other)} of {names[other]}, and no "
+            f"measured seed spread of the single run to say whether that is noise; "
+            + _first_interval(1, minutes[lone], of=names[lone]))
 
 
 def _settle_by(s_eff, n_now, runs_per_seed, minutes):
