@@ -99,6 +99,9 @@ def test_uc_cells_are_means_over_their_seeds_and_say_how_many():
     assert uc.cell_text(ours, "convnet", 0.1) == ("(not run)", "(not run)")
     best = uc.table1(report.reported("dnn_convnet_resnet"), ours, ["dnn"])
     assert best.loc[("DNN", "ours, as printed"), "seeds"] == "1"  # 0.01 (0.96) is the best rate
+    frame = pd.DataFrame({"model": "DNN", "loss": "as printed", "learning rate": 0.1,
+                          "epochs trained": [6, 9, 12], "best epoch": [3, 6, 9]})
+    assert uc.stops(frame).loc[("DNN", "as printed"), ("best epoch", 0.1)] == 6  # not seed 0's 3
 
 
 def test_uc_cells_carry_their_profile_and_a_model_is_at_paper_only_where_every_rate_is():
@@ -116,6 +119,7 @@ def test_uc_cells_carry_their_profile_and_a_model_is_at_paper_only_where_every_r
     assert best.loc[("DNN", "ours, double softmax"), "profile"] == "cpu"  # 0.01 is at cpu
     rows = uc.headlines(best, test_sizes={"cpu": 2000, "paper": 10000})
     assert [r["profile"] for r in rows] == ["paper", "paper", "cpu", "cpu"]
+    assert uc.table2_caption(ours).endswith("; the double softmax at cpu: DNN at 0.01")
     # the double softmax's cost is compared only where both losses ran at one profile
     cost = uc.double_softmax_cost(ours)
     assert cost.loc["DNN", ("accuracy", 0.1)] == pytest.approx(0.3)

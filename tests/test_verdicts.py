@@ -77,6 +77,9 @@ def test_combining_parts():
     both = v.combine([h, n])
     assert both.verdict == v.NOT_TESTED and both.reason.startswith("Of its 2 parts: 1 holds, 1 not tested")
     assert v.combine([n, n]).verdict == v.NOT_TESTED
+    # a part that is itself combined already ends its sentence: one full stop, not two
+    nested = v.combine([v.combine([h, i], ["a", "b"]), h], ["model x", "model y"])
+    assert ".." not in nested.reason and nested.reason.count("model x: Of its 2 parts") == 1
     with pytest.raises(ValueError, match="verdict='reproduced' is not allowed"):
         v.Verdict("reproduced")
 
@@ -93,9 +96,16 @@ DEEP, SHALLOW = [0.96, 0.961, 0.962], [0.95, 0.951, 0.949]      # +1.1 points, t
 NOISY, FLAT = [0.96, 0.97, 0.95], [0.958, 0.962, 0.957]           # +0.1 points, wide
 
 
+def test_a_level_the_report_does_not_name_says_whose_it_is():
+    out = v.versus([0.98], 0.95, ">", line="good, as this book reads it")
+    assert "; good, as this book reads it: above 95.00%" in out.reason
+    assert "the report: above 95.00%" in v.versus([0.98], 0.95, ">").reason
+
+
 def test_an_effect_smaller_than_the_reports_is_contradicted_in_size():
     out = v.comparison(DEEP, SHALLOW, effect=v.Effect(0.05, reported=True))
-    assert out.verdict == v.CONTRADICTED and "not the report's +5.00 points" in out.reason
+    assert out.verdict == v.CONTRADICTED and "too little for the report's +5.00 points" in out.reason
+    assert "as claimed" not in out.reason  # the direction is; the size is what fails
     # the same runs hold against a claim of direction only, or of a size they reach
     assert v.comparison(DEEP, SHALLOW).verdict == v.HOLDS
     assert v.comparison(DEEP, SHALLOW, effect=v.Effect(0.012, reported=True)).verdict == v.HOLDS

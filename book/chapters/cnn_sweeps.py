@@ -89,9 +89,12 @@ answer
 # ## The report's claims, judged
 #
 # Each claim of the report, in its words, with the {term}`verdict` of the book's rule (see
-# {ref}`the Summary <summary-rule>`). Most settings ran once; a claim about them uses the seed spread
-# of the same statistic measured on the base model's repeated seeds (section
-# [Run-to-run noise](ntu-noise)), and a difference holds where its 95% interval lies
+# {ref}`the Summary <summary-rule>`). A setting is judged on the spread of its own
+# seeds where it has several (seeds at this profile: {glue:text}`n_seeds` per 1-epoch
+# setting, {glue:text}`n_resnet_seeds` per ResNet depth, {glue:text}`n_best_seeds` of
+# the best model); one that ran once uses the seed spread of the same
+# statistic measured on the base model's repeated seeds (section
+# [Run-to-run noise](ntu-noise)). A difference holds where its 95% interval lies
 # on the claimed side of zero and is contradicted where it lies on the other side or
 # rules out the size the report prints. Claims about how fast training starts are judged on the
 # training curve (mean accuracy over the first 100 updates), not on the final
@@ -427,7 +430,8 @@ report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by se
 # momentum 0.9 and {glue:text}`resnet_early` for ResNet-50, so a verdict on one run
 # is only as firm as that assumption. The report's own numbers show the noise
 # too: its base model scored 97.22%, the same network as the
-# one-fully-connected-layer variant 97.28%, and as the two-width-50 variant 96.87%;
+# one-fully-connected-layer variant 97.28%, and as the width-50 variant of the width
+# sweep 96.87%;
 # its two-layer classifier scored 97.09% in one figure and 96.96% in another.
 #
 # ```{glue:} seed_table

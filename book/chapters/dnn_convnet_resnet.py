@@ -202,9 +202,7 @@ _ = report.glue("floor_formula", "log(1 + 9/e)")
 
 # %% tags=["remove-cell"]
 report.glue("table2", report.table(
-    uc.table2(ch.reported, ours), "Table 2. Test accuracy and macro F1 by learning rate: the "
-    "report's and ours with each loss, mean over seeds; difference: ours as printed minus the "
-    "report's; runs: how many seeds as printed, at which profile", precision=3)
+    uc.table2(ch.reported, ours), uc.table2_caption(ours), precision=3)
     .format_index("{:g}", axis=0, level=1).set_properties(**{"font-size": "0.85em"}))
 for model in ("dnn", "convnet"):
     high, where = uc.cell_text(ours, model, 0.1)
@@ -297,7 +295,7 @@ _ = report.glue("bn_left_paper", f"{uc.moving_average_left(-(-full // 32)):.0e}"
 # The report shows loss and accuracy curves (training and validation), the
 # confusion matrix and the classification report of this run, and a macro F1 of
 # {glue:text}`f1_reported`. Ours, at learning rate {glue:text}`focus_lr` (the
-# smallest of this chapter run), with the loss as printed ({glue:text}`profile_as_printed`
+# smallest this chapter ran), with the loss as printed ({glue:text}`profile_as_printed`
 # profile): macro F1 {glue:text}`macro_f1_as_printed` after
 # {glue:text}`epochs_as_printed` epochs (best: {glue:text}`best_epoch_as_printed`);
 # with the double softmax ({glue:text}`profile_double_softmax` profile):
@@ -389,8 +387,8 @@ _ = report.glue("bn_reestimated_min", f"{bn.xs('re-estimated', level=1)['accurac
 # the lowest validation loss).
 
 # %% tags=["remove-input"]
-report.table(uc.stops(results), "Epochs trained and best epoch (each run at the profile Table 2 "
-             "gives it)", precision=0
+report.table(uc.stops(results), "Epochs trained and best epoch, mean over seeds (each cell at "
+             "the profile and with the seeds Table 2 gives it)", precision=1
              ).format_index("{:g}", axis=1, level=1)
 
 # %% [markdown]

@@ -118,7 +118,8 @@ class Chapter:
         the protocol only on runs whose config is the protocol's."""
         frame = (self.evidence() if frame is None else frame).copy()
         frame[claims.AT_PROTOCOL] = [self.run_at_protocol(r) for r in frame["run"]]
-        return claims.chapter_box(self.name, frame, self.proto, profile=self.profile, **kw)
+        return claims.chapter_box(self.name, frame, self.proto, profile=self.profile,
+                                  shown=self.profiles_shown, **kw)
 
     def paper_hours(self) -> float:
         """Hours of training the report's protocol (the paper profile) would take at

@@ -344,6 +344,7 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
                                        **kw) for o in others])
     if kind == "versus":
         return v.versus(values(frame, where, metric), claim["constant"], claim.get("expect", "<"),
+                        line=claim.get("constant_why", "the report"),
                         at_protocol=at_protocol, share=share, minutes=minutes,
                         name=claim.get("a_name") or f"our mean of {metric_words(metric)}")
     if kind == "collapse":
@@ -554,14 +555,16 @@ def read_all(chapters: list[str], book=None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
 
 
-def chapter_box(chapter: str, frame: pd.DataFrame, proto, profile: str | None = None, **kw):
+def chapter_box(chapter: str, frame: pd.DataFrame, proto, profile: str | None = None,
+                shown: str | None = None, **kw):
     """Judge a chapter's claims on its evidence frame at its protocol's profile
-    (``profile``: as the chapter shows it) and publish them for the Summary page:
-    (judged claims, the answer box for under the title, the claim cards)."""
+    (``profile``: as the chapter shows it; ``shown``: the profiles of its runs, where
+    it mixes them) and publish them for the Summary page: (judged claims, the answer
+    box for under the title, the claim cards)."""
     from . import answers
     profile = profile or proto.profile
     judged = table(chapter, frame, profile=profile, at_protocol=proto.at_protocol, **kw)
     publish(chapter, judged)
-    caption = (f"The report's claims and their verdicts ({profile} profile); "
+    caption = (f"The report's claims and their verdicts ({shown or profile} profile); "
                f"open a claim for the reason and the evidence")
     return judged, answers.answer_box(judged, "summary.html"), answers.cards(judged, caption)

@@ -285,9 +285,10 @@ def number_from(kind: str, reported: float, mean: float, sd: float, seeds: int, 
 
 def versus(values: Sequence[float], constant: float, expect: str = "<", *,
            at_protocol: bool = True, share: bool = True, name: str = "our mean",
-           minutes: float | None = None) -> Verdict:
+           minutes: float | None = None, line: str = "the report") -> Verdict:
     """The claim that a setting stays below (``'<'``) or above (``'>'``) a level the
-    report names: the 95% interval of our mean against the constant."""
+    report names (or, where it names none, ``line`` says whose level and why): the 95%
+    interval of our mean against the constant."""
     values = np.asarray(values, float)
     if not len(values):
         return Verdict(NOT_TESTED, reason="no stored run of this setting")
@@ -295,7 +296,7 @@ def versus(values: Sequence[float], constant: float, expect: str = "<", *,
     if not at_protocol:
         return Verdict(NOT_TESTED, d, reason=SHORT_PROFILE)
     side = "above" if expect == ">" else "below"
-    head = f"{name} is {amount(values.mean(), share)} ({_runs(len(values))}); the report: " \
+    head = f"{name} is {amount(values.mean(), share)} ({_runs(len(values))}); {line}: " \
            f"{side} {amount(constant, share)}"
     if len(values) < 2:
         return Verdict(INCONCLUSIVE, d, reason=f"{head}; one run and no measured seed spread: "
@@ -455,8 +456,8 @@ def _directional(d, low, high, expect, head, effect, share, names, dirn, settle)
             (f" ({'; '.join(notes)})" if notes else "")
     if lo > 0:
         if effect and effect.reported and size is not None and hi < size:
-            return Verdict(CONTRADICTED, d, low, high, f"{head}: {said}, as claimed, but by at "
-                           f"most {most_text}{unit}, not {claimed}", dirn)
+            return Verdict(CONTRADICTED, d, low, high, f"{head}: {said}, the claimed direction, "
+                           f"but by at most {most_text}{unit}, too little for {claimed}", dirn)
         return Verdict(HOLDS, d, low, high, f"{head}: {said}, as claimed", dirn)
     if hi < 0:
         return Verdict(CONTRADICTED, d, low, high,
@@ -548,10 +549,15 @@ def combine(parts: Sequence[Verdict], labels: Sequence[str] | None = None) -> Ve
             NOT_TESTED: f"none of its {len(parts)} parts could be tested"}.get(
         v if len(set(verdicts)) == 1 else None, f"of its {len(parts)} parts: "
            f"{', '.join(f'{verdicts.count(x)} {x}' for x in VERDICTS if x in verdicts)}")
-    each = "\n".join(f"{(label + ': ') if label else ''}{p.reason}." for label, p in
-                     zip(labels, parts))  # a part a line
+    each = "\n".join(f"{(label + ': ') if label else ''}{_sentence(p.reason)}" for label, p in
+                      zip(labels, parts))  # a part a line
     return Verdict(v, d, reason=f"{lead[0].upper()}{lead[1:]}.\n{each}",
                    direction=direction(d, "higher", "lower"), parts=tuple(parts))
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending in one full stop (a part's reason may already end in one)."""
+    return text if text.endswith(".") else f"{text}."
 
 
 def consistency(stated: float, derived: float, tolerance: float, explanation: str) -> Verdict:

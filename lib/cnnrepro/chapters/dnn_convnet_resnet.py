@@ -258,6 +258,22 @@ def table2(reported: dict, ours: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return table
 
 
+def table2_caption(ours: dict[str, pd.DataFrame]) -> str:
+    """Table 2's caption: what it shows, and the double-softmax cells whose runs are at
+    another profile than the same cell as printed (the runs column gives the latter)."""
+    caption = ("Table 2. Test accuracy and macro F1 by learning rate: the report's and ours with "
+               "each loss, mean over seeds; difference: ours as printed minus the report's; runs: "
+               "how many seeds as printed, at which profile")
+    if not {"as printed", "double softmax"} <= set(ours):
+        return caption
+    a, b = ours["as printed"]["profile"], ours["double softmax"]["profile"]
+    other = b[b != a.reindex(b.index)]
+    for profile in dict.fromkeys(other):
+        cells = [f"{model} at {lr:g}" for (model, lr), p in other.items() if p == profile]
+        caption += f"; the double softmax at {profile}: {', '.join(cells)}"
+    return caption
+
+
 def table1(reported: dict, ours: dict[str, pd.DataFrame], models: list[str]) -> pd.DataFrame:
     """Table 1: each model's best run, the report's beside our best learning rate per loss."""
     rows = []
@@ -298,9 +314,10 @@ def moving_average_left(updates: int, momentum: float = BN_MOMENTUM) -> float:
 
 
 def stops(results: pd.DataFrame) -> pd.DataFrame:
-    """Epochs trained and best epoch per (model, loss) and learning rate."""
+    """Epochs trained and best epoch per (model, loss) and learning rate, mean over
+    the cell's seeds (what the claims about convergence speed read)."""
     return results.pivot_table(index=["model", "loss"], columns="learning rate",
-                               values=["epochs trained", "best epoch"], aggfunc="first")
+                               values=["epochs trained", "best epoch"], aggfunc="mean")
 
 
 def headlines(best: pd.DataFrame, *, test_sizes: dict[str, int],
