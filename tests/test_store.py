@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cnnrepro import config as config_module
+from cnnrepro import execution
 from cnnrepro import provenance
 from cnnrepro import store as store_module
 from cnnrepro.train import TRAINING_CODE_VERSION, RunConfig
@@ -316,8 +317,13 @@ def test_a_run_of_an_earlier_model_version_stands_in_marked_and_is_never_trained
     def no_training(config, **kw):
         raise AssertionError("a page that only reads trained a run")
     monkeypatch.setattr(store_module, "train", no_training)
+    reads = tmp_store.root / "reads.jsonl"
+    monkeypatch.setenv(execution.READ_LOG_VAR, str(reads))
     run = tmp_store.get_or_train(VGG, stand_in=True, log=lambda m: None)
     assert run.path == old and run.model_version == 1 and "one random initialiser" in run.pending
+    # both places were read: the retrained run, stored later, makes the page stale
+    read = {json.loads(line)["path"] for line in reads.read_text().splitlines()}
+    assert {str(old.resolve()), str(tmp_store.path(VGG).resolve())} <= read
     with pytest.raises(AssertionError, match="only reads"):   # the train command retrains it
         tmp_store.get_or_train(VGG, log=lambda m: None)
 

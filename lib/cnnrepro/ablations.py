@@ -70,13 +70,16 @@ def _has(value, wanted) -> bool:
 
 
 def number_table(values: dict[str, list[float]], reported: float, *, kind: str, decimals: int,
-                 test_size: int | None) -> pd.DataFrame:
+                 test_size: int | None, pending: frozenset[str] = frozenset()) -> pd.DataFrame:
     """One row per setting (the protocol first, then each variant): our mean ± sd over
     seeds, the difference to the report's number, and whether that setting's runs
-    reproduce it by the book's rule (``verdicts.number``)."""
+    reproduce it by the book's rule (``verdicts.number``); a setting in ``pending``
+    (a run of it awaits retraining after a model fix) is shown but not judged."""
     rows = []
     for name, vals in values.items():
         verdict = v.number(kind, reported, vals, decimals=decimals, test_size=test_size)
+        if name in pending:
+            verdict = v.Verdict(v.NOT_TESTED, verdict.difference, reason=v.RETRAINING_PENDING)
         arr = np.asarray(vals, float)
         rows.append({"setting": name, "ours": arr.mean() if len(arr) else np.nan,
                      "sd": arr.std(ddof=1) if len(arr) > 1 else np.nan, "seeds": len(arr),

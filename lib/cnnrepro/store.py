@@ -272,6 +272,10 @@ class ResultsStore:
         found = None if force else self.find(config, other_numerics)
         if found is None and stand_in and not force:
             found = self.find_superseded(config)
+            if found is not None:
+                # the page read this place too: the retrained run, once stored there,
+                # makes the page stale, so the next build shows it instead
+                note_input(self.path(config))
         if found is not None:
             run = read_run(found)
             log(f"{config.label()}: stored ({run.path})" +

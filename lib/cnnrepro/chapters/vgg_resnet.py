@@ -272,11 +272,12 @@ def why_numbers(ch, model: str, metric: str = "accuracy") -> pd.DataFrame:
     """``model`` on CIFAR-10: the report's ``metric`` (a kind of ``CIFAR_METRICS``)
     against the protocol's runs and each variant's (``ablations.number_table``)."""
     kind, key, ours, decimals = next(m for m in CIFAR_METRICS if m[0] == metric)
-    values = {name: [r.metrics[ours] for r in variant_runs(ch, model, name)]
-              for name in [PROTOCOL, *[v.name for v in VARIANTS if v.name in ch.proto.ablations]]}
+    names = [PROTOCOL, *[v.name for v in VARIANTS if v.name in ch.proto.ablations]]
+    values = {name: [r.metrics[ours] for r in variant_runs(ch, model, name)] for name in names}
+    pending = frozenset(n for n in names if any(r.pending for r in variant_runs(ch, model, n)))
     return number_table({k: val for k, val in values.items() if val},
                         reported_result(ch.reported, model, "cifar10")[key], kind=kind,
-                        decimals=decimals, test_size=FULL_SIZES["cifar10"][1])
+                        decimals=decimals, test_size=FULL_SIZES["cifar10"][1], pending=pending)
 
 
 def overfitting(ch, model: str) -> pd.DataFrame:
