@@ -52,6 +52,16 @@ def test_minutes_come_from_stored_runs_on_this_cpu_else_anywhere_else_the_benchm
     assert campaign.estimate_minutes(config, other_batch, {}, "new") == pytest.approx(images * 0.002 / 60)
 
 
+def test_a_run_that_stops_early_is_expected_to_train_the_share_its_siblings_trained():
+    early = RunConfig("mnist", "dnn", epochs=20, batch_size=32, seed=0,
+                      extra={"early_stopping": {"monitor": "val_loss", "patience": 3}})
+    shares = {("dnn", "mnist", 20): [0.3, 0.5, 0.4], ("dnn", "mnist", 5): [1.0]}
+    assert campaign.expected_epochs(early, shares) == pytest.approx(8.0)   # 20 x the median 0.4
+    assert campaign.expected_epochs(early, {}) == 20.0                     # nothing seen: all
+    fixed = RunConfig("mnist", "dnn", epochs=20, batch_size=32, seed=0)
+    assert campaign.expected_epochs(fixed, shares) == 20.0                 # no early stop
+
+
 def test_a_budget_is_read_in_minutes_or_with_a_unit_and_a_bad_one_is_named():
     assert campaign.parse_budget("150m") == 9000 and campaign.parse_budget("2h") == 7200
     assert campaign.parse_budget("90") == 5400

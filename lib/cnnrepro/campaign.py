@@ -13,7 +13,9 @@ fewest minutes first; then the rest, cheapest first.
 A run's minutes on this machine are estimated from the store: the median seconds per
 training image of stored runs of the same model, batch size and test-batch setting
 on this processor (else any processor), else from the benchmark's images per second
-(``results/bench``), times the run's images and epochs.
+(``results/bench``), times the run's images and epochs; for a run that stops early,
+the epochs its stored siblings (same model, task and maximum) trained, as a share of
+that maximum.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class Item:
     profile: str
     why: str                      # one of WHY
     claims: list[str] = field(default_factory=list)  # undecided claims it feeds
-    minutes: float | None = None  # estimated on this machine
+    minutes: float | None = None  # estimated on this machine, early stopping included
+    epoch_minutes: float | None = None  # one epoch of it: when its first checkpoint comes
 
     def row(self) -> dict:
         return {"run": self.config.label(), "chapter": self.chapter, "profile": self.profile,
@@ -124,6 +127,29 @@ def seconds_per_image(stores: list[ResultsStore]) -> dict[tuple, list[float]]:
     return out
 
 
+def epochs_share(stores: list[ResultsStore]) -> dict[tuple, list[float]]:
+    """Epochs trained as a share of the maximum, of every stored run that stops early,
+    by (model, task, maximum epochs): an early-stopped run trains a fraction of its
+    epochs, and a shorter maximum (a cpu profile) leaves it less room to stop."""
+    out: dict[tuple, list[float]] = {}
+    for store in stores:
+        for path in store.runs():
+            c = RunConfig.from_canonical(json.loads((path / "config.json").read_text()))
+            if c.extra.get("early_stopping"):
+                epochs = max(len((path / "epochs.csv").read_text().splitlines()) - 1, 1)
+                out.setdefault((c.model, c.task, c.epochs), []).append(min(epochs / c.epochs, 1.0))
+    return out
+
+
+def expected_epochs(config: RunConfig, shares: dict[tuple, list[float]]) -> float:
+    """The epochs ``config`` is expected to train: all of them, unless it stops early
+    and stored runs of its model, task and maximum say how early."""
+    seen = shares.get((config.model, config.task, config.epochs))
+    if not config.extra.get("early_stopping") or not seen:
+        return float(config.epochs)
+    return config.epochs * statistics.median(seen)
+
+
 def bench_rates() -> dict[tuple, float]:
     """Images per second of Keras on TensorFlow (fp32) by (model, batch size)."""
     frame = measurements.throughput()
@@ -195,10 +221,14 @@ def plan(chapters: list[str] | None = None, profile: str | None = None,
         raise protocol.ProtocolError(f"--seeds={seeds} is not allowed; allowed: an integer >= 1")
     items = wanted(chapters, profile, book, seeds)
     roots = {protocol.resolve(i.chapter, i.profile).store_root for i in items}
-    per_image, rates = seconds_per_image([ResultsStore(r) for r in roots]), bench_rates()
+    stores = [ResultsStore(r) for r in roots]
+    per_image, rates, shares = seconds_per_image(stores), bench_rates(), epochs_share(stores)
     cpu = provenance.cpu_identity()
     for i in items:
-        i.minutes = estimate_minutes(i.config, per_image, rates, cpu)
+        full = estimate_minutes(i.config, per_image, rates, cpu)
+        if full is not None:
+            i.epoch_minutes = full / i.config.epochs
+            i.minutes = i.epoch_minutes * expected_epochs(i.config, shares)
     return ordered(items)
 
 
@@ -226,9 +256,9 @@ def parse_budget(text: str) -> float:
 
 def _fits(item: Item, deadline: float | None) -> bool:
     """Whether ``item`` can reach its first checkpoint (one epoch) before ``deadline``."""
-    if deadline is None or item.minutes is None:
+    if deadline is None or item.epoch_minutes is None:
         return deadline is None or time.time() < deadline
-    return time.time() + item.minutes * 60 / item.config.epochs < deadline
+    return time.time() + item.epoch_minutes * 60 < deadline
 
 
 def _eta(queue: list[Item], done: int) -> str:
@@ -247,7 +277,7 @@ def train_queue(queue: list[Item], budget: float | None = None, log=print) -> li
     for n, item in enumerate(queue, start=1):
         if not _fits(item, deadline):
             log(f"[{n}/{len(queue)}] {item.config.label()}: skipped, its first epoch "
-                f"(~{item.minutes / item.config.epochs:.1f} min) would end after the budget")
+                f"(~{item.epoch_minutes:.1f} min) would end after the budget")
             continue
         proto = protocol.resolve(item.chapter, item.profile)
         store = ResultsStore(proto.store_root)
