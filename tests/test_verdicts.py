@@ -163,6 +163,9 @@ def test_two_quantities_of_the_same_runs_are_compared_paired():
     assert paired.high - paired.low < unpaired.high - unpaired.low
     with pytest.raises(ValueError, match="equal counts"):
         v.comparison([0.1, 0.2], [0.1], paired=True)
+    # what would settle an open paired comparison counts runs, not seeds of one setting
+    drift = v.comparison([0.90, 0.91, 0.93], [0.89, 0.91, 0.90], ">", paired=True)
+    assert drift.verdict == v.INCONCLUSIVE and "more runs (" in drift.reason and "seed" not in drift.reason
 
 
 def test_an_equivalence_claim_can_fail_and_stay_open():

@@ -176,10 +176,11 @@ def _runs(n: int) -> str:
 
 
 def _settle(s_eff: float, n_now: int, target: float, runs_per_seed: int,
-            minutes: float | None) -> str:
+            minutes: float | None, unit: str = "seed") -> str:
     """What would settle an open question: the seeds per setting at which a 95%
     interval of half-width t·s_eff/sqrt(n) shrinks below ``target``, and the CPU
-    minutes of the runs still missing."""
+    minutes of the runs still missing; ``unit`` "run" where the values are paired
+    runs (perhaps of different settings), not seeds of one."""
     if not (np.isfinite(s_eff) and target > 0):
         return "no number of seeds settles it: our mean sits exactly on the line"
     if s_eff == 0:
@@ -193,7 +194,7 @@ def _settle(s_eff: float, n_now: int, target: float, runs_per_seed: int,
     extra = (n - n_now) * runs_per_seed
     cost = f", about {extra * minutes:,.0f} CPU minutes here" if minutes else ""
     per = " per setting" if runs_per_seed > 1 else ""
-    return (f"about {n - n_now} more seed{'s' if n - n_now != 1 else ''}{per} "
+    return (f"about {n - n_now} more {unit}{'s' if n - n_now != 1 else ''}{per} "
             f"({n} in all{cost}) would settle it, if our mean and spread stay as they are")
 
 
@@ -383,6 +384,7 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
     d, low, high, source, s_eff = interval
     head = f"{what}: {points(d, share)} (95% interval {_interval(low, high, share)}; {source})"
     runs_per_seed = 1 if paired else 2
+    counted = "run" if paired else "seed"  # paired values are runs, perhaps of many settings
     n_now = min(len(a), len(b)) if noise is None or paired or min(len(a), len(b)) >= 2 else 1
     unit = " points" if share else ""
     if expect == "~":
@@ -394,9 +396,10 @@ def comparison(a: Sequence[float], b: Sequence[float], expect: str = ">", *,
             return Verdict(CONTRADICTED, d, low, high, f"{head}: beyond {m}, a real difference",
                            dirn)
         return Verdict(INCONCLUSIVE, d, low, high, f"{head}: the interval reaches past {m}; " +
-                       _settle(s_eff, n_now, abs(margin - abs(d)), runs_per_seed, minutes), dirn)
+                       _settle(s_eff, n_now, abs(margin - abs(d)), runs_per_seed, minutes, counted),
+                       dirn)
     return _directional(d, low, high, expect, head, effect, share, names, dirn,
-                        _settle_by(s_eff, n_now, runs_per_seed, minutes))
+                        _settle_by(s_eff, n_now, runs_per_seed, minutes, counted))
 
 
 def _first_interval(runs_per_seed: int, minutes: float | None, of: str = "") -> str:
@@ -422,8 +425,8 @@ def _lone_runs(n_a: int, n_b: int, names: tuple[str, str], paired: bool,
             + _first_interval(1, minutes[lone], of=names[lone]))
 
 
-def _settle_by(s_eff, n_now, runs_per_seed, minutes):
-    return lambda target: _settle(s_eff, n_now, target, runs_per_seed, minutes)
+def _settle_by(s_eff, n_now, runs_per_seed, minutes, unit="seed"):
+    return lambda target: _settle(s_eff, n_now, target, runs_per_seed, minutes, unit)
 
 
 def _apart(hi: float, size: float, share: bool) -> int:
