@@ -112,8 +112,9 @@ claim_cards
 # {glue:text}`n_runs` are distinct: the base setting appears in most sweeps (as
 # learning rate 0.1, batch size 128, momentum 0, two convolutions, one fully
 # connected layer, width 50) and is trained once. Compute: {glue:text}`wall_minutes`
-# minutes of wall time on {glue:text}`devices`; at the speed of these runs the
-# report's protocol would train about {glue:text}`paper_hours` hours.
+# minutes of wall time on {glue:text}`devices`; at the speed of these runs, the
+# report's protocol with every seed of the `paper` profile trains in about
+# {glue:text}`paper_hours` hours, testing aside.
 # Every caption names the profile.
 #
 # The report's protocol (`paper`: every run on all 60,000 training images, the
