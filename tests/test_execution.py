@@ -83,6 +83,29 @@ def test_a_failing_page_names_the_cell_and_keeps_the_previous_notebook(book):
     assert (book / "chapters" / "b.failed.ipynb").is_file()
 
 
+def test_a_kernel_that_dies_before_its_first_reply_is_started_once_more(book, monkeypatch):
+    import papermill
+    real, calls = papermill.execute_notebook, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError(f"{execution.KERNEL_DIED}")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    record = execution.execute_page(book, "a", {})
+    assert len(calls) == 2 and record["page"] == "a"
+    calls.clear()
+
+    def dead(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError(f"{execution.KERNEL_DIED}")
+    monkeypatch.setattr(papermill, "execute_notebook", dead)
+    with pytest.raises(RuntimeError, match="Kernel died"):  # twice: a real failure, raised
+        execution.execute_page(book, "a", {})
+    assert len(calls) == 2
+
+
 def test_parameters_a_user_ran_a_page_with_survive_a_plain_build(book, monkeypatch):
     monkeypatch.setattr(run, "pages", lambda: ["a", "b"])
     monkeypatch.setattr(run, "chapters", lambda: ["a", "b"])

@@ -149,6 +149,7 @@ def stale_reason(book: Path, name: str, params: dict, package: str | None = None
 # --- executing one page -----------------------------------------------------------
 
 PARAMETER_TAGS = ("parameters", "injected-parameters")  # the page's own, papermill's
+KERNEL_DIED = "Kernel died before replying to kernel_info"  # jupyter_client's words
 
 
 def hide_parameters(nb) -> None:
@@ -186,13 +187,21 @@ def execute_page(book: Path, name: str, params: dict, origin: str = "default",
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(jupytext.reads(text, fmt="py:percent"), str(partial),
-                                   parameters=params, cwd=str(folder), kernel_name="python3",
-                                   # two kernels starting on a busy 2-core machine (CI)
-                                   # can take longer than papermill's 60 s
-                                   start_timeout=300,
-                                   log_output=False, progress_bar=False,
-                                   stdout_file=stream, stderr_file=stream)
+        for attempt in (1, 2):
+            try:
+                papermill.execute_notebook(jupytext.reads(text, fmt="py:percent"), str(partial),
+                                           parameters=params, cwd=str(folder), kernel_name="python3",
+                                           # two kernels starting on a busy 2-core machine (CI)
+                                           # can take longer than papermill's 60 s
+                                           start_timeout=300,
+                                           log_output=False, progress_bar=False,
+                                           stdout_file=stream, stderr_file=stream)
+                break
+            except RuntimeError as exc:
+                # a kernel that dies before its first reply (seen when several start at
+                # once on a loaded machine) ran no cell: starting another is safe
+                if attempt == 2 or KERNEL_DIED not in str(exc):
+                    raise
     except papermill.PapermillExecutionError as exc:
         failed = folder / f"{name}.failed.ipynb"
         os.replace(partial, failed)
