@@ -109,35 +109,40 @@ def wanted(chapters: list[str] | None = None, profile: str | None = None,
 
 # --- what a run costs here ------------------------------------------------------------
 
-def seconds_per_image(stores: list[ResultsStore]) -> dict[tuple, list[float]]:
-    """Wall seconds per training image of every stored run, by (model, batch size,
-    per-update test, cpu identity)."""
-    out: dict[tuple, list[float]] = {}
+def stored_runs(stores: list[ResultsStore]) -> list[tuple[RunConfig, dict, int]]:
+    """(config, provenance, epochs trained) of every stored run: what costing reads,
+    not the whole run."""
+    out = []
     for store in stores:
-        for path in store.runs():  # config, provenance and epoch count: not the whole run
-            prov = json.loads((path / "provenance.json").read_text())
-            wall = prov.get("timing", {}).get("wall_seconds")
-            if not wall or any(not d.startswith("cpu") for d in prov.get("devices", [])):
-                continue  # trained on an accelerator: says nothing about this CPU
-            c = RunConfig.from_canonical(json.loads((path / "config.json").read_text()))
-            epochs = max(len((path / "epochs.csv").read_text().splitlines()) - 1, 1)
-            key = (c.model, c.batch_size, c.extra.get("per_update_test", True),
-                   prov.get("cpu_identity"))
-            out.setdefault(key, []).append(wall / (c.images_per_epoch() * epochs))
+        for path in store.runs():
+            out.append((RunConfig.from_canonical(json.loads((path / "config.json").read_text())),
+                        json.loads((path / "provenance.json").read_text()),
+                        max(len((path / "epochs.csv").read_text().splitlines()) - 1, 1)))
     return out
 
 
-def epochs_share(stores: list[ResultsStore]) -> dict[tuple, list[float]]:
-    """Epochs trained as a share of the maximum, of every stored run that stops early,
-    by (model, task, maximum epochs): an early-stopped run trains a fraction of its
-    epochs, and a shorter maximum (a cpu profile) leaves it less room to stop."""
+def seconds_per_image(stored: list[tuple[RunConfig, dict, int]]) -> dict[tuple, list[float]]:
+    """Wall seconds per training image of every ``stored_runs`` entry, by (model,
+    batch size, per-update test, cpu identity)."""
     out: dict[tuple, list[float]] = {}
-    for store in stores:
-        for path in store.runs():
-            c = RunConfig.from_canonical(json.loads((path / "config.json").read_text()))
-            if c.extra.get("early_stopping"):
-                epochs = max(len((path / "epochs.csv").read_text().splitlines()) - 1, 1)
-                out.setdefault((c.model, c.task, c.epochs), []).append(min(epochs / c.epochs, 1.0))
+    for c, prov, epochs in stored:
+        wall = prov.get("timing", {}).get("wall_seconds")
+        if not wall or any(not d.startswith("cpu") for d in prov.get("devices", [])):
+            continue  # trained on an accelerator: says nothing about this CPU
+        key = (c.model, c.batch_size, c.extra.get("per_update_test", True), prov.get("cpu_identity"))
+        out.setdefault(key, []).append(wall / (c.images_per_epoch() * epochs))
+    return out
+
+
+def epochs_share(stored: list[tuple[RunConfig, dict, int]]) -> dict[tuple, list[float]]:
+    """Epochs trained as a share of the maximum, of every ``stored_runs`` entry that
+    stops early, by (model, task, maximum epochs): an early-stopped run trains a
+    fraction of its epochs, and a shorter maximum (a cpu profile) leaves it less room
+    to stop."""
+    out: dict[tuple, list[float]] = {}
+    for c, _, epochs in stored:
+        if c.extra.get("early_stopping"):
+            out.setdefault((c.model, c.task, c.epochs), []).append(min(epochs / c.epochs, 1.0))
     return out
 
 
@@ -221,8 +226,8 @@ def plan(chapters: list[str] | None = None, profile: str | None = None,
         raise protocol.ProtocolError(f"--seeds={seeds} is not allowed; allowed: an integer >= 1")
     items = wanted(chapters, profile, book, seeds)
     roots = {protocol.resolve(i.chapter, i.profile).store_root for i in items}
-    stores = [ResultsStore(r) for r in roots]
-    per_image, rates, shares = seconds_per_image(stores), bench_rates(), epochs_share(stores)
+    stored = stored_runs([ResultsStore(r) for r in roots])
+    per_image, rates, shares = seconds_per_image(stored), bench_rates(), epochs_share(stored)
     cpu = provenance.cpu_identity()
     for i in items:
         full = estimate_minutes(i.config, per_image, rates, cpu)

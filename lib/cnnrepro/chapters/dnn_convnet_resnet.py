@@ -253,7 +253,7 @@ def table2(reported: dict, ours: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if printed is not None:
         cells = printed.reindex(table.index)
         # one narrow column, so the table fits a laptop's page
-        table[("", "runs")] = [f"{n:.0f} at {p}" if p == p else "" for n, p in
+        table[("", "runs")] = [f"{n:.0f} at {p}" if pd.notna(p) else "" for n, p in
                                zip(cells["seeds"], cells["profile"])]
     return table
 
