@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cnnrepro import protocol, report
+from cnnrepro import ablations, protocol, report
+from cnnrepro.ablations import PROTOCOL
 from cnnrepro.chapters import cnn_sweeps as ntu
 from cnnrepro.chapters import digit_pairs as dp
 from cnnrepro.chapters import dnn_convnet_resnet as uc
@@ -99,6 +100,11 @@ def test_uc_cells_are_means_over_their_seeds_and_say_how_many():
     assert uc.cell_text(ours, "convnet", 0.1) == ("(not run)", "(not run)")
     best = uc.table1(report.reported("dnn_convnet_resnet"), ours, ["dnn"])
     assert best.loc[("DNN", "ours, as printed"), "seeds"] == "1"  # 0.01 (0.96) is the best rate
+    # the report's rate: its text's where it names one, else Table 2's cell of equal accuracy
+    assert best.loc[("DNN", "report"), "learning rate"] == "0.0001 (Table 2)"
+    rep = report.reported("dnn_convnet_resnet")
+    assert uc.reported_best_rate(rep, "resnet50_block") == "0.001 (text)"
+    assert uc.reported_best_rate({**rep, "best": {"dnn": {"accuracy": 0.5}}}, "dnn") == "not stated"
     frame = pd.DataFrame({"model": "DNN", "loss": "as printed", "learning rate": 0.1,
                           "epochs trained": [6, 9, 12], "best epoch": [3, 6, 9]})
     assert uc.stops(frame).loc[("DNN", "as printed"), ("best epoch", 0.1)] == 6  # not seed 0's 3
@@ -119,7 +125,8 @@ def test_uc_cells_carry_their_profile_and_a_model_is_at_paper_only_where_every_r
     assert best.loc[("DNN", "ours, double softmax"), "profile"] == "cpu"  # 0.01 is at cpu
     rows = uc.headlines(best, test_sizes={"cpu": 2000, "paper": 10000})
     assert [r["profile"] for r in rows] == ["paper", "paper", "cpu", "cpu"]
-    assert uc.table2_caption(ours).endswith("; the double softmax at cpu: DNN at 0.01")
+    assert uc.table2_caption(ours).endswith(
+        "; the double softmax: 1 seed per cell; the double softmax at cpu: DNN at 0.01")
     # the double softmax's cost is compared only where both losses ran at one profile
     cost = uc.double_softmax_cost(ours)
     assert cost.loc["DNN", ("accuracy", 0.1)] == pytest.approx(0.3)
@@ -211,13 +218,39 @@ def test_qmul_why_tables_set_each_variant_beside_the_protocol_and_the_report():
     assert qmul.cifar_reason(ch, "vgg16", "accuracy") == (
         "unexplained: no variant run on VGG16 yet (tried on ResNet18: see Why the numbers differ)")
     assert qmul.why_summary(ch)["why_closest"] == "crop_flip"
-    assert qmul.where_trained(ch) == "protocol: H100, JAX, crop_flip: EPYC (2 cores), TensorFlow"
+    assert qmul.where_trained(ch) == \
+        "protocol: ResNet18 on H100, JAX; crop_flip: ResNet18 on EPYC (2 cores), TensorFlow"
     # a setting whose run awaits retraining is shown, not judged
     waiting = qmul_chapter([qmul_run("resnet18", 0.785, pending="model version 1")],
                            [qmul_run("resnet18", 0.786, "crop_flip")])
     table = qmul.why_numbers(waiting, "resnet18")
     assert table.loc["protocol", "reproduces the report"] == "not tested"
     assert table.loc["protocol", "ours"] == 0.785
+
+
+def test_qmul_marks_a_run_awaiting_retraining_and_never_calls_it_the_nearest():
+    vgg = qmul_run("vgg16", 0.70, pending="model version 1")
+    resnet = qmul_run("resnet18", 0.761)
+    resnet.provenance = {"backend": "tensorflow", "devices": ["cpu:0"], "cpu": "EPYC", "cpu_count": 2}
+    for run in (vgg, resnet):
+        run.provenance["timing"] = {"wall_seconds": 100.0, "train_images_per_second": 50.0}
+    ch = qmul_chapter([vgg, resnet], [qmul_run("resnet18", 0.76, "crop_flip")],
+                      models=("vgg16", "resnet18"))
+    summary = qmul.why_summary(ch)
+    assert summary["why_models"] == "ResNet18" and summary["why_model"] == "ResNet18"
+    assert summary["why_flip_model"] == "ResNet18" and summary["why_closest"] != "none"
+    assert list(qmul.overfitting(ch, "vgg16").index) == ["report", "protocol (retraining pending)"]
+    assert qmul.marked("VGG16", resnet) == "VGG16"
+    # where the two models trained on different machines, the caption says which where
+    ch.proto.models = ["vgg16", "resnet18"]
+    ch.run = lambda model, dataset: vgg if model == "vgg16" else resnet
+    assert qmul.hardware(ch, "cifar10") == "VGG16: H100, JAX; ResNet18: EPYC (2 cores), TensorFlow"
+    rows = qmul.results_table(ch, "cifar10").index.get_level_values("model")
+    assert "VGG16 (retraining pending)" in rows and "ResNet18" in rows
+    # only pending runs: nothing is the nearest
+    table = ablations.number_table({PROTOCOL: [0.70]}, 0.9, kind="accuracy", decimals=3,
+                                   test_size=10000, pending=frozenset({PROTOCOL}))
+    assert ablations.closest(table)[0] == "none"
 
 
 def test_a_variant_run_is_told_apart_in_labels_and_logs():

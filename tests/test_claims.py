@@ -41,6 +41,22 @@ def test_a_curve_claim_is_judged_on_the_curve():
     assert text.startswith("-0.3000")
 
 
+def test_a_reason_names_models_and_epoch_statistics_as_a_reader_does():
+    uc = [fake_run(0.98, 0.5, s, "resnet50_block") for s in range(2)] + \
+         [fake_run(0.95, 0.5, s, "dnn") for s in range(2)]
+    grouped = {"id": "x", "quote": "q", "section": "1", "kind": "versus", "constant": 0.9,
+               "expect": ">", "by": "model"}
+    _, evidence = claims.judge(grouped, claims.evidence_frame(uc), at_protocol=True)
+    assert evidence.startswith("ResNet: ") and "; DNN: " in evidence
+    out, _ = claims.judge(claim(a={"model": "resnet50_block"}, b={"model": "dnn"}),
+                          claims.evidence_frame(uc), at_protocol=True)
+    assert "ResNet" in out.reason and "resnet50_block" not in out.reason
+    assert claims._mid_sentence("ResNet, learning rate 0.001") == "ResNet, learning rate 0.001"
+    assert claims._mid_sentence("Of its 3 parts") == "of its 3 parts"
+    assert claims.metric_words("epochs.val_accuracy.max") == "the highest validation accuracy of any epoch"
+    assert claims.metric_words("epochs.accuracy.last") == "the last epoch's training accuracy"
+
+
 def test_value_of_reads_final_epoch_update_and_class_statistics():
     run = RUNS[0]
     assert claims.value_of(run, "accuracy") == pytest.approx(0.98)

@@ -59,15 +59,15 @@ answer
 # %% [markdown]
 # The report builds three Keras models for MNIST from its own code (a "DNN" whose
 # Dense layers come before `Flatten`, a small ConvNet, and a network made of the
-# first blocks of a ResNet-50), trains each with Adam at four learning rates with
-# validation and early stopping, and prints the accuracy and F1 of each (Tables 1
+# first blocks of a ResNet-50), trains each with Adam at four learning rates,
+# recommends early stopping, and prints the accuracy and F1 of each (Tables 1
 # and 2) and the curves, confusion matrix and classification report of the ResNet
 # at learning rate 0.0001. Its code compiles every model, all of which end in
 # softmax, with `SparseCategoricalCrossentropy(from_logits=True)`. Read as written,
 # that takes a second softmax of the probabilities; run as the report ran it, on
 # Keras with TensorFlow, it does not: Keras finds the logits behind the softmax and
-# computes the ordinary cross-entropy, so the report's numbers come from a correct
-# loss. This chapter reruns the grid twice, with the loss as the report's code
+# computes the ordinary cross-entropy, so, unless the report ran a Keras too old to
+# do so (it names no version), its numbers come from a correct loss. This chapter reruns the grid twice, with the loss as the report's code
 # computed it ("as printed") and with the double softmax the call asks for on other
 # backends, and sets both beside the report. Each cell is shown at the report's
 # protocol (`paper`) where that run is stored, otherwise at the `cpu` profile, and
@@ -116,7 +116,7 @@ claim_cards
 # | ResNet block internals | "something like the first block of a ResNet50", after a Kaggle notebook | that notebook's: 1x1 (carrying the stride), 3x3 "same", 1x1, batch norm after each, a 1x1 projection with batch norm on the shortcut of a convolution block; the block's stride defaults to 1, since the report passes 2 explicitly |
 # | loss | `SparseCategoricalCrossentropy(from_logits=True)` on softmax outputs | two runs each: as printed (what the call computes on TensorFlow: the cross-entropy of the softmax's logits; categorical on one-hot labels, the same number), and the double softmax it asks for |
 # | batch size | not stated | 32, Keras's default |
-# | validation | "a drop in accuracy on the validation dataset", early stopping that preserves the best parameters | `validation_split=0.1` (Keras holds out the last 10% of the training images), `EarlyStopping(monitor="val_loss", restore_best_weights=True)` with the patience above |
+# | validation | "a drop in accuracy on the validation dataset can be observed"; early stopping "can be employed" to "preserve the model's best parameters"; no split, patience or whether its runs used it | `validation_split=0.1` (Keras holds out the last 10% of the training images), `EarlyStopping(monitor="val_loss", restore_best_weights=True)` with the patience above |
 # | epochs | not stated | at most 20 (`cpu`: 5) |
 # | backend | TensorFlow (the code imports it) | TensorFlow on this book's CPU; a run's provenance names its backend |
 # | F1 | "F1" | macro F1 (scikit-learn), which the report's last line names |
@@ -135,8 +135,11 @@ report.glue("pixel_table", report.table(uc.pixel_range(mnist.x_train),
 # The report's Figure 1 previews the first images of the MNIST training set with their
 # labels: the images of {ref}`Figure 3 of the Report 2 chapter <fig-mnist-samples>`,
 # from the same file (the data mirror's `mnist.npz`, which
-# `keras.datasets.mnist.load_data()` reads). The report has no other figure; the
-# figures this chapter adds are numbered U1 to U5.
+# `keras.datasets.mnist.load_data()` reads). Figure 1 is the report's only numbered
+# figure. Besides it the report shows a ResNet-50 block diagram from its Kaggle source
+# (the settings table gives the blocks) and, unnumbered, the ResNet's curves and
+# confusion matrix, which Figures U2 and U3 redraw; this chapter's figures are
+# numbered U1 to U5.
 #
 # ```{glue:} split_table
 # ```
@@ -212,7 +215,7 @@ best = uc.table1(ch.reported, ours, ch.proto.models)
 report.glue("table1", report.table(
     best, "Table 1. The best learning rate of each model: the report's run and ours (mean "
     "over seeds), at the profile of our runs (paper only where every learning rate of the "
-    "model is)", precision=3))
+    "model is)", precision=3).set_properties(**{"padding": "0.2em 0.5em"}))
 cost = uc.double_softmax_cost(ours)
 report.glue("cost", "(needs both losses at one profile)" if cost is None else report.table(
     cost, "What the double softmax costs: as printed minus double softmax, where both ran at one "
@@ -238,8 +241,8 @@ report.figure("fig_grid", plots.metric_by_factor(
 # (test accuracy {glue:text}`convnet_high` against the report's 0.11,
 # {glue:text}`convnet_high_profile`), and the DNN reaches {glue:text}`dnn_high`
 # against 0.78 ({glue:text}`dnn_high_profile`). The difference column gives
-# every other cell; a cell at `cpu` saw a fifteenth of the images and is not a test
-# of the report's number.
+# every other cell; a run at `cpu` (the caption names any) saw a fifteenth of the
+# images and tests none of the report's numbers.
 #
 # ```{glue:figure} fig_grid
 # :name: fig-uc-grid
@@ -358,8 +361,8 @@ _ = report.glue("focus_classes", f"{uc.classes_predicted(focus_printed)}" if foc
 # here is {glue:text}`updates_per_epoch` updates, after which {glue:text}`bn_left`
 # of the starting variance of 1 is still in the average, while the real variances
 # are far smaller; the layers then shrink their inputs and every image lands on
-# the same class. The report's full epoch of 1,688 updates leaves
-# {glue:text}`bn_left_paper`. Learning rates that move the weights faster inflate
+# the same class. A `paper` epoch (54,000 images at batch size 32) is 1,688 updates
+# and leaves {glue:text}`bn_left_paper`. Learning rates that move the weights faster inflate
 # the real variances and hide the lag sooner.
 #
 # The test of that explanation: the ResNet at the low learning rates trained again

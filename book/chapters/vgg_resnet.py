@@ -113,20 +113,20 @@ claim_cards
 #
 # | setting | report | this chapter |
 # |---|---|---|
-# | framework | PyTorch (it cites the PyTorch ResNet v1.5 documentation) | Keras; the models compute what torchvision's `vgg16(num_classes=10)` and `resnet18(num_classes=10)` compute, with the same parameters in every layer (`tests/test_models.py` compares them layer by layer) |
+# | framework | not stated; it quotes "the pytorch document" on ResNet v1.5 | Keras; the models compute what torchvision's `vgg16(num_classes=10)` and `resnet18(num_classes=10)` compute, with the same parameters in every layer (`tests/test_models.py` compares them layer by layer) |
 # | MNIST input | 28x28 grey (a VGG's five 2x2 pools need at least 32x32) | each digit padded with 2 black pixels per side to 32x32 (no resampling) and repeated in 3 channels, so one network serves both datasets |
 # | input scaling | not stated | pixels divided by 255; no mean subtraction, no augmentation |
-# | test images (`cpu` profile) | all 10,000 | a fixed random sample of 1,000, each class in its share of the test set (the first 1,000 MNIST test digits are harder than the rest) |
-# | VGG16 classifier | FC-4096, FC-4096, FC-1000 (paper); what feeds it at 32x32 is not stated | torchvision's: the 1x1x512 map that 32x32 inputs leave, average-pooled to 7x7 (25,088 inputs), then FC-4096, FC-4096 (ReLU, dropout 0.5), FC-10 softmax: 134.3 M parameters. The report cites PyTorch's documentation, where `vgg16(num_classes=10)` is one line. The other reading, the 512 values fed directly (33.6 M), is the variant `flatten_head` below |
+# | test images | all 10,000 | all 10,000 (`paper`); the `cpu` profile: a fixed random sample of 1,000, each class in its share of the test set (the first 1,000 MNIST test digits are harder than the rest) |
+# | VGG16 classifier | FC-4096, FC-4096, FC-1000 (paper); what feeds it at 32x32 is not stated | torchvision's: the 1x1x512 map that 32x32 inputs leave, average-pooled to 7x7 (25,088 inputs), then FC-4096, FC-4096 (ReLU, dropout 0.5), FC-10 softmax: 134.3 M parameters, what the torchvision model the report's ResNet points to would give. The other reading, the 512 values fed directly (33.6 M), is the variant `flatten_head` below, declared and not yet run |
 # | ResNet18 | torchvision's (stride 2 on the 3x3 convolution) | the same, with torchvision's ImageNet stem (7x7/2 convolution, 3x3/2 max pool), which shrinks 32x32 to 8x8; global average pool, FC-10 softmax |
-# | initialisation | not stated | torchvision's, a new random initialiser for every layer: He normal (fan-out) convolutions; VGG dense layers N(0, 0.01), zero biases; ResNet's output layer as PyTorch's `Linear` (uniform in ±1/√512, bias too); batch-norm moving averages with PyTorch's momentum 0.1 |
-# | padding of strided convolutions | torchvision's (not stated) | torchvision's: kernel // 2 zeros on every side of the 7x7/2 and 3x3/2 convolutions and the 3x3/2 max pool (Keras's `"same"` would pad only the bottom and right of an even-sized input) |
+# | initialisation | not stated | torchvision's, drawn afresh for every layer: He normal (fan-out) convolutions; VGG dense layers N(0, 0.01), zero biases; ResNet's output layer as PyTorch's `Linear` (uniform in ±1/√512, bias too); batch-norm moving averages with PyTorch's momentum 0.1 |
+# | padding of strided convolutions | not stated | torchvision's: kernel // 2 zeros on every side of the 7x7/2 and 3x3/2 convolutions and the 3x3/2 max pool (Keras's `"same"` would pad only the bottom and right of an even-sized input) |
 # | optimiser | not stated | SGD, learning rate 0.01, momentum 0.9, no weight decay, no schedule |
 # | batch size | not stated | 64 (`cpu` profile: 32) |
 # | training loss and accuracy per epoch | "Finish Training" lines | Keras's running mean over the epoch's updates (what a PyTorch loop that averages batch losses prints) |
 # | test metrics per epoch | loss, top-1, top-5 | the same, on the whole test set after every epoch |
 # | training time | start and end stamps around the whole run | wall time of `fit` including the per-epoch test evaluation; images per second of training alone |
-# | repetitions | one run | VGG16 {glue:text}`n_vgg_seeds`, ResNet18 {glue:text}`n_resnet_seeds` per dataset (a VGG16 run on CIFAR-10 takes over 13 hours here) |
+# | repetitions | one run | VGG16 {glue:text}`n_vgg_seeds`, ResNet18 {glue:text}`n_resnet_seeds` per dataset (a VGG16 run on CIFAR-10 takes over 13 hours on this book's 2-core CPU) |
 #
 # Why these stems and heads: the report's own numbers single out torchvision's
 # ResNet18 with its ImageNet stem. VGG16 needs {glue:text}`vgg_resnet_macs` times
@@ -163,11 +163,13 @@ display(report.table(vgg_table, "Table 1. ConvNet configurations (224x224 RGB in
 resnet_table = qmul.resnet_architectures(ch.reported)
 display(report.table(resnet_table, "Table 2. Architectures for ImageNet (224x224x3, 1,000 classes)",
                      precision=2))
-_ = report.glue("r50_ours", f"{resnet_table.loc[50, 'multiply-adds (ours, x10^9)']:.2f}")
+for depth in (34, 50):
+    report.glue(f"r{depth}_ours", f"{resnet_table.loc[depth, 'multiply-adds (ours, x10^9)']:.2f}")
 
 # %% [markdown]
-# The basic-block depths agree with the report to its one decimal. The bottleneck
-# depths come out higher (ResNet-50: {glue:text}`r50_ours` against 3.8) because our
+# The basic-block networks' multiply-adds agree with the report's FLOPs within 0.1
+# (ResNet-34: {glue:text}`r34_ours` against 3.6). The bottleneck networks' come out
+# higher (ResNet-50: {glue:text}`r50_ours` against 3.8) because our
 # blocks are the variant the report describes, with the stride-2 downsampling in the
 # 3x3 convolution: the first 1x1 convolution of each downsampling block then runs at
 # the full input resolution. The report's FLOPs row is copied from the ResNet paper,
@@ -179,8 +181,9 @@ _ = report.glue("r50_ours", f"{resnet_table.loc[50, 'multiply-adds (ours, x10^9)
 
 # %% tags=["remove-input"]
 trained_sizes = qmul.model_sizes(ch.proto.models)
-display(report.table(trained_sizes, "Our 32x32 models: parameters and multiply-adds of one "
-                     "forward pass", precision=1))
+display(report.table(trained_sizes.rename(index={"resnet18_small_stem": "ResNet18, 32x32 stem"} | NAMES),
+                     "Our 32x32 models: trainable parameters and multiply-adds of one forward pass",
+                     precision=1))
 macs = trained_sizes["multiply-adds per image (x10^6)"]
 report.glue("vgg_resnet_macs", f"{macs['vgg16'] / macs['resnet18']:.1f}")
 _ = report.glue("small_stem_ratio", f"{macs['resnet18_small_stem'] / macs['vgg16']:.1f}")
@@ -234,9 +237,10 @@ for dataset in ch.proto.datasets:
         run = ch.run(model=model, dataset=dataset)
         report.figure(f"fig_curves_{model}_{dataset}", plots.epoch_curves(
             run.epochs, qmul.reported_log(ch.reported, dataset, model),
-            title=f"{NAMES[model]} on {NAMES[dataset]} ({ch.profile} profile)"))
+            title=f"{qmul.marked(NAMES[model], run)} on {NAMES[dataset]} ({ch.profile} profile)"))
         report.figure(f"fig_confusion_{model}_{dataset}", plots.confusion_panels(
-            [report.confusion_panel(f"{NAMES[model]}, {NAMES[dataset]}", run, CLASS_NAMES[dataset])],
+            [report.confusion_panel(f"{qmul.marked(NAMES[model], run)}, {NAMES[dataset]}", run,
+                                    CLASS_NAMES[dataset])],
             CLASS_NAMES[dataset]))
     report.glue(f"hardware_{dataset}", qmul.hardware(ch, dataset))
 
@@ -335,9 +339,9 @@ qmul.results_styler(ch, "cifar10", f"Table 4. Test result of VGG and ResNet in C
 # overfitting. Each guess below is a variant of the protocol, trained on CIFAR-10 for
 # {glue:text}`why_models` (seeds: {glue:text}`why_seeds`) and stored apart from the
 # protocol's runs; the tables above show the protocol's runs only. Declared but not
-# run at this profile: {glue:text}`why_untried`. Where each setting was trained
-# ({glue:text}`why_where`): a variant trained on another backend or device than
-# the protocol differs from it by that as well.
+# run at this profile: {glue:text}`why_untried`. Where each setting was trained:
+# {glue:text}`why_where`. A variant trained on another backend or device than the
+# protocol differs from it by that as well.
 
 # %% tags=["remove-input"]
 report.table(qmul.variants_table(ch.proto), "The variants of the protocol and what each tests").set_properties(
@@ -362,8 +366,8 @@ for name, value in qmul.why_summary(ch).items():
 # ```{glue:figure} fig_why
 # :name: fig-qmul-why
 #
-# **Figure 13.** The first crop-and-flip run on CIFAR-10: loss and accuracy per epoch;
-# the report's log as markers.
+# **Figure 13.** The first crop-and-flip run on CIFAR-10 ({glue:text}`why_flip_model`):
+# loss and accuracy per epoch; the report's log as markers.
 # ```
 #
 # Variants that reproduce the report's top-1 for {glue:text}`why_model` by the book's
@@ -379,7 +383,8 @@ for name, value in qmul.why_summary(ch).items():
 # %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the four epoch logs", "code_prompt_hide": "Hide the epoch logs"}
 for dataset in ch.proto.datasets:
     for model in ch.proto.models:
-        display(report.table(qmul.epoch_log(ch, model, dataset), f"{NAMES[model]}, {NAMES[dataset]}: "
+        run = ch.run(model=model, dataset=dataset)
+        display(report.table(qmul.epoch_log(ch, model, dataset), f"{qmul.marked(NAMES[model], run)}, {NAMES[dataset]}: "
                              f"epoch log (ours: {ch.profile} profile, first seed)").set_properties(**{"font-size": "0.8em"}))
 
 # %% [markdown]

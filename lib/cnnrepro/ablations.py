@@ -121,13 +121,19 @@ def reason(table: pd.DataFrame) -> str:
     if hits:
         return f"reproduced by the variant(s) {', '.join(hits)}"
     name, diff = closest(table.loc[[PROTOCOL, *tried]] if PROTOCOL in table.index else table.loc[tried])
+    if name == "none":
+        return f"not yet known: the runs of {', '.join(tried)} await retraining"
     return (f"unexplained after the variants {', '.join(tried)} (nearest: {name}, {diff:+.4f}, "
             f"{table.loc[name, 'reproduces the report']})")
 
 
 def closest(table: pd.DataFrame) -> tuple[str, float]:
-    """The setting whose mean lies nearest the report's number, and its difference."""
-    diff = table["ours - reported"].dropna()
+    """The setting whose mean lies nearest the report's number, and its difference;
+    a setting awaiting retraining is never the nearest ("none", nan where all are)."""
+    judged = table["reproduces the report"] != v.NOT_TESTED
+    diff = table.loc[judged, "ours - reported"].dropna()
+    if diff.empty:
+        return "none", float("nan")
     name = diff.abs().idxmin()
     return name, float(diff[name])
 

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import models
 from . import verdicts as v
 from .spec import default_labels
 from .store import Run
@@ -207,7 +208,17 @@ def _groups(frame: pd.DataFrame, claim: dict) -> list[tuple[str, dict]]:
     if not by:
         return [("", base)]
     levels = list(dict.fromkeys(select(frame, base)[by].astype(str)))
-    return [(f"{by.replace('_', ' ')} {level}", {**base, by: level}) for level in levels]
+    return [(_level_words(by, level), {**base, by: level}) for level in levels]
+
+
+def _level_words(label: str, value) -> str:
+    """A label's value as a reader names it: a model by its title ("ResNet"), a
+    variant or dataset by itself, a setting with its name ("batch size 64")."""
+    if label == "model":
+        return models.title(str(value))
+    if label in ("variant", "dataset", "sweep", "value"):
+        return str(value)
+    return f"{label.replace('_', ' ')} {value}"
 
 
 def _rows_read(frame: pd.DataFrame, claim: dict, where: dict) -> pd.DataFrame:
@@ -254,11 +265,11 @@ def metric_words(metric: str) -> str:
         span = f"over updates {a} to {int(b) - 1}" if b else f"from update {a} on"
         return f"the {_STATS[stat]} {_COLUMNS.get(column, column)} {span}"
     if m := _EPOCHS.match(metric):
-        which = {"first": "first epoch's", "last": "last epoch's", "max": "best epoch's",
-                 "min": "lowest epoch's", "mean": "mean over epochs of the"}[m.group(2)]
         column = {"accuracy": "training accuracy", "val_accuracy": "validation accuracy",
                   "val_loss": "validation loss"}.get(m.group(1), _COLUMNS.get(m.group(1), m.group(1)))
-        return f"the {which} {column}"
+        return {"first": f"the first epoch's {column}", "last": f"the last epoch's {column}",
+                "max": f"the highest {column} of any epoch", "min": f"the lowest {column} of any epoch",
+                "mean": f"the mean over epochs of the {column}"}[m.group(2)]
     if m := _TOP.match(metric):
         return f"whether class {m.group(2)} has the highest {m.group(1)}"
     if m := _CLASS.match(metric):
@@ -271,9 +282,8 @@ def metric_words(metric: str) -> str:
 
 def _name(side: dict, metric: str | None, fallback: str) -> str:
     """A in words: its labels' values ("resnet_deep"), else its metric."""
-    if side:  # a model or variant names itself; a setting needs its name: "batch size 64"
-        return ", ".join(str(x) if k in ("model", "variant", "dataset", "sweep", "value")
-                         else f"{k.replace('_', ' ')} {x}" for k, x in side.items())
+    if side:
+        return ", ".join(_level_words(k, x) for k, x in side.items())
     return metric_words(metric) if metric else fallback
 
 
@@ -468,10 +478,17 @@ def judge(claim: dict, frame: pd.DataFrame, *, at_protocol: bool, noise: v.Noise
     out = v.combine(parts, labels) if len(parts) > 1 else parts[0]
     evidence = "; ".join(lines)
     if own is not None and own.verdict == v.INCONSISTENT:
-        ours = f" Our runs: {out.reason[0].lower()}{out.reason[1:]}" if out.reason else ""
+        ours = f" Our runs: {_mid_sentence(out.reason)}" if out.reason else ""
         return (v.Verdict(v.INCONSISTENT, out.difference, reason=own.reason + "." + ours,
                           direction=out.direction), f"{evidence} (ours)")
     return out, evidence
+
+
+def _mid_sentence(text: str) -> str:
+    """``text`` continuing a sentence: "Of its parts" -> "of its parts", while a name
+    keeps its capitals ("ResNet, ...", "DNN ...")."""
+    word = text.split(" ", 1)[0]
+    return text[0].lower() + text[1:] if word[1:] == word[1:].lower() else text
 
 
 def _describe(label: str, part: v.Verdict) -> str:

@@ -7,6 +7,7 @@ from ..ablations import PROTOCOL, Variant, apply, name_of, number_table
 from ..ablations import reason as ablation_reason
 from ..ablations import variants_table as ablation_variants
 from ..config import RunConfig, sampled_test
+from ..models import title
 from ..spec import (ChapterSpec, Protocol, boolean, choice_list, int_list, positive_int,
                     positive_number, unit_interval)
 
@@ -137,7 +138,7 @@ SPEC = ChapterSpec(
 
 # --- the chapter's tables and figures -------------------------------------------
 
-NAMES = {"vgg16": "VGG16", "resnet18": "ResNet18", "mnist": "MNIST", "cifar10": "CIFAR-10"}
+NAMES = {**{m: title(m) for m in ("vgg16", "resnet18")}, "mnist": "MNIST", "cifar10": "CIFAR-10"}
 LOG_COLUMNS = {"loss": "train loss", "accuracy": "train acc.", "test_loss": "test loss",
                "test_accuracy": "top-1", "test_top5_accuracy": "top-5"}
 
@@ -190,7 +191,8 @@ def model_sizes(trained: list[str], names=("vgg16", "resnet18", "resnet18_small_
     for name in names:
         with shapes_only():
             m = build_model(name, (32, 32, 3), 10)
-        rows.append({"model": name, "parameters": m.count_params(),
+        rows.append({"model": name, "parameters (trainable)": sum(int(np.prod(w.shape))
+                                                                   for w in m.trainable_weights),
                      "multiply-adds per image (x10^6)": flops.model_macs(m) / 1e6,
                      "trained in this chapter": "yes" if name in trained else "no (for comparison)"})
     return pd.DataFrame(rows).set_index("model")
@@ -219,7 +221,7 @@ def results_table(ch, dataset: str) -> pd.DataFrame:
                                      ("top-5", run.metrics["top5_accuracy"], rep["top5"]),
                                      ("training time (s)", t["wall_seconds"], rep["seconds"]),
                                      ("training images/s", t["train_images_per_second"], np.nan)):
-            rows.append({"model": NAMES[model], "metric": metric, "report": theirs,
+            rows.append({"model": marked(NAMES[model], run), "metric": metric, "report": theirs,
                          "ours": ours, "ours - report": ours - theirs})
     return pd.DataFrame(rows).set_index(["model", "metric"])
 
@@ -232,11 +234,20 @@ def results_styler(ch, dataset: str, caption: str):
     return table(frame, caption).format("{:,.0f}", subset=pd.IndexSlice[times, :], na_rep="–")
 
 
+def marked(name: str, run) -> str:
+    """``name`` as the page shows ``run``: marked while the run awaits retraining
+    after a fix of its model (no claim reads it meanwhile)."""
+    return f"{name} (retraining pending)" if run.pending else name
+
+
 def hardware(ch, dataset: str) -> str:
-    """Where our runs on ``dataset`` trained: CPU (backend on devices)."""
+    """Where our runs on ``dataset`` trained: one place, or each model's where they
+    differ (a GPU's training time is no peer of a CPU's)."""
     from ..provenance_block import place
-    rs = [ch.run(model=m, dataset=dataset) for m in ch.proto.models]
-    return "; ".join(sorted({place(r.provenance) for r in rs}))
+    where = {NAMES[m]: place(ch.run(model=m, dataset=dataset).provenance) for m in ch.proto.models}
+    if len(set(where.values())) == 1:
+        return next(iter(where.values()))
+    return "; ".join(f"{name}: {p}" for name, p in where.items())
 
 
 def epoch_log(ch, model: str, dataset: str) -> pd.DataFrame:
@@ -293,7 +304,7 @@ def overfitting(ch, model: str) -> pd.DataFrame:
     for name in [PROTOCOL, *[v.name for v in VARIANTS if v.name in ch.proto.ablations]]:
         runs = variant_runs(ch, model, name)
         if runs:
-            rows[name] = row(runs[0].epochs.reset_index(drop=True))
+            rows[marked(name, runs[0])] = row(runs[0].epochs.reset_index(drop=True))
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("setting")
 
 
@@ -301,6 +312,12 @@ def untried(ch) -> list[str]:
     """The declared variants with no stored run in this chapter."""
     ran = {labels(r.config)["variant"] for r in ch.ablation_runs}
     return [v.name for v in VARIANTS if v.name not in ran]
+
+
+def varied(ch) -> list[str]:
+    """The models with a stored variant run, in the chapter's order."""
+    ran = {r.config.model for r in ch.ablation_runs}
+    return [m for m in ch.proto.ablation_models if m in ran]
 
 
 def why_figure(ch):
@@ -322,27 +339,29 @@ def where_trained(ch) -> str:
     settings = [PROTOCOL, *[v.name for v in VARIANTS if v.name in ch.proto.ablations]]
     parts = []
     for name in settings:
-        runs = [r for m in ch.proto.ablation_models for r in variant_runs(ch, m, name)]
-        places = sorted({place(r.provenance) for r in runs})
-        if places:
-            parts.append(f"{name}: {'; '.join(places)}")
-    return ", ".join(parts) or "none"
+        where = [f"{NAMES[m]} on {place(runs[0].provenance)}" for m in ch.proto.ablation_models
+                 if (runs := variant_runs(ch, m, name))]
+        if where:
+            parts.append(f"{name}: {' and '.join(where)}")
+    return "; ".join(parts) or "none"
 
 
 def why_summary(ch) -> dict[str, str]:
     """The values the chapter glues into its "Why the numbers differ" text."""
     from ..ablations import closest, explains
-    out = {"why_models": ", ".join(NAMES[m] for m in ch.proto.ablation_models) or "none",
+    flipped = [m for m in ch.proto.ablation_models if variant_runs(ch, m, "crop_flip")]
+    out = {"why_models": ", ".join(NAMES[m] for m in varied(ch)) or "none",
+           "why_flip_model": NAMES[flipped[0]] if flipped else "none",
            "why_seeds": ", ".join(map(str, ch.proto.ablation_seeds)),
            "why_untried": ", ".join(untried(ch)) or "none",
            "why_model": "none", "why_explained": "none", "why_closest": "none",
            "why_closest_diff": "–", "why_where": where_trained(ch)}
-    if ch.proto.ablation_models:
-        first = ch.proto.ablation_models[0]
+    if varied(ch):  # the first model a variant ran on; a pending protocol run is no nearest
+        first = varied(ch)[0]
         table = why_numbers(ch, first)
         name, diff = closest(table)
         out.update(why_model=NAMES[first], why_explained=", ".join(explains(table)) or "none",
-                   why_closest=name, why_closest_diff=f"{diff:+.4f}")
+                   why_closest=name, why_closest_diff="–" if np.isnan(diff) else f"{diff:+.4f}")
     return out
 
 
@@ -414,4 +433,5 @@ def misclassified(run, shown: int = 24):
     wrong = np.flatnonzero(run.test_pred != run.test_labels)
     fig = plots.misclassified_grid(images[wrong[:shown]], run.test_labels[wrong[:shown]],
                                    run.test_pred[wrong[:shown]], class_names()["mnist"])
+    fig.suptitle(marked(NAMES[run.config.model], run))
     return fig, len(wrong), len(run.test_labels)

@@ -19,6 +19,15 @@ MODELS = {
     "resnet50_block": ("uc_homework", "resnet50_block"),
 }
 
+# name -> what a page calls the model: the source report's word where it has one
+TITLES = {"dnn": "DNN", "convnet": "ConvNet", "resnet50_block": "ResNet", "vgg16": "VGG16",
+          "resnet18": "ResNet18"}
+
+
+def title(name: str) -> str:
+    """The model ``name`` as a reader knows it ("resnet50_block" -> "ResNet")."""
+    return TITLES.get(name, name)
+
 
 def builder(name: str):
     if name not in MODELS:
