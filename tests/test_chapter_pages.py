@@ -321,3 +321,14 @@ def test_uc_data_split_has_a_column_per_profile():
                           protocol.resolve("dnn_convnet_resnet", "cpu"))
     assert split.loc["fit"].tolist()[:2] == [54000, 3600] and split.loc["test"].tolist()[:2] == [10000, 2000]
     assert uc.classes_predicted(NS(test_pred=np.array([3, 3, 1]))) == 2
+    assert uc.classes_predicted(NS(test_pred=np.array([3, 3, 1]))) == 2
+
+
+def test_report_2_parameter_table_has_a_row_per_model_and_count_and_matches_the_report():
+    from cnnrepro.models import build_model, shapes_only
+    with shapes_only():
+        models = {n: build_model(n, (28, 28, 1), 10) for n in ("resnet_shallow", "resnet_deep")}
+    table = rd.parameter_table(models, report.reported("residual_depth")["parameters"])
+    assert list(table.columns) == ["reported", "ours", "match"]  # narrow enough for a laptop
+    assert table.loc[("resnet_shallow (2 blocks)", "total"), "ours"] == "98,060 (383.05 KB)"
+    assert table["match"].all()
