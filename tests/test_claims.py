@@ -128,7 +128,13 @@ def test_no_claim_is_judged_on_a_run_waiting_to_be_retrained():
     frame = FRAME.copy()
     frame[claims.PENDING] = [False] * 5 + [True]
     verdict, _ = claims.judge(claim(metric="accuracy"), frame, at_protocol=True)
-    assert verdict.verdict == v.NOT_TESTED and verdict.reason == v.RETRAINING_PENDING
+    assert verdict.verdict == v.NOT_TESTED
+    assert verdict.reason.startswith("the b run it reads was trained before a defect")  # names whose
+    frame[claims.PENDING] = [False] * 3 + [True] * 3
+    verdict, _ = claims.judge(claim(metric="accuracy"), frame, at_protocol=True)
+    assert verdict.reason.startswith("the 3 b runs it reads were") and v.waits_for_retraining(verdict.reason)
+    paired = claim(a={"model": "b"}, b={"model": "b"}, a_metric="accuracy", b_metric="class.recall.1")
+    assert claims.judge(paired, frame, at_protocol=True)[0].reason.startswith("the 3 b runs")  # not 6
     frame[claims.PENDING] = False
     assert claims.judge(claim(metric="accuracy"), frame, at_protocol=True)[0].verdict == v.HOLDS
 

@@ -14,7 +14,7 @@ def numbers(diffs, chapter="c", **kw):
 
 def test_a_lopsided_split_shows_as_a_small_sign_test_p_value():
     rows = pd.concat([numbers([0.01] * 12), numbers([0.01, -0.01], chapter="d"),
-                      numbers([0.5], chapter="d", reason="x; our run collapsed")])
+                      numbers([0.5], chapter="d", collapsed=True)])
     out = summary.offsets(rows).set_index("chapter")
     assert out.loc["c", "ours higher"] == 12 and out.loc["c", "sign-test p"] < 0.001
     assert out.loc["d", "accuracies"] == 2  # the collapsed run is left out

@@ -91,10 +91,11 @@ answer
 # Each claim of the report, in its words, with the {term}`verdict` of the book's rule (see
 # {ref}`the Summary <summary-rule>`). A setting is judged on the spread of its own
 # seeds where it has several (seeds at this profile: {glue:text}`n_seeds` per 1-epoch
-# setting, {glue:text}`n_resnet_seeds` per ResNet depth, {glue:text}`n_best_seeds` of
-# the best model); one that ran once uses the seed spread of the same
-# statistic measured on the base model's repeated seeds (section
-# [Run-to-run noise](ntu-noise)). A difference holds where its 95% interval lies
+# setting, {glue:text}`noise_seeds` of the base model with each loss,
+# {glue:text}`n_resnet_seeds` per ResNet depth, {glue:text}`n_best_seeds` of the best
+# model); a setting that ran once would borrow the seed spread of the same statistic
+# measured on the base model's repeated seeds (section [Run-to-run noise](ntu-noise);
+# settings that ran once at this profile: {glue:text}`single_runs`). A difference holds where its 95% interval lies
 # on the claimed side of zero and is contradicted where it lies on the other side or
 # rules out the size the report prints. Claims about how fast training starts are judged on the
 # training curve (mean accuracy over the first 100 updates), not on the final
@@ -129,23 +130,23 @@ claim_cards
 #
 # | setting | report | this chapter |
 # |---|---|---|
-# | framework | PyTorch (its loss formula and 100x7x7 flattening are PyTorch's) | Keras; Adam and Adagrad with PyTorch's defaults (Adam epsilon 1e-8; Adagrad accumulator from 0, epsilon 1e-10) |
+# | framework | not stated; its loss formula and 100x7x7 flattening suggest PyTorch | Keras; Adam and Adagrad with PyTorch's defaults (Adam epsilon 1e-8; Adagrad accumulator from 0, epsilon 1e-10) |
 # | kernel size | not stated | 5x5, "same" padding, so that two 2x2 pools leave the report's 7x7 |
 # | input scaling | not stated | pixels divided by 255 |
 # | initialisation | not stated | Keras's (Glorot uniform, zero biases) |
 # | base learning rate | not stated | 0.1: the report's learning-rate sweep finds it best, and its base accuracy (97.22%) is what one epoch at 0.1 gives |
-# | batch sizes, momenta | "a range that includes 2048"; "0.9 and too high a value" | 32, 128, 512, 2048; 0, 0.5, 0.9, 0.99 |
+# | batch sizes, momenta | not printed; the text names "a batch size of 2048", "a momentum of 0.9" and "too high a momentum" | 32, 128, 512, 2048; 0, 0.5, 0.9, 0.99 |
 # | L2 weight decay | four factors, not printed | 0.001, 0.01, 0.1, 1, as PyTorch's `weight_decay` (`l2` times the weight added to each gradient, biases included) |
 # | optimizer settings | not stated | SGD with momentum 0.9 at learning rate 0.1; Adagrad at 0.01 and Adam at 0.001 (PyTorch's defaults) |
 # | balanced cross-entropy | weight of class c: 1 / (count_c / 60,000) / 10 | the same weights (N / (10 count_c) on a subset); Keras averages the weighted losses over the batch, PyTorch over the batch's weights (under 1% apart here) |
 # | extra convolution / fully connected layers | not stated | a third convolution of 200 filters with its pool; hidden layers of 500 units |
 # | widths | four first-layer counts, not printed | 10, 25, 50, 100 (doubled in the second layer) |
-# | ResNets | "ResNet-18 to 101", details not stated | torchvision's architectures with a 1-channel first convolution on the 28x28 digits (the ImageNet stem leaves 7x7), SGD at 0.1 like the base |
+# | ResNets | four depths whose figure legend is lost; the text names ResNet-50 and ResNet-101; details not stated | 18, 34, 50 and 101 (the first two assumed), torchvision's architectures with a 1-channel first convolution on the 28x28 digits (the ImageNet stem leaves 7x7), SGD at 0.1 like the base |
 # | dropout | "between 2 fully connected layers" | rate 0.5 (PyTorch's default) after the 500-unit layer |
 # | "+ momentum and weight decay" | values not stated | momentum 0.9, weight decay 5e-4 |
 # | best model | 100/200 channels, two FC layers with dropout, momentum 0.9, 10 epochs | the same, no weight decay |
 # | training accuracy per iteration | the figures' curves | the accuracy of each batch just trained on (thin lines), with a 10-iteration rolling mean (thick) |
-# | repetitions | one run each | {glue:text}`n_seeds` seeds of each 1-epoch setting, {glue:text}`n_resnet_seeds` of each ResNet, {glue:text}`n_best_seeds` of the best model; {glue:text}`noise_seeds` of the base model for the loss comparison, whose spread stands in for a setting that ran once |
+# | repetitions | one number per setting; of the two losses it says "results vary between multiple runs" | {glue:text}`n_seeds` seeds of each 1-epoch setting, {glue:text}`n_resnet_seeds` of each ResNet, {glue:text}`n_best_seeds` of the best model; {glue:text}`noise_seeds` of the base model for the loss comparison, whose spread stands in for a setting that ran once |
 
 # %% tags=["remove-cell"]
 with shapes_only():
@@ -327,7 +328,8 @@ _ = report.glue("base_acc", ntu.percent(summary, "base", "base"))
 #
 # ## State of the art: ResNet (Figure 11)
 #
-# The report: 97.87, 96.81, 97.95 and 97.63% for ResNet-18, 34, 50 and 101, and
+# The report: 97.87, 96.81, 97.95 and 97.63% for its four depths, read here as
+# ResNet-18, 34, 50 and 101 (the text names only the last two), and
 # ResNet-101 learning faster than ResNet-50 at first, "a random occurrence" or a
 # sign that deep enough networks train faster.
 #
@@ -430,10 +432,10 @@ report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by se
 # {glue:text}`base_early` for the base model, {glue:text}`momentum_early` with
 # momentum 0.9 and {glue:text}`resnet_early` for ResNet-50, so a verdict on one run
 # is only as firm as that assumption. The report's own numbers show the noise
-# too: its base model scored 97.22%, the same network as the
-# one-fully-connected-layer variant 97.28%, and as the width-50 variant of the width
-# sweep 96.87%;
-# its two-layer classifier scored 97.09% in one figure and 96.96% in another.
+# too, if its unlabelled sweeps are read as this chapter reads them: its base model
+# scored 97.22%, the same network as the one-fully-connected-layer variant 97.28%,
+# and as the width sweep's 50 filters (the report prints no widths) 96.87%; its
+# two-layer classifier scored 97.09% in one figure and 96.96% in another.
 #
 # ```{glue:} seed_table
 # ```
@@ -443,26 +445,26 @@ report.glue("seed_table", report.table(seed_table, f"Loss comparison, seed by se
 # {glue:text}`paired_gap` points apart.
 #
 # **A systematic offset.** Of the {glue:text}`n_offset_rows` printed accuracies
-# whose run of ours did not collapse, ours is higher in {glue:text}`n_higher`, by
+# whose runs of ours all trained (none collapsed or diverged), ours is higher in {glue:text}`n_higher`, by
 # {glue:text}`mean_offset` points on average. Were ours and the report's runs the
 # same experiment, each would be higher half the time; a split this lopsided has a
 # two-sided sign-test p-value of {glue:text}`p_sign`. Something in the setup, not
-# the seed, separates our runs from the report's; the report is PyTorch and leaves
-# the initialisation and input scaling unstated.
+# the seed, separates our runs from the report's; the report, PyTorch by every sign,
+# leaves the initialisation and input scaling unstated.
 
 # %% [markdown]
 # (ntu-why)=
 # ## Why the numbers differ
 #
-# The report is PyTorch, and two of PyTorch's defaults differ from this chapter's
+# The report is PyTorch by every sign (its loss formula, its 100x7x7 flattening), and two of PyTorch's defaults differ from this chapter's
 # Keras choices: its layers start uniform in ±1/√fan-in (biases too) where Keras uses
 # Glorot kernels and zero biases, and its MNIST example standardises the pixels
 # (mean 0.1307, sd 0.3081) where this chapter divides them by 255. Each variant
 # retrains the base model with {glue:text}`n_why_seeds` seeds. The protocol's base
 # runs trained on {glue:text}`why_protocol_where`; the variants on
 # {glue:text}`why_variant_where`, one backend, so a difference between rows is the
-# setting's alone. A setting reproduces the report's 97.22% when it lies inside the
-# 95% interval for another run of the setting.
+# setting's alone. A setting reproduces the report's 97.22% when the report's number
+# lies inside the setting's 95% interval for another run.
 
 # %% tags=["remove-input"]
 why = ntu.why_offset(ch)

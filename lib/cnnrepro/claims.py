@@ -311,7 +311,11 @@ def _judge_group(frame, claim, where, at_protocol, noise) -> v.Verdict:
     kind, metric = claim["kind"], claim.get("metric", "accuracy")
     rows = _rows_read(frame, claim, where)
     if PENDING in frame and kind != "consistency" and bool(rows[PENDING].any()):
-        return v.Verdict(v.NOT_TESTED, reason=v.RETRAINING_PENDING)
+        waiting = rows[rows[PENDING].astype(bool)]
+        names = " and ".join(dict.fromkeys(models.title(str(m)) for m in waiting["model"])) \
+            if "model" in waiting else ""
+        runs = len({id(r) for r in waiting["run"]}) if "run" in waiting else len(waiting)
+        return v.Verdict(v.NOT_TESTED, reason=v.retraining_pending(names, runs))  # A and B may share runs
     if AT_PROTOCOL in frame:  # a run counts as the protocol only if its config is
         at_protocol = bool(len(rows)) and bool(rows[AT_PROTOCOL].all())
     minutes = _minutes(rows) if len(rows) else None
@@ -469,7 +473,7 @@ def judge(claim: dict, frame: pd.DataFrame, *, at_protocol: bool, noise: v.Noise
     for label, where in _groups(frame, claim):
         part = _judge_group(frame, claim, where, at_protocol, noise)
         if part.verdict == v.NOT_TESTED and "needs_run" in claim and \
-                part.reason not in (v.SHORT_PROFILE, v.RETRAINING_PENDING):
+                part.reason != v.SHORT_PROFILE and not v.waits_for_retraining(part.reason):
             part = v.Verdict(v.NOT_TESTED, reason=f"it needs runs the book does not have yet: "
                                                   f"{claim['needs_run']}")
         parts.append(part)

@@ -17,7 +17,8 @@ from .paths import book_dir
 def headline(result: str, kind: str, reported: float, ours: float, *, profile: str,
              decimals: int, sd: float = math.nan, seeds: int = 1, reason: str = "",
              at_protocol: bool | None = None, noise: verdicts.Noise | None = None,
-             test_size: int | None = None, counted: bool = True, pending: bool = False) -> dict:
+             test_size: int | None = None, counted: bool = True, pending: bool = False,
+             collapsed: bool = False) -> dict:
     """One row of the book's numbers table: a number the report printed, ours (mean
     over ``seeds``, with their standard deviation) and the verdict of
     ``verdicts.number_from``. ``at_protocol`` defaults to ``profile == "paper"``;
@@ -25,7 +26,8 @@ def headline(result: str, kind: str, reported: float, ours: float, *, profile: s
     shows a row the counts leave out (a counterfactual, a number the report did not
     print). ``reason``, the cause where a chapter knows it, follows the rule's account
     for any verdict but holds. ``pending``: ours comes from a run waiting to be
-    retrained (``Run.pending``), so it is not tested."""
+    retrained (``Run.pending``), so it is not tested. ``collapsed``: a run of ours
+    collapsed or diverged, so ours says nothing about a systematic offset."""
     reported, ours = float(reported), float(ours)
     if math.isnan(reported):
         counted = False
@@ -41,6 +43,7 @@ def headline(result: str, kind: str, reported: float, ours: float, *, profile: s
             "ours": ours, "ours_sd": sd, "seeds": seeds, "profile": profile,
             "difference": ours - reported, "low": verdict.low, "high": verdict.high,
             "verdict": verdict.verdict, "direction": verdict.direction, "counted": counted,
+            "collapsed": collapsed,
             "reason": "; ".join(filter(None, [verdict.reason, reason if verdict.verdict
                                                != verdicts.HOLDS else ""]))}
 

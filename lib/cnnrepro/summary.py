@@ -83,7 +83,7 @@ def offsets(numbers: pd.DataFrame) -> pd.DataFrame:
     rows = []
     judged = (numbers["kind"] == "accuracy") & numbers["counted"].astype(bool) \
         & (numbers["verdict"] != verdicts.NOT_TESTED) \
-        & ~numbers["reason"].fillna("").str.contains("our run")
+        & ~numbers.get("collapsed", pd.Series(False, index=numbers.index)).fillna(False).astype(bool)
     for chapter in dict.fromkeys(numbers["chapter"]):
         diffs = numbers.loc[judged & (numbers["chapter"] == chapter), "difference"]
         higher, n, p = verdicts.sign_test(diffs)

@@ -60,8 +60,24 @@ RESOLUTION = {**{k: lambda rep: 0.02 for k in SHARES}, "loss": lambda rep: 0.2 *
 KINDS = (*RESOLUTION, "seconds")
 SHORT_PROFILE = ("the runs shown are short of the report's protocol (fewer epochs or "
                  "images, or another setting), so they cannot test it")
-RETRAINING_PENDING = ("a run it reads was trained before a defect in its model was fixed; "
-                      "it waits to be retrained")
+
+
+def retraining_pending(model: str = "", runs: int = 1) -> str:
+    """Why a claim waits on runs trained before a fix of their model: ``model`` names
+    them for the reader (a ResNet claim may wait on the VGG16 run it compares with)."""
+    if not model:
+        return "a run it reads was trained before a defect in its model was fixed; it waits to be retrained"
+    who = f"the {model} run it reads was" if runs == 1 else f"the {runs} {model} runs it reads were"
+    return (f"{who} trained before a defect in its model was fixed; "
+            f"{'it waits' if runs == 1 else 'they wait'} to be retrained")
+
+
+def waits_for_retraining(reason: str) -> bool:
+    """Whether ``reason`` is a ``retraining_pending`` one."""
+    return reason.endswith("to be retrained")
+
+
+RETRAINING_PENDING = retraining_pending()
 MAX_SEEDS = 1000  # beyond this, no practical number of seeds settles a claim
 
 

@@ -389,6 +389,7 @@ def headlines(summary: pd.DataFrame, best: BestModel | None, reported: dict, noi
                 f"{row['factor']} ({row['figure']}): {value}, test accuracy", "accuracy",
                 row["reported"], row["ours"], sd=row["sd"], seeds=int(row["seeds"]), noise=noise,
                 profile=profile, decimals=4, test_size=test_size, pending=bool(row["pending"]),
+                collapsed=bool(row["outcome"]),
                 reason="; ".join(filter(None, [f"our run {row['outcome']}" if row["outcome"] else "",
                                                (reasons or {}).get((sweep, value), "")]))))
     if best is not None:
