@@ -332,3 +332,18 @@ def test_report_2_parameter_table_has_a_row_per_model_and_count_and_matches_the_
     assert list(table.columns) == ["reported", "ours", "match"]  # narrow enough for a laptop
     assert table.loc[("resnet_shallow (2 blocks)", "total"), "ours"] == "98,060 (383.05 KB)"
     assert table["match"].all()
+
+
+def test_qmul_numbers_are_judged_on_every_seed_of_a_model():
+    paper = protocol.resolve("vgg_resnet", "paper")
+    runs = [NS(config=qmul.run_config(paper, "resnet18", "mnist", seed), pending=None,
+               metrics={"loss": 0.04, "accuracy": acc, "top5_accuracy": 0.999},
+               provenance={"timing": {"train_seconds": 600.0}, "devices": ["cpu:0"], "cpu": "EPYC",
+                           "cpu_count": 2, "backend": "tensorflow"})
+            for seed, acc in ((0, 0.9886), (1, 0.9918))]
+    ch = NS(runs=runs, reported=report.reported("vgg_resnet"), profile="paper",
+            proto=NS(datasets=["mnist"], models=["resnet18"]))
+    rows = {r["result"]: r for r in qmul.headlines(ch, 138_357_544)}
+    top1 = rows["ResNet18 on MNIST, test top1"]
+    assert top1["seeds"] == 2 and top1["ours"] == pytest.approx(0.9902)
+    assert "2 seeds" in top1["reason"]

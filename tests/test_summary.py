@@ -33,7 +33,7 @@ def test_the_introduction_line_and_glues_count_every_verdict():
     assert glues["n_claims"] == "3" and glues["n_claims_holds"] == "2"
     assert glues["n_claims_report_inconsistent"] == "0"
     line = summary.intro_line(counts, counts, {"Report A": "paper"})
-    assert line.startswith("Of the 3 claims the five reports make, 2 holds, 1 inconclusive;")
+    assert line.startswith("Of the 3 claims the five reports make, 2 hold, 1 inconclusive;")
     assert line.endswith("Report A `paper`.\n")
 
 

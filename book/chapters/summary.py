@@ -160,8 +160,10 @@ for chapter, chapter_rows in rows.groupby("chapter", sort=False):
 # :name: fig-summary-cost
 #
 # **Figure S1.** Test accuracy of every run on ten-digit MNIST in the book against the parameter
-# count of its network (left) and its training time (right), both on log scales.
-# Colour: the chapter; circles trained on a CPU, squares on a GPU. Training time
+# count of its network (left) and its training time (right), both on log scales;
+# runs that wait to be retrained after a fix of their model are left out.
+# Colour: the chapter; marker: the kind of machine it trained on (the legend lists
+# those present; a GPU run would be a square). Training time
 # depends on the hardware and on how many images a profile trains on; see each
 # chapter's provenance.
 # ```

@@ -108,7 +108,8 @@ def intro_line(claim_counts: pd.DataFrame, number_counts: pd.DataFrame,
     """The book introduction's one-line summary: claims and printed numbers by
     verdict (counted rows), and the profile each report is shown at."""
     def by_verdict(frame):
-        return ", ".join(f"{int(n)} {v}" for v, n in frame.sum().items() if n)
+        return ", ".join(f"{int(n)} {'hold' if v == verdicts.HOLDS and n != 1 else v}"
+                         for v, n in frame.sum().items() if n)
     return (f"Of the {int(claim_counts.values.sum())} claims the five reports make, "
             f"{by_verdict(claim_counts)}; of their {int(number_counts.values.sum())} printed "
             f"numbers, {by_verdict(number_counts)}. Profiles shown: "
