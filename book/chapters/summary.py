@@ -51,7 +51,8 @@ report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 # **{glue:text}`n_claims` claims**: {glue:text}`n_claims_holds` hold,
 # {glue:text}`n_claims_contradicted` are contradicted, {glue:text}`n_claims_inconclusive`
 # are inconclusive, {glue:text}`n_claims_not_tested` are not tested and
-# {glue:text}`n_claims_report_inconsistent` fail on the report's own numbers.
+# {glue:text}`n_claims_report_inconsistent` are contradicted by the report itself
+# (report inconsistent).
 # **{glue:text}`n_numbers` printed numbers**: {glue:text}`n_numbers_holds` hold,
 # {glue:text}`n_numbers_contradicted` are contradicted, {glue:text}`n_numbers_inconclusive`
 # are inconclusive and {glue:text}`n_numbers_not_tested` are not tested;
@@ -111,7 +112,9 @@ for chapter, chapter_claims in every_claim.groupby("chapter", sort=False):
 #   differs from the paper profile's in epochs, images or any other setting), waits to
 #   be retrained, or is missing. A short run never makes a claim fail.
 # - **Report inconsistent**: the report's own numbers, text or code contradict the
-#   claim or each other (a table against its log, shares that do not add up).
+#   claim or each other (a table against its log, shares that do not add up). This
+#   verdict comes first: the claim is report inconsistent whatever our runs show, and
+#   its reason then gives what our runs showed too.
 # - Parameter counts must match to the printed digit; training times are never
 #   judged (the hardware differs).
 
@@ -129,7 +132,8 @@ report.table(offset, "Ours minus the report's accuracy, per report (runs at the 
 
 # %% [markdown]
 # A small p-value marks a systematic offset, a finding of its own; the NTU chapter
-# examines its split.
+# examines its split. A large one is not evidence of none where a report prints few
+# accuracies: with 4, even all 4 higher gives p = 0.125.
 #
 # ## Every number
 #
