@@ -137,3 +137,16 @@ def test_seeds_extend_every_seed_list_of_a_chapter(monkeypatch, tmp_path):
     runs = {(i.config.model, i.config.epochs, i.config.seed) for i in queue}
     assert {("resnet", 1, 1), ("simple_cnn", 10, 1), ("simple_cnn", 1, 1)} <= runs
     assert max(seed for model, _, seed in runs if model == "resnet") == 1
+
+
+def test_a_page_run_whose_paper_twin_is_stored_is_not_queued(tmp_path):
+    """UC's page shows the stored paper run of a cell in place of its cpu run: the
+    campaign must not train the cpu run nobody reads."""
+    from cnnrepro import chapter
+    proto = protocol.resolve("dnn_convnet_resnet", "cpu")
+    twins = chapter.paper_twins(proto, proto.run_configs())
+    if not twins:
+        pytest.skip("no paper run of the UC chapter in this store")
+    queued = {i.config.key() for i in campaign.wanted(["dnn_convnet_resnet"], "cpu",
+                                                       tmp_path / "no-book")}
+    assert not queued & set(twins)

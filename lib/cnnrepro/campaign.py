@@ -30,6 +30,7 @@ import pandas as pd
 
 from . import claims as claims_module
 from . import checkpoint, measurements, protocol, provenance, run
+from .chapter import paper_twins
 from .config import RunConfig
 from .store import ResultsStore
 
@@ -96,8 +97,10 @@ def wanted(chapters: list[str] | None = None, profile: str | None = None,
             proto = protocol.resolve(name, prof, **more)
             store = ResultsStore(proto.store_root)
             configs = proto.all_configs() if why == "page" else proto.run_configs()
+            # a page that mixes profiles reads the stored paper run in place of its own
+            shown_at_paper = paper_twins(proto, proto.run_configs()) if why == "page" else {}
             for config in configs:
-                if store.has(config) or config.key() in items:
+                if store.has(config) or config.key() in items or config.key() in shown_at_paper:
                     continue
                 labels = spec.labels(config)
                 fed = [c["id"] for c in chapter_claims if claim_reads(c, labels)
