@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from cnnrepro import flops
-from cnnrepro.models import build_model, concat_residual, resnet, shapes_only, vgg
+from cnnrepro.models import (build_model, concat_residual, resnet, shapes_only,
+                             trainable_parameters, vgg)
 
 
 def counts(model):
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    return model.count_params(), trainable
+    return model.count_params(), trainable_parameters(model)
 
 
 @pytest.mark.parametrize("name, total, trainable", [

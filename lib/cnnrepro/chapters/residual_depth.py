@@ -12,6 +12,7 @@ from ..ablations import variants_table as ablation_variants
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, default_labels,
                     int_list, positive_int)
 from ..config import RunConfig, sampled_test
+from ..models import trainable_parameters
 
 
 def _residual_depth_configs(p: Protocol) -> list[RunConfig]:
@@ -98,12 +99,6 @@ SPEC = ChapterSpec(
 
 # --- the chapter's tables and figures -------------------------------------------
 
-def parameter_counts(model) -> tuple[int, int]:
-    """(all parameters, trainable ones) of a Keras model."""
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    return model.count_params(), trainable
-
-
 def _kb(n: int) -> str:
     return f"{n:,} ({n * 4 / 1024:.2f} KB)"
 
@@ -113,7 +108,7 @@ def parameter_table(models: dict, reported: dict) -> pd.DataFrame:
     model and count (so the table fits a laptop's column)."""
     rows = {}
     for name, model in models.items():
-        ours = dict(zip(("total", "trainable"), parameter_counts(model)))
+        ours = {"total": model.count_params(), "trainable": trainable_parameters(model)}
         rep = reported[name]
         for count in ("total", "trainable"):
             rows[(f"{name} ({rep['blocks']} blocks)", count)] = {
@@ -214,7 +209,7 @@ def headlines(summary: pd.DataFrame, reported_results: list[dict], models: dict,
                 reason=(reasons or {}).get((bs, model), "") if kind == "accuracy" else ""))
     for name, model in models.items():
         rows.append(headline(f"{name}, parameters", "parameters", reported[name]["total"],
-                         parameter_counts(model)[0], profile=profile, decimals=0))
+                         model.count_params(), profile=profile, decimals=0))
     return rows
 
 

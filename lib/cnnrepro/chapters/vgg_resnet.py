@@ -168,7 +168,7 @@ def resnet_architectures(reported: dict) -> pd.DataFrame:
     """Table 2: the ResNet paper's five depths, our parameters and multiply-adds at
     224x224 beside the FLOPs it prints."""
     from .. import flops
-    from ..models import resnet, shapes_only
+    from ..models import resnet, shapes_only, trainable_parameters
     rows = []
     for depth, (kind, blocks) in resnet.DEPTHS.items():
         with shapes_only():
@@ -176,8 +176,7 @@ def resnet_architectures(reported: dict) -> pd.DataFrame:
         macs, stated = flops.model_macs(model) / 1e9, reported["resnet_gflops"][depth]
         rows.append({"layers": depth, "block": kind,
                      "blocks per stage (conv2-conv5)": "-".join(map(str, blocks)),
-                     "parameters (trainable)": sum(int(np.prod(w.shape))
-                                                   for w in model.trainable_weights),
+                     "parameters (trainable)": trainable_parameters(model),
                      "multiply-adds (ours, x10^9)": macs, "FLOPs (report, x10^9)": stated,
                      "ours / report": macs / stated})
     return pd.DataFrame(rows).set_index("layers")
@@ -186,13 +185,12 @@ def resnet_architectures(reported: dict) -> pd.DataFrame:
 def model_sizes(trained: list[str], names=("vgg16", "resnet18", "resnet18_small_stem")) -> pd.DataFrame:
     """Parameters and multiply-adds per 32x32 image of our models."""
     from .. import flops
-    from ..models import build_model, shapes_only
+    from ..models import build_model, shapes_only, trainable_parameters
     rows = []
     for name in names:
         with shapes_only():
             m = build_model(name, (32, 32, 3), 10)
-        rows.append({"model": name, "parameters (trainable)": sum(int(np.prod(w.shape))
-                                                                   for w in m.trainable_weights),
+        rows.append({"model": name, "parameters (trainable)": trainable_parameters(m),
                      "multiply-adds per image (x10^6)": flops.model_macs(m) / 1e6,
                      "trained in this chapter": "yes" if name in trained else "no (for comparison)"})
     return pd.DataFrame(rows).set_index("model")
@@ -326,16 +324,23 @@ def varied(ch) -> list[str]:
     return [m for m in ch.proto.ablation_models if m in ran]
 
 
+def first_crop_flip(ch):
+    """The first crop_flip run in the chapter's model order, or None."""
+    return next((runs[0] for m in ch.proto.ablation_models
+                 if (runs := variant_runs(ch, m, "crop_flip"))), None)
+
+
 def why_figure(ch):
     """Epoch curves of the first crop_flip run against the report's log, or a note
     where there is none."""
     from .. import plots
-    for model in ch.proto.ablation_models:
-        for run in variant_runs(ch, model, "crop_flip")[:1]:
-            return plots.epoch_curves(run.epochs, reported_log(ch.reported, "cifar10", model),
-                                      title=f"{NAMES[model]} on CIFAR-10 with crop and flip "
-                                            f"({ch.profile} profile)")
-    return plots.note_figure("no crop_flip run in this profile")
+    run = first_crop_flip(ch)
+    if run is None:
+        return plots.note_figure("no crop_flip run in this profile")
+    model = run.config.model
+    return plots.epoch_curves(run.epochs, reported_log(ch.reported, "cifar10", model),
+                              title=f"{NAMES[model]} on CIFAR-10 with crop and flip "
+                                    f"({ch.profile} profile)")
 
 
 def where_trained(ch) -> str:
@@ -355,18 +360,17 @@ def where_trained(ch) -> str:
 def why_summary(ch) -> dict[str, str]:
     """The values the chapter glues into its "Why the numbers differ" text."""
     from ..ablations import closest, explains
-    flipped = [m for m in ch.proto.ablation_models if variant_runs(ch, m, "crop_flip")]
-    out = {"why_models": ", ".join(NAMES[m] for m in varied(ch)) or "none",
-           "why_flip_model": NAMES[flipped[0]] if flipped else "none",
+    flipped, models = first_crop_flip(ch), varied(ch)
+    out = {"why_models": ", ".join(NAMES[m] for m in models) or "none",
+           "why_flip_model": NAMES[flipped.config.model] if flipped else "none",
            "why_seeds": ", ".join(map(str, ch.proto.ablation_seeds)),
            "why_untried": ", ".join(untried(ch)) or "none",
            "why_model": "none", "why_explained": "none", "why_closest": "none",
            "why_closest_diff": "–", "why_where": where_trained(ch)}
-    if varied(ch):  # the first model a variant ran on; a pending protocol run is no nearest
-        first = varied(ch)[0]
-        table = why_numbers(ch, first)
+    if models:  # the first model a variant ran on; a pending protocol run is no nearest
+        table = why_numbers(ch, models[0])
         name, diff = closest(table)
-        out.update(why_model=NAMES[first], why_explained=", ".join(explains(table)) or "none",
+        out.update(why_model=NAMES[models[0]], why_explained=", ".join(explains(table)) or "none",
                    why_closest=name, why_closest_diff="–" if np.isnan(diff) else f"{diff:+.4f}")
     return out
 

@@ -2,6 +2,7 @@
 Each family's module (and Keras) is imported only when a model is built."""
 
 import importlib
+import math
 
 # name -> (module, builder)
 MODELS = {
@@ -27,6 +28,12 @@ TITLES = {"dnn": "DNN", "convnet": "ConvNet", "resnet50_block": "ResNet", "vgg16
 def title(name: str) -> str:
     """The model ``name`` as a reader knows it ("resnet50_block" -> "ResNet")."""
     return TITLES.get(name, name)
+
+
+def trainable_parameters(model) -> int:
+    """How many of a Keras model's parameters training changes (batch-norm moving
+    averages count in ``count_params()`` but are not trained)."""
+    return sum(math.prod(w.shape) for w in model.trainable_weights)
 
 
 def builder(name: str):
