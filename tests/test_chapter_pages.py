@@ -271,20 +271,24 @@ def canned_rescore(accuracies):
     return rescore
 
 
-def test_uc_batchnorm_table_rescores_the_kept_weight_runs_of_the_first_seed(monkeypatch):
+def test_uc_batchnorm_table_rescores_the_kept_weight_runs_of_every_seed(monkeypatch):
     from cnnrepro import batchnorm, protocol
     p = protocol.resolve("dnn_convnet_resnet", "cpu")
     configs = p.ablation_configs()
-    assert [(c.model, c.learning_rate) for c in configs] == [("resnet50_block", 0.001),
-                                                             ("resnet50_block", 0.0001)]
+    assert sorted((c.model, c.learning_rate, c.seed) for c in configs) == sorted(
+        ("resnet50_block", lr, s) for lr in (0.001, 0.0001) for s in (0, 1, 2))
     assert all(uc.ablation_of(c) == "bn_stats" for c in configs)
     assert all(uc.ablation_of(c) == "protocol" for c in p.run_configs())
     runs = [NS(config=c, path=str(i)) for i, c in enumerate(configs)]
-    monkeypatch.setattr(batchnorm, "rescore_stored",
-                        canned_rescore({"0": [0.1, 0.9, 0.95], "1": [0.11, 0.97, 0.96]}))
-    table = uc.batchnorm_table(NS(ablation_runs=runs, seed0=0))
-    assert table.loc[("0.0001", "re-estimated"), "accuracy"] == 0.97
-    assert table.loc[("0.001", "as trained"), "classes predicted"] == 1
+    monkeypatch.setattr(batchnorm, "rescore_stored", canned_rescore(
+        {str(i): [0.1, 0.9 + i / 100, 0.95] for i in range(len(configs))}))
+    table = uc.batchnorm_table(NS(ablation_runs=runs))
+    first = configs[0]
+    assert table.loc[(f"{first.learning_rate:g}", first.seed, "re-estimated"), "accuracy"] == 0.9
+    assert table.loc[("0.001", 2, "as trained"), "classes predicted"] == 1
+    assert len(table) == 3 * len(configs)
+    # the higher rate first, then seed by seed, as the chapter reads it
+    assert list(table.index.unique("learning rate")) == ["0.001", "0.0001"]
 
 
 def test_report_3_phase1_batchnorm_rows_are_the_bn_stats_runs_per_seed(monkeypatch):
