@@ -86,8 +86,9 @@ _PAPER = {"models": MODELS, "learning_rates": [0.1, 0.01, 0.001, 0.0001], "losse
           "validation_split": 0.1, "train_images": 60000, "test_images": 10000,
           "ablations": list(ABLATIONS), "force": False}
 
-# 40 minutes from an empty store on 2 cores for the 36 runs of seed 0 (seeds 1-2 of
-# the DNN and ConvNet add 16 runs of well under a minute). The ResNet is the heavy
+# 40 minutes from an empty store on 2 cores for the 36 runs of seed 0 (seeds 1-2 add
+# 16 DNN and ConvNet runs of well under a minute and 12 ResNet runs, the kept-weight
+# ones included, of one to two minutes). The ResNet is the heavy
 # one: about 145 images/s at batch size 32 (the ConvNet about 1,000, the DNN about
 # 2,800), so every run gets the first 4,000 training images (3,600 to fit, 400 to
 # validate), 2,000 test images, and at most 5 epochs with a patience of 2.
