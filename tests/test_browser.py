@@ -42,6 +42,7 @@ def browser():
 
 
 WINDOW = {"width": 1400, "height": 1000}
+LAPTOP = {"width": 1280, "height": 800}
 
 # What a reader must not meet, found in the page as rendered: elements wider than
 # the article column (a table or listing that scrolls counts: its content is cut
@@ -159,6 +160,22 @@ def test_nothing_is_wider_than_the_text_column(pages):
     wide = {p.relative_to(html).as_posix(): g["layout"]["wide"] for p, g in seen.items()
             if g["layout"]["wide"]}
     assert not wide, f"wider than the column (or scrolling sideways): {wide}"
+
+
+@pytest.fixture(scope="module")
+def laptop_pages(built_html, browser):
+    """Per HTML page: its layout at a laptop's 1280 px, with both sidebars shown."""
+    return built_html, visit(browser, built_html, LAPTOP, "laptop-",
+                             lambda page: {"layout": page.evaluate(LAYOUT)}, full_page=False)
+
+
+def test_on_a_laptop_no_table_scrolls_in_its_box(laptop_pages):
+    """A table a little too wide closes up its cells (reader.js); none should need
+    its scroll box at a laptop's width."""
+    html, seen = laptop_pages
+    boxed = {p.relative_to(html).as_posix(): g["layout"]["scrolling"] for p, g in seen.items()
+             if g["layout"]["scrolling"]}
+    assert not boxed, f"tables that scroll sideways at {LAPTOP['width']} px: {boxed}"
 
 
 def test_no_parameter_cell_backtick_or_missing_value_is_shown(pages):

@@ -55,6 +55,19 @@ def test_a_row_labels_name_reads_as_words_and_its_csv_keeps_the_codes():
     assert base64.b64decode(csv).decode().startswith("batch_size,ours")
 
 
+def test_a_code_name_row_label_may_wrap_after_its_underscores_and_slashes():
+    import base64
+    import re
+    index = pd.MultiIndex.from_tuples([("resnet18_small_stem", "keras/jax", 32, "0.1"),
+                                       ("vgg16", "pytorch", 64, "0.01")],
+                                      names=["model", "framework", "batch size", "rate"])
+    page = report.table(pd.DataFrame({"ours": [0.9, 0.8]}, index=index), "Runs")._repr_html_()
+    assert ">resnet18_<wbr>small_<wbr>stem</th>" in page and ">keras/<wbr>jax</th>" in page
+    assert ">vgg16</th>" in page and ">32</th>" in page and ">0.1</th>" in page
+    csv = re.search(r'href="data:text/csv;base64,([^"]+)"', page).group(1)
+    assert "resnet18_small_stem,keras/jax" in base64.b64decode(csv).decode()
+
+
 def test_compute_devices_names_gpus_or_the_cpu_once_each_in_words():
     from types import SimpleNamespace as NS
     gpu = NS(provenance={"devices": ["gpu:0 (NVIDIA H100 80GB HBM3)"], "cpu": "Xeon",

@@ -2,7 +2,8 @@
 //
 // A table wider than the text column never runs past it. On a narrow screen (a
 // phone) it is shown as stacked rows: each row a small card, each value after its
-// column's name. On a wider screen it scrolls inside a box, under a line that says so.
+// column's name. On a wider screen its cells first close up (narrower padding); if it
+// still does not fit, it scrolls inside a box, under a line that says so.
 // tests/test_browser.py fails anything else that is wider than the column.
 const STACK_BELOW = 700;  // px of window width
 
@@ -77,6 +78,10 @@ function fitWideTables() {
     if (window.innerWidth < STACK_BELOW && table.querySelector("thead")) {
       stack(table);
       if (table.scrollWidth <= parent.clientWidth + 1) return;
+    } else {
+      table.classList.add("tight");
+      if (table.scrollWidth <= parent.clientWidth + 1) return;
+      table.classList.remove("tight");
     }
     box(table);
   });

@@ -58,8 +58,8 @@ def throughput_table(measured: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     every row come back apart, for the caption (report.constant_columns)."""
     from .report import constant_columns
     table = measured.assign(**{
-        "images/s (median)": measured["img_per_s"],
-        "range": [f"{a:.1f}–{b:.1f}" for a, b in zip(measured["img_per_s_min"], measured["img_per_s_max"])],
+        "images/s (median)": measured["img_per_s"].round(),  # whole images: a narrower column
+        "range": [f"{a:,.0f}–{b:,.0f}" for a, b in zip(measured["img_per_s_min"], measured["img_per_s_max"])],
         "GFLOP/s": measured["achieved_gflop_s"],
         "% of peak": 100 * measured["achieved_gflop_s"] / measured["peak_gflop_s"]})
     table = table.rename(columns={"batch_size": "batch size"}).set_index(

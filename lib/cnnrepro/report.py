@@ -125,6 +125,8 @@ def table(frame: pd.DataFrame, caption: str, precision: int = 4, csv: pd.DataFra
                                                 **format_kw)
     if "formatter" not in format_kw:  # a caller's formatter wins
         styled = styled.format(number_format(frame, precision), na_rep="–")
+    for level in _code_name_levels(shown.index):
+        styled = styled.format_index(_breakable, axis=0, level=level)
     return (styled.map(_keep_short_on_one_line)
             .set_table_styles([{"selector": "caption",
                                 "props": "caption-side: top; font-weight: bold; text-align: left"}]))
@@ -187,6 +189,23 @@ def unsigned_zero(spec: str):
         digits = text.lstrip("+-")
         return digits if digits.strip("0.,") == "" else text
     return write
+
+
+def _code_name_levels(index: pd.Index) -> list[int]:
+    """The row-label levels holding code names ("resnet18_small_stem",
+    "keras/tensorflow"): text only, some with an underscore or a slash."""
+    levels = []
+    for i in range(index.nlevels):
+        values = index.get_level_values(i)
+        if all(isinstance(v, str) for v in values) and any("_" in v or "/" in v for v in values):
+            levels.append(i)
+    return levels
+
+
+def _breakable(label: str) -> str:
+    """A code name that may wrap after its underscores and slashes, where a column is
+    too narrow for it whole (a line break there is invisible in the text)."""
+    return label.replace("_", "_<wbr>").replace("/", "/<wbr>")
 
 
 def _keep_short_on_one_line(value) -> str:

@@ -6,6 +6,7 @@ import pandas as pd
 
 from ..config import RunConfig, computed_loss, fit_size, sampled_test
 from ..models import title
+from ..report import counted
 from ..spec import (ChapterSpec, Protocol, ProtocolError, boolean, choice_list, int_list,
                     number_list, positive_int, positive_number)
 
@@ -241,10 +242,17 @@ def cell_text(ours: dict[str, pd.DataFrame], model: str, learning_rate: float) -
     return f"{cell['accuracy']:.3f}", f"{where} at {cell['profile']}"
 
 
+def runs_as_printed(printed: pd.DataFrame) -> pd.Series:
+    """Each cell's runs with the loss as printed: how many seeds, at which profile
+    ("3 at paper")."""
+    return pd.Series([f"{n:.0f} at {p}" if pd.notna(p) else "" for n, p in
+                      zip(printed["seeds"], printed["profile"])], index=printed.index)
+
+
 def table2(reported: dict, ours: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Table 2: accuracy and F1 by learning rate, the report's beside ours with each
-    loss, the difference (ours as printed minus the report's) and the cell's runs as
-    printed: how many seeds, at which profile ("3 at paper")."""
+    loss, the difference (ours as printed minus the report's) and, where cells differ
+    in them, the cell's runs as printed (the caption says them where all agree)."""
     theirs = reported_grid(reported)
     printed = ours.get("as printed")
     parts = {}
@@ -255,11 +263,9 @@ def table2(reported: dict, ours: dict[str, pd.DataFrame]) -> pd.DataFrame:
             part["difference"] = printed[metric] - theirs[metric]
         parts[metric] = part
     table = pd.concat(parts, axis=1).dropna(subset=[(m, loss) for m in parts for loss in ours], how="all")
-    if printed is not None:
-        cells = printed.reindex(table.index)
+    if printed is not None and runs_as_printed(printed).nunique() > 1:
         # one narrow column, so the table fits a laptop's page
-        table[("", "runs")] = [f"{n:.0f} at {p}" if pd.notna(p) else "" for n, p in
-                               zip(cells["seeds"], cells["profile"])]
+        table[("", "runs")] = runs_as_printed(printed.reindex(table.index)).to_numpy()
     return table
 
 
@@ -267,8 +273,12 @@ def table2_caption(ours: dict[str, pd.DataFrame]) -> str:
     """Table 2's caption: what it shows, and the double-softmax cells whose runs are at
     another profile than the same cell as printed (the runs column gives the latter)."""
     caption = ("Table 2. Test accuracy and macro F1 by learning rate: the report's and ours with "
-               "each loss, mean over seeds; difference: ours as printed minus the report's; runs: "
-               "how many seeds as printed, at which profile")
+               "each loss, mean over seeds; difference: ours as printed minus the report's")
+    if "as printed" in ours:
+        printed = ours["as printed"]
+        caption += (f"; every cell as printed: {counted(int(printed['seeds'].iloc[0]), 'seed')} at "
+                    f"{printed['profile'].iloc[0]}" if runs_as_printed(printed).nunique() == 1
+                    else "; runs: how many seeds as printed, at which profile")
     if not {"as printed", "double softmax"} <= set(ours):
         return caption
     seeds = sorted({int(n) for n in ours["double softmax"]["seeds"]})
