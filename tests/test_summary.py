@@ -70,3 +70,9 @@ def test_the_summary_reads_the_runs_a_mixed_chapter_shows_paper_where_stored():
     assert not keys & set(twins)  # no cpu run whose paper twin is stored
     assert len(runs) == sum(ResultsStore(proto.store_root).has(twins.get(c.key(), c))
                             for c in proto.run_configs())
+
+
+def test_rows_left_out_of_the_counts_are_counted_for_the_text():
+    frame = pd.DataFrame({"verdict": ["holds", "holds", "contradicted"],
+                          "counted": [True, False, False]})
+    assert summary.uncounted(frame) == 2

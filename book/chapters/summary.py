@@ -36,7 +36,8 @@ number_counts = claims.counts(rows).rename(index=LINKS)
 for name, frame in (("claims", claim_counts), ("numbers", number_counts)):
     for glue_name, value in summary.count_glues(name, frame).items():
         report.glue(glue_name, value)
-report.glue("n_not_counted", f"{int((~rows['counted'].astype(bool)).sum())}")
+report.glue("n_not_counted", f"{summary.uncounted(rows)}")
+report.glue("n_claims_not_counted", f"{summary.uncounted(every_claim)}")
 offset = summary.offsets(rows).set_index("chapter").rename(index=LINKS)
 profiles = summary.chapter_profiles(rows).rename(index=LINKS)
 report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
@@ -52,7 +53,10 @@ report.glue("profiles", "; ".join(f"{c} {p}" for c, p in profiles.items()))
 # {glue:text}`n_claims_contradicted` are contradicted, {glue:text}`n_claims_inconclusive`
 # are inconclusive, {glue:text}`n_claims_not_tested` are not tested and
 # {glue:text}`n_claims_report_inconsistent` are contradicted by the report itself
-# (report inconsistent).
+# (report inconsistent); {glue:text}`n_claims_not_counted` more are judged in their
+# chapters but not counted (a second reading of a sentence counted already, a claim
+# of this book beyond the report, a slip of wording that changes no result, or a
+# statement true of any network that trains).
 # **{glue:text}`n_numbers` printed numbers**: {glue:text}`n_numbers_holds` hold,
 # {glue:text}`n_numbers_contradicted` are contradicted, {glue:text}`n_numbers_inconclusive`
 # are inconclusive and {glue:text}`n_numbers_not_tested` are not tested;

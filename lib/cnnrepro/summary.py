@@ -124,6 +124,11 @@ def count_glues(name: str, counts: pd.DataFrame) -> dict[str, str]:
             **{f"n_{name}_{v.replace(' ', '_')}": f"{int(n)}" for v, n in total.items()}}
 
 
+def uncounted(frame: pd.DataFrame) -> int:
+    """How many rows of a claims or numbers table are shown but left out of the counts."""
+    return int((~frame["counted"].astype(bool)).sum())
+
+
 def span(values) -> str:
     """'1,234' or '1,234 to 5,678': the range of a count."""
     low, high = int(values.min()), int(values.max())
